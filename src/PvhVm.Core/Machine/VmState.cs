@@ -1,0 +1,11 @@
+namespace PvhVm.Core.Machine;
+
+public enum VmState
+{
+    Created,
+    Starting,
+    Running,
+    Stopping,
+    Stopped,
+    Failed,
+}
