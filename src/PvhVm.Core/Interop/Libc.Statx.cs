@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace PvhVm.Core.Interop;
 
-/// <summary>statx(2): file type and size of an open descriptor, with a layout that is the same on every architecture.</summary>
+/// <summary>statx(2): file type and size, of a path or an open descriptor, with a layout that is the same on every architecture.</summary>
 internal static partial class Libc
 {
     public const int O_RDONLY = 0x0;
@@ -11,6 +11,7 @@ internal static partial class Libc
     public const int ENOENT = 2;
     public const int ENOTDIR = 20;
 
+    public const int AT_FDCWD = -100;
     public const int AT_EMPTY_PATH = 0x1000;
     public const uint STATX_TYPE = 0x1;
     public const uint STATX_SIZE = 0x200;
