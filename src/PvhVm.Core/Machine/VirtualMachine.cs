@@ -49,6 +49,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private int _ending;
     private long _unhandledMmio;
     private IReadOnlyList<LayoutRegion> _memoryMap = [];
+    private IReadOnlyList<E820Entry> _e820Map = [];
 
     /// <summary>Reads the kernel image; throws <see cref="KernelImageException"/> or <see cref="BootException"/> for what cannot boot.</summary>
     public VirtualMachine(VmConfig config, ILogger? logger = null)
@@ -102,6 +103,9 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
     /// <summary>The guest layout once started; before that, empty.</summary>
     public IReadOnlyList<LayoutRegion> MemoryMap => _memoryMap;
+
+    /// <summary>The e820 map handed to the guest in start_info once started; before that, empty.</summary>
+    public IReadOnlyList<E820Entry> E820Map => _e820Map;
 
     /// <summary>Port accesses no device claimed (read as all-ones).</summary>
     public long UnhandledPortAccesses => _ports?.UnhandledAccesses ?? 0;
@@ -257,6 +261,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
         var plan = PvhBootLoader.Load(_memory, kernel, new BootParameters(Config.CommandLine, Config.InitrdPath, Config.ProcessorCount));
         _memoryMap = plan.Layout;
+        _e820Map = plan.MemoryMap;
         _kernel = null;
         kernel.Dispose();
 
