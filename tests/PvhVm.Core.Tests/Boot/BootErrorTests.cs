@@ -65,9 +65,12 @@ public sealed class BootErrorTests
     public void GuestBelowOneMegabyteIsTooSmall()
         => AssertKind(BootErrorKind.MemoryTooSmall, TestKernel.Standard(), ramSize: 512 * 1024);
 
-    [Fact]
-    public void MissingInitrdIsNotFound()
-        => AssertKind(BootErrorKind.InitrdNotFound, TestKernel.Standard(), Parameters(initrd: "/nonexistent/pvhvm/initrd.img"));
+    [Theory]
+    [InlineData("/nonexistent/pvhvm/initrd.img")]
+    [InlineData("")]
+    [InlineData("/etc/passwd\0/initrd")]
+    public void MissingInitrdIsNotFound(string path)
+        => AssertKind(BootErrorKind.InitrdNotFound, TestKernel.Standard(), Parameters(initrd: path));
 
     [Fact]
     public void DirectoryAsInitrdIsUnreadable()
