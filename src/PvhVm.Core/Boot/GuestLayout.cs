@@ -6,6 +6,13 @@ namespace PvhVm.Core.Boot;
 /// at 0x7000, command line at 128 KiB). The ACPI tables sit at 0xE0000, inside the legacy BIOS area that Linux scans
 /// for an RSDP, so even a kernel that ignores start_info.rsdp_paddr finds them. Linux reserves the whole first
 /// megabyte for itself early on, so nothing the loader puts below 1 MiB is handed out as free memory.
+/// <para>
+/// The low megabyte in the e820 map: RAM [0, 0x9FC00) as Firecracker presents it (and as PC firmware does, the
+/// EBDA starting at 639 KiB), reserved [0x9FC00, 0xE0000) for the EBDA, VGA window and option ROMs, and type ACPI
+/// [0xE0000, 0x100000) holding the tables. Presenting the legacy hole keeps Linux's view the one it has on every PC
+/// (it force-reserves 0xA0000-0xFFFFF anyway), and typing the tables' range ACPI keeps them from ever being
+/// treated as free RAM. RAM resumes at 1 MiB up to the MMIO hole or the end of RAM, then from 4 GiB.
+/// </para>
 /// </summary>
 public static class GuestLayout
 {

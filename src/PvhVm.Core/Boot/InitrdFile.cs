@@ -7,7 +7,7 @@ namespace PvhVm.Core.Boot;
 /// An initrd opened for loading. Opened non-blocking and checked with fstat-style statx on the open descriptor,
 /// so a FIFO never blocks the caller and a file swapped after a check cannot slip through: only regular files pass.
 /// </summary>
-public sealed class InitrdFile : IDisposable
+internal sealed class InitrdFile : IDisposable
 {
     private const int ChunkSize = 1 << 30;
 
@@ -26,6 +26,11 @@ public sealed class InitrdFile : IDisposable
 
     public static InitrdFile Open(string path)
     {
+        if (path.Length == 0 || path.Contains('\0'))
+        {
+            throw new BootException(BootErrorKind.InitrdNotFound, $"'{path.Replace("\0", "\\0")}' is not a valid initrd path.");
+        }
+
         var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd < 0)
         {

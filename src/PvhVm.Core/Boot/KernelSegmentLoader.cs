@@ -6,7 +6,7 @@ namespace PvhVm.Core.Boot;
 /// Places the kernel's PT_LOAD segments at their physical addresses. Every size and address comes from an untrusted
 /// image, so each check is written so that no sum can overflow.
 /// </summary>
-public static class KernelSegmentLoader
+internal static class KernelSegmentLoader
 {
     private const int ZeroChunk = 1 << 30;
 
@@ -17,12 +17,12 @@ public static class KernelSegmentLoader
         for (var i = 0; i < segments.Count; i++)
         {
             var segment = segments[i];
+            CheckShape(i, segment, memory);
             if (segment.MemorySize == 0)
             {
                 continue;
             }
 
-            CheckShape(i, segment, memory);
             for (var j = 0; j < i; j++)
             {
                 if (segments[j].MemorySize != 0 && Overlap(segment, segments[j]))
@@ -86,6 +86,11 @@ public static class KernelSegmentLoader
         {
             throw new BootException(BootErrorKind.InvalidSegment,
                 $"{Name(index, segment)} has 0x{segment.FileSize:x} file bytes for 0x{segment.MemorySize:x} bytes of memory.");
+        }
+
+        if (segment.MemorySize == 0)
+        {
+            return;
         }
 
         if (segment.MemorySize > ulong.MaxValue - segment.PhysicalAddress)

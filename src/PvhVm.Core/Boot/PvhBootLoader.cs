@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using PvhVm.Core.Boot.Acpi;
 using PvhVm.Core.Kernel;
 
@@ -34,11 +35,11 @@ public static class PvhBootLoader
 
         using var initrd = parameters.InitrdPath is null ? null : InitrdFile.Open(parameters.InitrdPath);
         ClaimBootStructure(layout, GuestLayout.GdtAddress, BootGdt.Size, RegionUsage.Gdt, "boot GDT (null, code 0x08, data 0x10, TSS 0x18)");
-        ClaimBootStructure(layout, GuestLayout.StartInfoAddress, (ulong)System.Runtime.InteropServices.Marshal.SizeOf<HvmStartInfo>(),
+        ClaimBootStructure(layout, GuestLayout.StartInfoAddress, (ulong)Marshal.SizeOf<HvmStartInfo>(),
             RegionUsage.StartInfo, "hvm_start_info (version 1)");
         if (initrd is not null)
         {
-            ClaimBootStructure(layout, GuestLayout.ModuleListAddress, (ulong)System.Runtime.InteropServices.Marshal.SizeOf<HvmModListEntry>(),
+            ClaimBootStructure(layout, GuestLayout.ModuleListAddress, (ulong)Marshal.SizeOf<HvmModListEntry>(),
                 RegionUsage.ModuleList, "module list (1 module: initrd)");
         }
 

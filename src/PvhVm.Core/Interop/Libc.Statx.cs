@@ -28,7 +28,6 @@ internal static partial class Libc
 [StructLayout(LayoutKind.Explicit, Size = 256)]
 internal struct StatxBuffer
 {
-    [FieldOffset(0)] public uint Mask;
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(40)] public ulong Size;
 }
