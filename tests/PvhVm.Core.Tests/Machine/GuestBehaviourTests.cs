@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using PvhVm.Core.Boot;
 using PvhVm.Core.Machine;
 
 namespace PvhVm.Core.Tests.Machine;
@@ -123,6 +124,39 @@ public sealed class GuestBehaviourTests
         var held = vm.Console.Snapshot();
         Assert.Equal($"line {held[0].Sequence}", held[0].Text);
         Assert.Equal(held[0].Sequence + held.Count - 1, held[^1].Sequence);
+    }
+
+    [Theory]
+    [InlineData(1, 1, BootErrorKind.MemoryTooSmall)]
+    [InlineData(64 * 1024 * 1024, 1, BootErrorKind.MemoryTooLarge)]
+    [InlineData(64, 0, BootErrorKind.InvalidProcessorCount)]
+    [InlineData(64, 255, BootErrorKind.InvalidProcessorCount)]
+    public void ImpossibleConfigurationsAreRefusedAtCreation(int memoryMB, int cpus, BootErrorKind expected)
+    {
+        var error = Assert.Throws<BootException>(() => new VirtualMachine(new VmConfig("bad", TestGuests.PathOf("probe"), MemoryMB: memoryMB, ProcessorCount: cpus)));
+        Assert.Equal(expected, error.Kind);
+    }
+
+    [Fact]
+    public void StartingTwiceOrStoppingBeforeStartIsAnInvalidOperation()
+    {
+        using var vm = new VirtualMachine(new VmConfig("twice", TestGuests.PathOf("echo"), MemoryMB: 64));
+        Assert.Throws<InvalidOperationException>(vm.Stop);
+        vm.Start();
+        Assert.Throws<InvalidOperationException>(vm.Start);
+        vm.Stop();
+        Assert.Throws<InvalidOperationException>(() => vm.SendConsole("x"u8));
+    }
+
+    [Fact]
+    public void BootErrorsLeaveTheVmFailedWithNothingRunning()
+    {
+        using var vm = new VirtualMachine(new VmConfig("noinitrd", TestGuests.PathOf("probe"), "/nonexistent/initrd.img", MemoryMB: 64));
+        var error = Assert.Throws<BootException>(vm.Start);
+        Assert.Equal(BootErrorKind.InitrdNotFound, error.Kind);
+        Assert.Equal(VmState.Failed, vm.State);
+        Assert.Null(vm.ExitReason);
+        Assert.True(vm.WaitForExit(TimeSpan.Zero));
     }
 
     private static VirtualMachine Start(string guest, int cpus = 1)
