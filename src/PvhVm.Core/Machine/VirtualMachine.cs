@@ -238,10 +238,16 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
     public void Dispose()
     {
-        if (State is VmState.Running or VmState.Starting or VmState.Stopping)
+        if (State is VmState.Running or VmState.Stopping)
         {
             EndVm(VmExitReason.Stopped, null);
-            _exited.Wait(StopGrace);
+            if (!_exited.Wait(StopGrace))
+            {
+                // Unmapping kvm_run or guest memory under a vCPU still in KVM_RUN would crash the host
+                // process; leaking them is the lesser harm. The last vCPU out still releases them.
+                _logger.LogError("VM {Name}: vCPU threads did not stop within {Grace}; its resources are released when they do.", Name, StopGrace);
+                return;
+            }
         }
 
         ReleaseResources();
