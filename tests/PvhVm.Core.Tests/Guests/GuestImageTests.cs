@@ -64,7 +64,7 @@ public sealed class GuestImageTests
     }
 
     [Fact]
-    public void OnlyTheSmpGuestLoadsBelowTheImageBase()
+    public void EveryOtherGuestLoadsOnlyAtTheImageBase()
     {
         foreach (var name in GuestImages.Names.Where(n => n != "smp"))
         {
