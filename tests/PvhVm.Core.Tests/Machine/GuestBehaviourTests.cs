@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Machine;
 
@@ -133,14 +134,14 @@ public sealed class GuestBehaviourTests
     [InlineData(64, 255, BootErrorKind.InvalidProcessorCount)]
     public void ImpossibleConfigurationsAreRefusedAtCreation(int memoryMB, int cpus, BootErrorKind expected)
     {
-        var error = Assert.Throws<BootException>(() => new VirtualMachine(new VmConfig("bad", TestGuests.PathOf("probe"), MemoryMB: memoryMB, ProcessorCount: cpus)));
+        var error = Assert.Throws<BootException>(() => new VirtualMachine(new VmConfig("bad", GuestImages.PathOf("probe"), MemoryMB: memoryMB, ProcessorCount: cpus)));
         Assert.Equal(expected, error.Kind);
     }
 
     [Fact]
     public void StartingTwiceOrStoppingBeforeStartIsAnInvalidOperation()
     {
-        using var vm = new VirtualMachine(new VmConfig("twice", TestGuests.PathOf("echo"), MemoryMB: 64));
+        using var vm = new VirtualMachine(new VmConfig("twice", GuestImages.PathOf("echo"), MemoryMB: 64));
         Assert.Throws<InvalidOperationException>(vm.Stop);
         vm.Start();
         Assert.Throws<InvalidOperationException>(vm.Start);
@@ -151,7 +152,7 @@ public sealed class GuestBehaviourTests
     [Fact]
     public void BootErrorsLeaveTheVmFailedWithNothingRunning()
     {
-        using var vm = new VirtualMachine(new VmConfig("noinitrd", TestGuests.PathOf("probe"), "/nonexistent/initrd.img", MemoryMB: 64));
+        using var vm = new VirtualMachine(new VmConfig("noinitrd", GuestImages.PathOf("probe"), "/nonexistent/initrd.img", MemoryMB: 64));
         var error = Assert.Throws<BootException>(vm.Start);
         Assert.Equal(BootErrorKind.InitrdNotFound, error.Kind);
         Assert.Equal(VmState.Failed, vm.State);
@@ -161,7 +162,7 @@ public sealed class GuestBehaviourTests
 
     private static VirtualMachine Start(string guest, int cpus = 1)
     {
-        var vm = new VirtualMachine(new VmConfig(guest, TestGuests.PathOf(guest), ProcessorCount: cpus, MemoryMB: 64));
+        var vm = new VirtualMachine(new VmConfig(guest, GuestImages.PathOf(guest), ProcessorCount: cpus, MemoryMB: 64));
         vm.Start();
         return vm;
     }
