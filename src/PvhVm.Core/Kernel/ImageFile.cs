@@ -10,7 +10,11 @@ internal static class ImageFile
 
     public static ImageBytes Map(string path)
     {
-        int error = Libc.StatTypeAndSize(path, out int fileType, out ulong size);
+        // statx by path, not open: opening a FIFO would block.
+        int error = Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE | Libc.STATX_SIZE, out var status) == 0
+            ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        int fileType = status.Mode & Libc.S_IFMT;
+        ulong size = status.Size;
         if (error is Libc.ENOENT or Libc.ENOTDIR)
         {
             throw new KernelImageException(KernelImageErrorKind.NotFound, path, "no such file");
