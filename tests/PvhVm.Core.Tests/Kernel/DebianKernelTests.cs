@@ -35,6 +35,9 @@ public sealed class DebianKernelTests(DebianKernelFixture kernel)
             var info = KernelInspector.Inspect(path);
             Assert.StartsWith("Linux version 6.", info.LinuxVersion);
             Assert.Contains($"Debian {kernel.PackageVersion} ", info.LinuxVersion);
+            // The banner the kernel prints ends as the setup header's kernel_version does ("#1 SMP ... (date)").
+            string setupVersion = KernelInspector.Inspect(kernel.VmlinuzPath).SetupHeader!.KernelVersion!;
+            Assert.EndsWith(setupVersion[setupVersion.IndexOf('#')..], info.LinuxVersion);
             Assert.True(info.IsPvhBootable, info.NotPvhBootableReason);
             Assert.Equal("x86-64", info.Machine);
 

@@ -165,4 +165,12 @@ public sealed class ElfImageTests
         Assert.Equal("Linux version 6.12.9-test (me@here) #1 SMP", Inspect(builder.Build()).LinuxVersion);
         Assert.Null(Inspect(Elf(true)).LinuxVersion);
     }
+
+    [Fact]
+    public void The_banner_with_a_build_number_wins_over_the_placeholder()
+    {
+        var builder = new ElfBuilder(true);
+        builder.AddLoad(CodeAddress, "Linux version 6.1.0 (b@h) # SMP\n\0Linux version 6.1.0 (b@h) #7 SMP\n\0"u8.ToArray());
+        Assert.Equal("Linux version 6.1.0 (b@h) #7 SMP", Inspect(builder.Build()).LinuxVersion);
+    }
 }
