@@ -8,11 +8,11 @@
     Copyright            = '(c) PvhVm developers. MIT License.'
     Description          = 'Boots Linux kernels directly on KVM through the PVH entry point - no firmware, no bootloader - and returns VMs, memory maps, console output and kernel ELF notes as pipeline objects.'
     PowerShellVersion    = '7.4'
-    CmdletsToExport      = @()
+    CmdletsToExport      = @('Get-PvhBootInfo')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
-    FormatsToProcess     = @()
+    FormatsToProcess     = @('Formats/PvhVm.Kernel.Format.ps1xml')
     TypesToProcess       = @()
     PrivateData          = @{
         PSData = @{
