@@ -1,0 +1,62 @@
+using System.Management.Automation;
+using PvhVm.Core.Boot;
+using PvhVm.Core.Kernel;
+using PvhVm.Core.Kvm;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Module;
+
+/// <summary>The module's error ids: one place decides each id, category and recommended action.</summary>
+internal static class VmErrors
+{
+    private const int Eperm = 1;
+    private const int Enoent = 2;
+    private const int Eacces = 13;
+    private const int Enodev = 19;
+
+    public const string KvmGroupRemedy = "Add the user to the kvm group (sudo usermod -aG kvm $USER, then log in again), or run as root.";
+
+    public static ErrorRecord NotFound(string name)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM named '{name}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, name);
+
+    public static ErrorRecord NotFound(Guid id)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM with id '{id}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, id);
+
+    public static ErrorRecord NotRegistered(VirtualMachine vm)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"The VM '{vm.Name}' ({vm.Id}) has been removed."), "VmNotFound", ErrorCategory.ObjectNotFound, vm);
+
+    public static ErrorRecord NameTaken(string name)
+        => ErrorRecordFactory.Create($"A VM named '{name}' already exists; VM names are unique (case-insensitive).", "VmNameTaken", ErrorCategory.ResourceExists, name);
+
+    public static ErrorRecord InvalidState(VirtualMachine vm, string operation)
+        => ErrorRecordFactory.Create($"Cannot {operation} VM '{vm.Name}' in state {vm.State}.", "InvalidVmState", ErrorCategory.InvalidOperation, vm);
+
+    public static ErrorRecord Running(VirtualMachine vm)
+        => ErrorRecordFactory.Create($"VM '{vm.Name}' is {vm.State}. Stop it first, or use -Force to stop and remove it.", "VmRunning", ErrorCategory.InvalidOperation, vm);
+
+    public static ErrorRecord WaitTimeout(VirtualMachine vm, string waitingFor, TimeSpan timeout)
+        => ErrorRecordFactory.Create(new TimeoutException($"VM '{vm.Name}': timed out after {timeout.TotalSeconds:0.###} s waiting for {waitingFor}."), "WaitTimeout", ErrorCategory.OperationTimeout, vm);
+
+    public static ErrorRecord PatternNotSeen(VirtualMachine vm, string pattern)
+        => ErrorRecordFactory.Create($"VM '{vm.Name}' exited ({vm.ExitReason}) before a console line matched '{pattern}'.", "ConsolePatternNotFound", ErrorCategory.ObjectNotFound, vm);
+
+    public static ErrorRecord PathNotFound(string path, Exception exception)
+        => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
+
+    /// <summary>Translates what the engine threw for one VM (or kernel path) into the module's error ids.</summary>
+    public static ErrorRecord FromException(Exception exception, object? target) => exception switch
+    {
+        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage.{e.Kind}", ErrorCategory.InvalidData, target),
+        BootException { Kind: BootErrorKind.NotPvhBootable } e => ErrorRecordFactory.Create(e, "NotPvhBootable", ErrorCategory.InvalidData, target),
+        BootException e => ErrorRecordFactory.Create(e, $"BootFailed.{e.Kind}", ErrorCategory.InvalidArgument, target),
+        KvmException { Errno: Eacces or Eperm } e => ErrorRecordFactory.Create(e, "KvmUnavailable", ErrorCategory.PermissionDenied, target, KvmGroupRemedy),
+        KvmException { Errno: Enoent or Enodev } e => ErrorRecordFactory.Create(e, "KvmUnavailable", ErrorCategory.ResourceUnavailable, target,
+            "Load the kvm module (modprobe kvm_intel or kvm_amd) on a host with virtualization enabled."),
+        KvmException e => ErrorRecordFactory.Create(e, $"KvmFailed.{e.Ioctl}", ErrorCategory.DeviceError, target),
+        FileNotFoundException or DirectoryNotFoundException => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
+        UnauthorizedAccessException => ErrorRecordFactory.Create(exception, "PathAccessDenied", ErrorCategory.PermissionDenied, target),
+        InvalidOperationException => ErrorRecordFactory.Create(exception, "InvalidVmState", ErrorCategory.InvalidOperation, target),
+        ArgumentException => ErrorRecordFactory.Create(exception, "InvalidVmConfig", ErrorCategory.InvalidArgument, target),
+        _ => ErrorRecordFactory.Create(exception, "VmOperationFailed", ErrorCategory.NotSpecified, target),
+    };
+}
