@@ -46,13 +46,13 @@ internal static class VmErrors
     /// <summary>Translates what the engine threw for one VM (or kernel path) into the module's error ids.</summary>
     public static ErrorRecord FromException(Exception exception, object? target) => exception switch
     {
-        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage.{e.Kind}", ErrorCategory.InvalidData, target),
+        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage{e.Kind}", ErrorCategory.InvalidData, target),
         BootException { Kind: BootErrorKind.NotPvhBootable } e => ErrorRecordFactory.Create(e, "NotPvhBootable", ErrorCategory.InvalidData, target),
-        BootException e => ErrorRecordFactory.Create(e, $"BootFailed.{e.Kind}", ErrorCategory.InvalidArgument, target),
+        BootException e => ErrorRecordFactory.Create(e, $"BootFailed{e.Kind}", ErrorCategory.InvalidArgument, target),
         KvmException { Errno: Eacces or Eperm } e => ErrorRecordFactory.Create(e, "KvmUnavailable", ErrorCategory.PermissionDenied, target, KvmGroupRemedy),
         KvmException { Errno: Enoent or Enodev } e => ErrorRecordFactory.Create(e, "KvmUnavailable", ErrorCategory.ResourceUnavailable, target,
             "Load the kvm module (modprobe kvm_intel or kvm_amd) on a host with virtualization enabled."),
-        KvmException e => ErrorRecordFactory.Create(e, $"KvmFailed.{e.Ioctl}", ErrorCategory.DeviceError, target),
+        KvmException e => ErrorRecordFactory.Create(e, "KvmFailed", ErrorCategory.DeviceError, target),
         FileNotFoundException or DirectoryNotFoundException => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
         UnauthorizedAccessException => ErrorRecordFactory.Create(exception, "PathAccessDenied", ErrorCategory.PermissionDenied, target),
         InvalidOperationException => ErrorRecordFactory.Create(exception, "InvalidVmState", ErrorCategory.InvalidOperation, target),

@@ -54,9 +54,10 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return;
         }
 
+        // The engine reads and judges the kernel (KernelImage* errors); a missing initrd is caught here, not at start.
+        var kernel = KernelPath is null ? BuiltInProbePath : GetUnresolvedProviderPathFromPSPath(KernelPath);
         string? initrd = null;
-        if (!TryResolveFile(KernelPath ?? BuiltInProbePath, out var kernel)
-            || (InitrdPath is not null && !TryResolveFile(InitrdPath, out initrd)))
+        if (InitrdPath is not null && !TryResolveFile(InitrdPath, out initrd))
         {
             return;
         }

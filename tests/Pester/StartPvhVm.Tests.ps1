@@ -1,0 +1,106 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
+    Import-BuiltPvhVm
+    $spin = Get-TestGuestPath spin
+}
+
+AfterEach { Clear-PvhVm }
+
+Describe 'Start-PvhVm' {
+    It 'boots the built-in probe, which prints its start_info and resets' {
+        $vm = New-PvhVm -Name 'start-probe' -CommandLine 'hello=world' | Start-PvhVm -Wait -Timeout 30 -PassThru
+        $vm.State | Should -Be 'Stopped'
+        $vm.ExitReason | Should -Be 'GuestReset'
+        $vm.Fault | Should -BeNullOrEmpty
+        $vm.StartTime | Should -Not -BeNullOrEmpty
+        $vm.Uptime | Should -BeGreaterThan ([timespan]::Zero)
+        $vm.ConsoleLineCount | Should -BeGreaterThan 3
+        $text = ($vm | Get-PvhConsole).Text
+        $text | Should -Match '^PVH probe: start_info at 0x[0-9a-f]{8}$'
+        $text | Should -Contain 'cmdline=hello=world'
+        $text[-1] | Should -Be 'probe done'
+    }
+
+    It 'runs the pipeline New-PvhVm | Start-PvhVm -Wait -PassThru | Get-PvhConsole' {
+        $lines = New-PvhVm -Name 'start-pipe' | Start-PvhVm -Wait -PassThru | Get-PvhConsole
+        $lines[0].PSTypeNames | Should -Contain 'PvhVm.ConsoleLine'
+        $lines.VmName | Select-Object -Unique | Should -Be 'start-pipe'
+        $lines.Text | Should -Contain 'probe done'
+        $lines[0].Sequence | Should -Be 0
+        $lines[-1].Sequence | Should -Be ($lines.Count - 1)
+    }
+
+    It 'starts by name with wildcards and leaves the other VMs alone' {
+        $null = 'wc-a', 'wc-b', 'other' | ForEach-Object { New-PvhVm -Name $_ }
+        Start-PvhVm -Name 'WC-*' -Wait -Timeout 30
+        (Get-PvhVm 'wc-a', 'wc-b').State | Should -Be 'Stopped', 'Stopped'
+        (Get-PvhVm 'other').State | Should -Be 'Created'
+    }
+
+    It 'binds -Name from any object with a Name property' {
+        $null = New-PvhVm -Name 'byprop'
+        [pscustomobject]@{ Name = 'byprop' } | Start-PvhVm -Wait -Timeout 30
+        (Get-PvhVm 'byprop').ExitReason | Should -Be 'GuestReset'
+    }
+
+    It 'returns at once without -Wait, leaving the VM running' {
+        $vm = New-PvhVm -Name 'nowait' -KernelPath $spin | Start-PvhVm -PassThru
+        $vm.State | Should -Be 'Running'
+        Start-PvhVm -Name 'nowait' | Should -BeNullOrEmpty
+    }
+
+    It 'starts many VMs from one pipeline concurrently and reports progress' {
+        $null = 1..3 | ForEach-Object { New-PvhVm -Name "many-$_" }
+        $run = Start-BackgroundPipeline 'Get-PvhVm many-* | Start-PvhVm -Wait -Timeout 30 -PassThru'
+        $run.PowerShell.EndInvoke($run.Handle)
+        $run.Output.Name | Should -Be 'many-1', 'many-2', 'many-3'
+        $run.Output.ExitReason | Should -Be 'GuestReset', 'GuestReset', 'GuestReset'
+        $progress = $run.PowerShell.Streams.Progress
+        $progress.Activity | Should -Contain 'Starting PvhVm VMs'
+        $progress[-1].RecordType | Should -Be 'Completed'
+        $run.PowerShell.Dispose()
+    }
+
+    It 'starts nothing with -WhatIf' {
+        $null = New-PvhVm -Name 'start-whatif'
+        Start-PvhVm -Name 'start-whatif' -WhatIf
+        (Get-PvhVm 'start-whatif').State | Should -Be 'Created'
+    }
+
+    It 'reports a running VM as InvalidVmState' {
+        $vm = New-PvhVm -Name 'twice' -KernelPath $spin | Start-PvhVm -PassThru
+        $vm | Start-PvhVm -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidVmState,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $err[0].TargetObject.Name | Should -Be 'twice'
+    }
+
+    It 'reports -Wait running past -Timeout as WaitTimeout and leaves the VM running' {
+        New-PvhVm -Name 'slow' -KernelPath $spin | Start-PvhVm -Wait -Timeout 1 -PassThru -ErrorVariable err -ErrorAction SilentlyContinue |
+            Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
+        $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        (Get-PvhVm 'slow').State | Should -Be 'Running'
+    }
+
+    It 'reports an unknown name as VmNotFound' {
+        Start-PvhVm -Name 'nosuchvm' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VmNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err[0].TargetObject | Should -Be 'nosuchvm'
+    }
+
+    It 'reports a boot the engine refuses as BootFailed<Kind> with InvalidArgument' {
+        # 1 MiB cannot hold the layout below the kernel plus the probe at 1 MiB.
+        $vm = New-PvhVm -Name 'tiny' -MemoryMB 1 -ErrorAction SilentlyContinue -ErrorVariable newErr
+        if ($vm) { $vm | Start-PvhVm -ErrorVariable err -ErrorAction SilentlyContinue } else { $err = $newErr }
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailed*,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'writes engine log messages to the verbose stream on the pipeline thread' {
+        $verbose = New-PvhVm -Name 'chatty' | Start-PvhVm -Wait -Timeout 30 -Verbose 4>&1
+        $verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } |
+            ForEach-Object Message | Should -Match '^\[chatty\] '
+    }
+}
