@@ -42,6 +42,9 @@ function Invoke-Build {
     if (Test-Path $moduleDir) { Remove-Item -Recurse -Force $moduleDir }
     Invoke-Native dotnet publish (Join-Path $root 'src/PvhVm.Module/PvhVm.Module.csproj') -c $Configuration -o $moduleDir --nologo -v quiet
     Copy-Item (Join-Path $root 'PvhVm.psd1') $moduleDir
+    # A fresh pwsh, so the help reads the metadata of the module just built.
+    Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File (Join-Path $root 'build/Build-Help.ps1') `
+        -ModuleDirectory $moduleDir -SourceDirectory (Join-Path $root 'docs/help')
     Write-Host "Built module: $moduleDir"
 }
 

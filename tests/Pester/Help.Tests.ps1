@@ -12,7 +12,7 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
         $name = $_
         $help = Get-Help $name -Full
         $command = Get-Command $name
-        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters
     }
 
     It 'comes from the module''s MAML file, with a synopsis and a description' {
