@@ -11,8 +11,16 @@ public enum BootErrorKind
     EntryOutsideSegments,
     MemoryTooSmall,
     InitrdNotFound,
+
+    /// <summary>Not a regular file (directory, FIFO, device), empty, not permitted, or it shrank while being read.</summary>
     InitrdUnreadable,
     InitrdTooLarge,
     CommandLineTooLong,
     InvalidProcessorCount,
+
+    /// <summary>A PT_LOAD whose file size exceeds its memory size, or whose file bytes exceed 2 GiB.</summary>
+    InvalidSegment,
+
+    /// <summary>The command line contains a NUL character, which would silently cut it short.</summary>
+    InvalidCommandLine,
 }

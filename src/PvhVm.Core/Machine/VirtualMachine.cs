@@ -1,16 +1,80 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Devices;
+using PvhVm.Core.Kernel;
+using PvhVm.Core.Kvm;
 
 namespace PvhVm.Core.Machine;
 
-/// <summary>A PVH virtual machine on /dev/kvm: config, memory, boot, vCPU threads, console, exit.</summary>
-public sealed class VirtualMachine : IDisposable
+/// <summary>
+/// A PVH virtual machine on /dev/kvm: config, memory, boot, one thread per vCPU, console, exit.
+/// Every host resource (fds, guest memory, threads) is released when the VM ends, whatever ends it.
+/// </summary>
+public sealed class VirtualMachine : IDisposable, IVcpuHost
 {
+    /// <summary>Smallest guest: enough for the boot structures below 1 MiB and a small kernel above.</summary>
+    public const int MinimumMemoryMB = 2;
+
+    /// <summary>xAPIC ids in the MADT are 8-bit; 0xFF is broadcast.</summary>
+    public const int MaximumProcessorCount = 254;
+
+    // KVM needs these on Intel hosts; they sit in the MMIO hole, away from RAM, the LAPIC and the I/O APIC.
+    private const uint TssAddress = 0xFFFB_D000;
+    private const ulong IdentityMapAddress = 0xFFFB_C000;
+    private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    private static readonly Lazy<KvmCpuidEntry2[]> SupportedCpuid = new(() =>
+    {
+        using var system = KvmSystem.Open();
+        return system.GetSupportedCpuid();
+    });
+
+    private readonly object _gate = new();
+    private readonly ILogger _logger;
+    private readonly ManualResetEventSlim _exited = new(false);
+    private KernelImage? _kernel;
+    private KvmSystem? _system;
+    private KvmVm? _vm;
+    private GuestMemory? _memory;
+    private VcpuRunner[] _runners = [];
+    private KvmVcpu[] _vcpus = [];
+    private Uart16550? _uart;
+    private PortIoBus? _ports;
+    private Timer? _haltWatchdog;
+    private long[] _exitsAtLastCheck = [];
+    private int _liveVcpus;
+    private int _ending;
+    private long _unhandledMmio;
+    private IReadOnlyList<LayoutRegion> _memoryMap = [];
+    private IReadOnlyList<E820Entry> _e820Map = [];
+
+    /// <summary>Reads the kernel image; throws <see cref="KernelImageException"/> or <see cref="BootException"/> for what cannot boot.</summary>
     public VirtualMachine(VmConfig config, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentException.ThrowIfNullOrWhiteSpace(config.Name);
         Config = config;
-        throw new NotImplementedException("Machine layer: in progress.");
+        _logger = logger ?? NullLogger.Instance;
+        if (config.MemoryMB < MinimumMemoryMB)
+        {
+            throw new BootException(BootErrorKind.MemoryTooSmall, $"MemoryMB {config.MemoryMB} is below the minimum of {MinimumMemoryMB} MiB.");
+        }
+
+        if (config.ProcessorCount is < 1 or > MaximumProcessorCount)
+        {
+            throw new BootException(BootErrorKind.InvalidProcessorCount, $"ProcessorCount {config.ProcessorCount} is outside 1-{MaximumProcessorCount}.");
+        }
+
+        _kernel = KernelImage.Open(config.KernelPath);
+        BootInfo = _kernel.Info;
+        if (!BootInfo.IsPvhBootable)
+        {
+            _kernel.Dispose();
+            throw new BootException(BootErrorKind.NotPvhBootable, $"{config.KernelPath} cannot boot through PVH: {BootInfo.NotPvhBootableReason}");
+        }
     }
 
     public Guid Id { get; } = Guid.NewGuid();
@@ -19,14 +83,17 @@ public sealed class VirtualMachine : IDisposable
 
     public string Name => Config.Name;
 
-    public VmState State { get; private set; }
+    /// <summary>What the kernel image declares (read when the VM was created).</summary>
+    public BootInfo BootInfo { get; }
+
+    public VmState State { get; private set; } = VmState.Created;
 
     public DateTimeOffset? StartTime { get; private set; }
 
     public DateTimeOffset? StopTime { get; private set; }
 
     /// <summary>Running time so far, or from start to exit once stopped.</summary>
-    public TimeSpan? Uptime => null;
+    public TimeSpan? Uptime => StartTime is not { } start ? null : (StopTime ?? DateTimeOffset.Now) - start;
 
     public VmExitReason? ExitReason { get; private set; }
 
@@ -35,25 +102,301 @@ public sealed class VirtualMachine : IDisposable
     public ConsoleLog Console { get; } = new();
 
     /// <summary>The guest layout once started; before that, empty.</summary>
-    public IReadOnlyList<LayoutRegion> MemoryMap => [];
+    public IReadOnlyList<LayoutRegion> MemoryMap => _memoryMap;
+
+    /// <summary>The e820 map handed to the guest in start_info once started; before that, empty.</summary>
+    public IReadOnlyList<E820Entry> E820Map => _e820Map;
+
+    /// <summary>Port accesses no device claimed (read as all-ones).</summary>
+    public long UnhandledPortAccesses => _ports?.UnhandledAccesses ?? 0;
+
+    /// <summary>MMIO accesses outside RAM (read as all-ones, writes dropped).</summary>
+    public long UnhandledMmioAccesses => Interlocked.Read(ref _unhandledMmio);
 
     /// <summary>Raised once, from an engine thread, when the VM reaches Stopped or Failed.</summary>
-    public event EventHandler? Exited { add { } remove { } }
+    public event EventHandler? Exited;
 
     /// <summary>Builds memory, loads the kernel and starts the vCPUs. Throws BootException / KvmException before any vCPU runs.</summary>
-    public void Start() => throw new NotImplementedException();
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (State != VmState.Created)
+            {
+                throw new InvalidOperationException($"VM '{Name}' is {State}; only a VM in state Created can start.");
+            }
+
+            State = VmState.Starting;
+        }
+
+        try
+        {
+            BuildAndLoad();
+        }
+        catch
+        {
+            _ending = 1;
+            ReleaseResources();
+            lock (_gate)
+            {
+                State = VmState.Failed;
+                StopTime = DateTimeOffset.Now;
+            }
+
+            _exited.Set();
+            throw;
+        }
+
+        lock (_gate)
+        {
+            StartTime = DateTimeOffset.Now;
+            Console.Restart();
+            State = VmState.Running;
+            _liveVcpus = _runners.Length;
+        }
+
+        _logger.LogDebug("VM {Name}: starting {Count} vCPU(s) at entry 0x{Entry:x}", Name, _runners.Length, BootInfo.PvhEntryPoint);
+        foreach (var runner in _runners)
+        {
+            runner.Start(Name);
+        }
+
+        _haltWatchdog = new Timer(_ => CheckForHalt(), null, HaltCheckPeriod, HaltCheckPeriod);
+    }
 
     /// <summary>Forces the VM to stop; returns when every vCPU thread has left the guest.</summary>
-    public void Stop() => throw new NotImplementedException();
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            if (State is VmState.Created)
+            {
+                throw new InvalidOperationException($"VM '{Name}' was never started.");
+            }
+        }
+
+        EndVm(VmExitReason.Stopped, null);
+        _exited.Wait(StopGrace);
+    }
 
     /// <summary>Waits until the VM has exited; false on timeout or cancellation.</summary>
-    public bool WaitForExit(TimeSpan timeout, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public bool WaitForExit(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return _exited.Wait(timeout, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Waits for a console line matching <paramref name="pattern"/> (also among lines printed before the call); null on timeout, exit or cancellation.</summary>
-    public ConsoleLine? WaitForConsole(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public ConsoleLine? WaitForConsole(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = timeout == Timeout.InfiniteTimeSpan ? (long?)null : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var seen = -1L;
+        while (true)
+        {
+            foreach (var line in Console.ReadAfter(seen))
+            {
+                if (pattern.IsMatch(line.Text))
+                {
+                    return line;
+                }
 
-    /// <summary>Types bytes into the guest's UART receive FIFO.</summary>
-    public void SendConsole(ReadOnlySpan<byte> bytes) => throw new NotImplementedException();
+                seen = line.Sequence;
+            }
 
-    public void Dispose() { }
+            var remaining = deadline is { } d ? Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), d) : Timeout.InfiniteTimeSpan;
+            if (remaining < TimeSpan.Zero || !Console.WaitForLinesAfter(seen, remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining, cancellationToken))
+            {
+                // One last look: lines flushed by completion arrive together with the wake-up.
+                return Console.ReadAfter(seen).FirstOrDefault(l => pattern.IsMatch(l.Text));
+            }
+        }
+    }
+
+    /// <summary>Types bytes into the guest's UART receive FIFO; returns how many were accepted.</summary>
+    public int SendConsole(ReadOnlySpan<byte> bytes)
+    {
+        var uart = _uart;
+        if (State != VmState.Running || uart is null)
+        {
+            throw new InvalidOperationException($"VM '{Name}' is {State}; console input needs a running VM.");
+        }
+
+        return uart.Receive(bytes);
+    }
+
+    public void Dispose()
+    {
+        if (State is VmState.Running or VmState.Starting or VmState.Stopping)
+        {
+            EndVm(VmExitReason.Stopped, null);
+            _exited.Wait(StopGrace);
+        }
+
+        ReleaseResources();
+    }
+
+    private void BuildAndLoad()
+    {
+        var kernel = _kernel ?? throw new ObjectDisposedException(Name);
+        var supportedCpuid = SupportedCpuid.Value;
+        _system = KvmSystem.Open();
+        _vm = _system.CreateVm();
+        _vm.SetTssAddress(TssAddress);
+        _vm.SetIdentityMapAddress(IdentityMapAddress);
+        _vm.CreateIrqchip();
+        _vm.CreatePit2();
+
+        _memory = GuestMemory.Allocate((ulong)Config.MemoryMB << 20);
+        for (var slot = 0; slot < _memory.Regions.Count; slot++)
+        {
+            var region = _memory.Regions[slot];
+            _vm.SetUserMemoryRegion((uint)slot, region.GuestAddress, region.Size, region.HostAddress);
+        }
+
+        var plan = PvhBootLoader.Load(_memory, kernel, new BootParameters(Config.CommandLine, Config.InitrdPath, Config.ProcessorCount));
+        _memoryMap = plan.Layout;
+        _e820Map = plan.MemoryMap;
+        _kernel = null;
+        kernel.Dispose();
+
+        var vm = _vm;
+        _uart = new Uart16550(b => Console.Write([b]), high => vm.SetIrqLine(Uart16550.Com1Irq, high));
+        _ports = new PortIoBus(_logger);
+        _ports.Register(Uart16550.Com1Base, Uart16550.PortCount, _uart);
+        var i8042 = new I8042Controller(() => EndVm(VmExitReason.GuestReset, null));
+        _ports.Register(I8042Controller.DataPort, 1, i8042);
+        _ports.Register(I8042Controller.CommandPort, 1, i8042);
+        _ports.Register(0x80, 1, new IgnoredPorts());
+
+        VcpuKicker.EnsureInstalled();
+        _vcpus = new KvmVcpu[Config.ProcessorCount];
+        _runners = new VcpuRunner[Config.ProcessorCount];
+        _exitsAtLastCheck = new long[Config.ProcessorCount];
+        for (var i = 0; i < Config.ProcessorCount; i++)
+        {
+            var vcpu = _vcpus[i] = _vm.CreateVcpu(i);
+            vcpu.SetCpuid(CpuidSetup.ForVcpu(supportedCpuid, i, Config.ProcessorCount));
+            VcpuInitialState.SetMsrs(vcpu, _logger);
+            _runners[i] = new VcpuRunner(vcpu, _memory, _ports, this, _logger);
+        }
+
+        VcpuInitialState.SetPvhEntry(_vcpus[0], plan.EntryState);
+    }
+
+    bool IVcpuHost.EndVm(VmExitReason reason, VmFault? fault) => EndVm(reason, fault);
+
+    private bool EndVm(VmExitReason reason, VmFault? fault)
+    {
+        if (Interlocked.Exchange(ref _ending, 1) == 0)
+        {
+            lock (_gate)
+            {
+                ExitReason = reason;
+                Fault = fault;
+                if (State == VmState.Running)
+                {
+                    State = VmState.Stopping;
+                }
+            }
+
+            if (fault is not null)
+            {
+                _logger.LogWarning("VM {Name} failed: {Fault}", Name, fault.Message);
+            }
+            else
+            {
+                _logger.LogDebug("VM {Name} ends: {Reason}", Name, reason);
+            }
+
+            foreach (var runner in _runners)
+            {
+                runner.RequestStop();
+            }
+        }
+
+        return false;
+    }
+
+    void IVcpuHost.UnhandledMmio(int vcpu, ulong address, int length, bool isWrite)
+    {
+        if (Interlocked.Increment(ref _unhandledMmio) <= 16)
+        {
+            _logger.LogDebug("VM {Name} vCPU {Vcpu}: unhandled MMIO {Access} of {Length} byte(s) at 0x{Address:x}",
+                Name, vcpu, isWrite ? "write" : "read", length, address);
+        }
+    }
+
+    void IVcpuHost.VcpuParked()
+    {
+        if (_runners.All(r => r.IsParked))
+        {
+            EndVm(VmExitReason.GuestHalt, null);
+        }
+    }
+
+    void IVcpuHost.VcpuFinished(VcpuRunner runner)
+    {
+        if (Interlocked.Decrement(ref _liveVcpus) > 0)
+        {
+            return;
+        }
+
+        // The last vCPU out: every thread has left KVM_RUN, so the fds and memory can go.
+        _haltWatchdog?.Dispose();
+        ReleaseResources();
+        Console.Complete();
+        lock (_gate)
+        {
+            StopTime = DateTimeOffset.Now;
+            State = ExitReason == VmExitReason.Fault ? VmState.Failed : VmState.Stopped;
+        }
+
+        _logger.LogDebug("VM {Name} stopped after {Uptime}: {Reason}", Name, Uptime, ExitReason);
+        _exited.Set();
+        Exited?.Invoke(this, EventArgs.Empty);
+    }
+
+    private void CheckForHalt()
+    {
+        // A vCPU that made no exits since the last tick is either busy in the guest or blocked in a halt:
+        // interrupt it once so its thread can tell which.
+        for (var i = 0; i < _runners.Length; i++)
+        {
+            var exits = _runners[i].Exits;
+            if (exits == _exitsAtLastCheck[i])
+            {
+                _runners[i].RequestHaltCheck();
+            }
+
+            _exitsAtLastCheck[i] = exits;
+        }
+    }
+
+    private void ReleaseResources()
+    {
+        lock (_gate)
+        {
+            foreach (var vcpu in _vcpus)
+            {
+                vcpu.Dispose();
+            }
+
+            _vcpus = [];
+            _vm?.Dispose();
+            _vm = null;
+            _system?.Dispose();
+            _system = null;
+            _memory?.Dispose();
+            _memory = null;
+            _kernel?.Dispose();
+            _kernel = null;
+            _uart = null;
+        }
+    }
 }

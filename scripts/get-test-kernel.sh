@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Fetches Debian's cloud kernel (linux-image-*-cloud-amd64-unsigned) into a cache outside the work tree
+# and prints two lines on stdout: the vmlinuz path, then the package version.
+# With --tools it also installs the command-line compressors the kernel tests build payloads with.
+# Cache: ${PVHVM_KERNEL_CACHE:-$HOME/.cache/pvhvm/kernels}/<package>_<version>/; reused when present.
+set -euo pipefail
+
+cache="${PVHVM_KERNEL_CACHE:-$HOME/.cache/pvhvm/kernels}"
+install_tools=0
+for arg in "$@"; do
+    case "$arg" in
+        --tools) install_tools=1 ;;
+        *) echo "usage: $0 [--tools]" >&2; exit 2 ;;
+    esac
+done
+
+log() { echo "get-test-kernel: $*" >&2; }
+
+sudo_if_needed() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_lists_present() {
+    compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
+}
+
+apt_updated=0
+apt_update() {
+    if [ "$apt_updated" -eq 0 ]; then
+        log "apt-get update"
+        sudo_if_needed apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+        apt_updated=1
+    fi
+}
+
+# Newest unsigned cloud image: the metapackage names it (it may name the signed twin), apt-cache search is the fallback.
+resolve_package() {
+    local dep
+    dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null \
+        | awk '/Depends: linux-image-[0-9].*-cloud-amd64/ {print $2}' | head -n1)
+    if [ -n "$dep" ]; then
+        echo "${dep%-unsigned}-unsigned"
+        return
+    fi
+    apt-cache search --names-only '^linux-image-[0-9].*-cloud-amd64-unsigned$' 2>/dev/null \
+        | awk '{print $1}' | sort -V | tail -n1
+}
+
+install_missing_tools() {
+    local missing=() tool pkg
+    for pair in gzip:gzip bzip2:bzip2 xz:xz-utils lzma:xz-utils lzop:lzop lz4:lz4 zstd:zstd readelf:binutils; do
+        tool=${pair%%:*}; pkg=${pair#*:}
+        command -v "$tool" >/dev/null || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_lists_present || apt_update
+        log "installing ${missing[*]}"
+        if ! sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2; then
+            apt_update
+            sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2
+        fi
+    fi
+}
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9   # several test runs and helpers share the cache
+
+[ "$install_tools" -eq 1 ] && install_missing_tools
+
+package=""
+if apt_lists_present; then package=$(resolve_package); fi
+if [ -z "$package" ]; then
+    # No lists (fresh machine) and a kernel already cached: reuse it without touching the network.
+    cached=$(ls -d "$cache"/linux-image-*_*/ 2>/dev/null | sort -V | tail -n1 || true)
+    if [ -n "$cached" ] && compgen -G "${cached}vmlinuz-*" >/dev/null; then
+        dir=${cached%/}
+        echo "$(ls "$dir"/vmlinuz-* | head -n1)"
+        cat "$dir/version"
+        exit 0
+    fi
+    apt_update
+    package=$(resolve_package)
+fi
+[ -n "$package" ] || { log "no linux-image-*-cloud-amd64-unsigned package found"; exit 1; }
+
+version=$(apt-cache policy "$package" | awk '/Candidate:/ {print $2}')
+dir="$cache/${package}_${version}"
+if ! compgen -G "$dir/vmlinuz-*" >/dev/null; then
+    work=$(mktemp -d "$cache/.fetch.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    log "downloading $package $version"
+    if ! (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq "$package=$version" >&2); then
+        apt_update
+        version=$(apt-cache policy "$package" | awk '/Candidate:/ {print $2}')
+        dir="$cache/${package}_${version}"
+        (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq "$package=$version" >&2)
+    fi
+    deb=$(ls "$work"/*.deb)
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*'
+    mkdir -p "$work/out"
+    mv "$work"/boot/vmlinuz-* "$work/out/"
+    dpkg-deb -f "$deb" Version > "$work/out/version"  # dpkg-deb -f ends the field with a newline
+    rm -rf "$dir"
+    mv "$work/out" "$dir"
+fi
+
+echo "$(ls "$dir"/vmlinuz-* | head -n1)"
+cat "$dir/version"

@@ -1,0 +1,41 @@
+using System.Text;
+
+namespace PvhVm.Core.Kernel;
+
+/// <summary>Finds the "Linux version X.Y..." banner (init/version.c linux_banner) in an ELF image.</summary>
+internal static class LinuxBanner
+{
+    private const int MaximumLength = 512;
+    private static ReadOnlySpan<byte> Prefix => "Linux version "u8;
+
+    /// <summary>Searches .rodata when the image names it (the banner lives there), else the whole image.</summary>
+    public static string? Find(ReadOnlySpan<byte> image, ElfLayout layout)
+    {
+        var rodata = layout.Sections.FirstOrDefault(s => s.Name == ".rodata" && s.Type != ElfSection.ShtNobits);
+        return (rodata is null ? null : Search(image.Slice((int)rodata.Offset, (int)rodata.Size))) ?? Search(image);
+    }
+
+    private static string? Search(ReadOnlySpan<byte> bytes)
+    {
+        int from = 0;
+        while (true)
+        {
+            int found = bytes[from..].IndexOf(Prefix);
+            if (found < 0)
+            {
+                return null;
+            }
+
+            int start = from + found;
+            var text = bytes.Slice(start, Math.Min(MaximumLength, bytes.Length - start));
+            // The real banner continues with the release number; format strings ("Linux version %s") do not.
+            if (text.Length > Prefix.Length && char.IsAsciiDigit((char)text[Prefix.Length]))
+            {
+                int end = text.IndexOfAny((byte)'\n', (byte)0);
+                return Encoding.ASCII.GetString(end < 0 ? text : text[..end]);
+            }
+
+            from = start + Prefix.Length;
+        }
+    }
+}

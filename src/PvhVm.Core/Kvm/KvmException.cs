@@ -1,0 +1,24 @@
+namespace PvhVm.Core.Kvm;
+
+/// <summary>A KVM ioctl (or opening /dev/kvm) failed; names the call and the errno.</summary>
+public sealed class KvmException : Exception
+{
+    public const int ENOENT = 2;
+    public const int EACCES = 13;
+    public const int EPERM = 1;
+
+    public KvmException(string operation, int errno, string? detail = null)
+        : base($"{operation} failed: {Interop.Libc.ErrorText(errno)} (errno {errno}){(detail is null ? "" : ". " + detail)}")
+    {
+        Operation = operation;
+        Errno = errno;
+    }
+
+    /// <summary>The ioctl or call, e.g. KVM_CREATE_VM.</summary>
+    public string Operation { get; }
+
+    public int Errno { get; }
+
+    /// <summary>True when /dev/kvm is missing or not accessible: a host problem, not a VM problem.</summary>
+    public bool IsHostUnavailable => Operation == "open /dev/kvm" || Errno is ENOENT or EACCES or EPERM && Operation.StartsWith("open", StringComparison.Ordinal);
+}

@@ -1,0 +1,68 @@
+using System.Runtime.InteropServices;
+using PvhVm.Core.Interop;
+
+namespace PvhVm.Core.Kvm;
+
+/// <summary>The /dev/kvm system file descriptor: API version, capabilities, VM creation, supported CPUID.</summary>
+public sealed class KvmSystem : IDisposable
+{
+    public const string DefaultDevicePath = "/dev/kvm";
+    public const int ExpectedApiVersion = 12;
+
+    private readonly KvmFileDescriptor _fd;
+
+    private KvmSystem(KvmFileDescriptor fd)
+    {
+        _fd = fd;
+    }
+
+    public static KvmSystem Open(string devicePath = DefaultDevicePath)
+    {
+        var fd = Libc.Open(devicePath, Libc.O_RDWR | Libc.O_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new KvmException($"open {devicePath}", Marshal.GetLastPInvokeError());
+        }
+
+        var system = new KvmSystem(new KvmFileDescriptor(fd));
+        var version = system.ApiVersion;
+        if (version != ExpectedApiVersion)
+        {
+            system.Dispose();
+            throw new KvmException("KVM_GET_API_VERSION", 0, $"API version {version}, expected {ExpectedApiVersion}");
+        }
+
+        return system;
+    }
+
+    public int ApiVersion => _fd.Ioctl(KvmIoctls.GetApiVersion, 0, "KVM_GET_API_VERSION");
+
+    /// <summary>Size of the per-vCPU kvm_run mapping.</summary>
+    public int VcpuMmapSize => _fd.Ioctl(KvmIoctls.GetVcpuMmapSize, 0, "KVM_GET_VCPU_MMAP_SIZE");
+
+    /// <summary>KVM_CHECK_EXTENSION: 0 when absent, otherwise a capability-specific value.</summary>
+    public int CheckExtension(KvmCapability capability) => _fd.Ioctl(KvmIoctls.CheckExtension, (nint)capability, "KVM_CHECK_EXTENSION");
+
+    public KvmVm CreateVm() => new(new KvmFileDescriptor(_fd.Ioctl(KvmIoctls.CreateVm, 0, "KVM_CREATE_VM")), this);
+
+    /// <summary>KVM_GET_SUPPORTED_CPUID: every leaf the host lets guests see.</summary>
+    public unsafe KvmCpuidEntry2[] GetSupportedCpuid()
+    {
+        const int MaxEntries = 256;
+        var size = 8 + (MaxEntries * sizeof(KvmCpuidEntry2));
+        var buffer = (byte*)NativeMemory.AllocZeroed((nuint)size);
+        try
+        {
+            *(uint*)buffer = MaxEntries;
+            _fd.Ioctl(KvmIoctls.GetSupportedCpuid, buffer, "KVM_GET_SUPPORTED_CPUID");
+            var count = (int)Math.Min(*(uint*)buffer, MaxEntries);
+            return new ReadOnlySpan<KvmCpuidEntry2>(buffer + 8, count).ToArray();
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
+        }
+    }
+
+    public void Dispose() => _fd.Dispose();
+}

@@ -1,0 +1,212 @@
+using Microsoft.Extensions.Logging;
+using PvhVm.Core.Boot;
+using PvhVm.Core.Devices;
+using PvhVm.Core.Interop;
+using PvhVm.Core.Kvm;
+
+namespace PvhVm.Core.Machine;
+
+/// <summary>
+/// One vCPU's thread: enters the guest with KVM_RUN, dispatches port I/O and MMIO exits, and reports the
+/// exits that end the VM. Can be kicked out of the guest from any thread (signal + immediate_exit).
+/// </summary>
+internal sealed unsafe class VcpuRunner
+{
+    private const int ThreadStackSize = 256 * 1024;
+    private const ulong InterruptFlag = 1ul << 9;
+    private const uint SystemEventShutdown = 1;
+    private const uint SystemEventReset = 2;
+
+    private readonly KvmVcpu _vcpu;
+    private readonly GuestMemory _memory;
+    private readonly PortIoBus _ports;
+    private readonly IVcpuHost _host;
+    private readonly ILogger _logger;
+    private readonly object _threadGate = new();
+    private Thread? _thread;
+    private nuint _pthread;
+    private bool _inRunLoop;
+    private volatile bool _stopRequested;
+    private volatile bool _haltCheckRequested;
+    private long _exits;
+
+    public VcpuRunner(KvmVcpu vcpu, GuestMemory memory, PortIoBus ports, IVcpuHost host, ILogger logger)
+    {
+        _vcpu = vcpu;
+        _memory = memory;
+        _ports = ports;
+        _host = host;
+        _logger = logger;
+    }
+
+    public int Index => _vcpu.Index;
+
+    /// <summary>Exits handled so far; the halt watchdog compares it between ticks.</summary>
+    public long Exits => Interlocked.Read(ref _exits);
+
+    /// <summary>True when the last halt check found the vCPU parked: halted with interrupts off, or an AP never started.</summary>
+    public bool IsParked { get; private set; }
+
+    public void Start(string vmName)
+    {
+        _thread = new Thread(RunLoop, ThreadStackSize) { IsBackground = true, Name = $"PvhVm {vmName} vCPU {Index}" };
+        _thread.Start();
+    }
+
+    /// <summary>Makes the thread leave the guest for good.</summary>
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        _vcpu.ImmediateExit = true;
+        Kick();
+    }
+
+    /// <summary>Interrupts the guest once so the thread can look at whether the vCPU is parked.</summary>
+    public void RequestHaltCheck()
+    {
+        _haltCheckRequested = true;
+        Kick();
+    }
+
+    public bool Join(TimeSpan timeout) => _thread?.Join(timeout) ?? true;
+
+    private void Kick()
+    {
+        // pthread_kill on a finished thread is undefined, so kick only while the loop runs.
+        lock (_threadGate)
+        {
+            if (_inRunLoop)
+            {
+                VcpuKicker.Kick(_pthread);
+            }
+        }
+    }
+
+    private void RunLoop()
+    {
+        lock (_threadGate)
+        {
+            _pthread = Libc.PthreadSelf();
+            _inRunLoop = true;
+        }
+
+        try
+        {
+            while (!_stopRequested)
+            {
+                if (!_vcpu.Run())
+                {
+                    if (_haltCheckRequested)
+                    {
+                        _haltCheckRequested = false;
+                        CheckParked();
+                    }
+
+                    continue;
+                }
+
+                Interlocked.Increment(ref _exits);
+                IsParked = false;
+                if (!HandleExit())
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // An exception escaping a thread would end the whole host process: it ends this VM instead.
+            _host.EndVm(VmExitReason.Fault, new VmFault(Index, "host error", null, 0, [], $"vCPU {Index}: {e.Message}"));
+        }
+        finally
+        {
+            lock (_threadGate)
+            {
+                _inRunLoop = false;
+            }
+
+            _host.VcpuFinished(this);
+        }
+    }
+
+    /// <summary>Handles one exit; false when the VM ends.</summary>
+    private bool HandleExit()
+    {
+        var run = _vcpu.RunData;
+        switch (_vcpu.ExitReason)
+        {
+            case KvmExitReasonCode.Io:
+                HandlePortIo(run);
+                return true;
+            case KvmExitReasonCode.Mmio:
+                HandleMmio(run);
+                return true;
+            case KvmExitReasonCode.Intr or KvmExitReasonCode.IrqWindowOpen:
+                return true;
+            case KvmExitReasonCode.Hlt:
+                return _host.EndVm(VmExitReason.GuestHalt, null);
+            case KvmExitReasonCode.Shutdown:
+                return _host.EndVm(VmExitReason.TripleFault, null);
+            case KvmExitReasonCode.SystemEvent:
+                var type = *(uint*)(run + KvmRunLayout.SystemEventType);
+                return type is SystemEventReset or SystemEventShutdown
+                    ? _host.EndVm(VmExitReason.GuestReset, null)
+                    : _host.EndVm(VmExitReason.Fault, ExitDecoder.DescribeFault(_vcpu, _memory));
+            default:
+                return _host.EndVm(VmExitReason.Fault, ExitDecoder.DescribeFault(_vcpu, _memory));
+        }
+    }
+
+    private void HandlePortIo(byte* run)
+    {
+        var size = (int)run[KvmRunLayout.IoSize];
+        var port = *(ushort*)(run + KvmRunLayout.IoPort);
+        var count = *(uint*)(run + KvmRunLayout.IoCount);
+        var offset = *(ulong*)(run + KvmRunLayout.IoDataOffset);
+        var total = (ulong)size * count;
+        if (size is not (1 or 2 or 4) || offset > (ulong)_vcpu.RunSize || total > (ulong)_vcpu.RunSize - offset)
+        {
+            throw new KvmException("KVM_EXIT_IO", 0, $"malformed I/O exit (port 0x{port:x}, size {size}, count {count})");
+        }
+
+        var data = new Span<byte>(run + offset, (int)total);
+        var output = run[KvmRunLayout.IoDirection] == KvmRunLayout.IoDirectionOut;
+        for (var i = 0; i < (int)count; i++)
+        {
+            var item = data.Slice(i * size, size);
+            if (output)
+            {
+                _ports.Write(port, item);
+            }
+            else
+            {
+                _ports.Read(port, item);
+            }
+        }
+    }
+
+    private void HandleMmio(byte* run)
+    {
+        var address = *(ulong*)(run + KvmRunLayout.MmioPhysAddr);
+        var length = Math.Min(*(uint*)(run + KvmRunLayout.MmioLength), 8u);
+        var isWrite = run[KvmRunLayout.MmioIsWrite] != 0;
+        if (!isWrite)
+        {
+            new Span<byte>(run + KvmRunLayout.MmioData, (int)length).Fill(0xFF);
+        }
+
+        _host.UnhandledMmio(Index, address, (int)length, isWrite);
+    }
+
+    private void CheckParked()
+    {
+        var state = _vcpu.GetMpState();
+        IsParked = state is KvmVcpu.MpStateUninitialized or KvmVcpu.MpStateInitReceived
+            || (state == KvmVcpu.MpStateHalted && (_vcpu.GetRegs().Rflags & InterruptFlag) == 0);
+        if (IsParked)
+        {
+            _logger.LogDebug("vCPU {Index} is parked (mp_state {State})", Index, state);
+            _host.VcpuParked();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text;
+using PvhVm.Core.Boot;
+using PvhVm.Core.Boot.Acpi;
+using static PvhVm.Core.Tests.Boot.BootTestSupport;
+
+namespace PvhVm.Core.Tests.Boot;
+
+/// <summary>
+/// Hands every table to ACPICA's disassembler (iasl, Debian package acpica-tools), the same parser family Linux
+/// uses. Installs the package when missing, so a fresh CI machine runs this too.
+/// </summary>
+public sealed class IaslDisassemblyTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void IaslDisassemblesEveryTableWithoutErrorsOrWarnings(int cpus)
+    {
+        var iasl = EnsureIasl();
+        using var memory = GuestMemory.Allocate(64 * MiB);
+        var plan = PvhBootLoader.Load(memory, TestKernel.Standard(), Parameters(cpus: cpus));
+        var tables = AcpiWalker.FromStartInfo(memory, plan.StartInfoAddress);
+
+        var directory = Directory.CreateTempSubdirectory("pvhvm-iasl-");
+        try
+        {
+            // The RSDP has no length-bearing header, so iasl cannot load it from a file; AcpiWalker checks it.
+            foreach (var (signature, _, bytes) in tables.All)
+            {
+                var path = Path.Combine(directory.FullName, $"{signature.ToLowerInvariant()}.dat");
+                File.WriteAllBytes(path, bytes);
+                var (exitCode, output) = Run(iasl, directory.FullName, "-d", path);
+                Assert.True(exitCode == 0, $"iasl -d {signature} failed ({exitCode}):\n{output}");
+                Assert.DoesNotMatch(@"(?i)\b(error|warning)s?\b(?!s?\s*[,:]?\s*0\b)", OutputWithoutSummary(output));
+                var listing = File.ReadAllText(Path.ChangeExtension(path, ".dsl"));
+                Assert.Contains($"\"{signature}\"", listing);
+
+                // iasl annotates the listing rather than failing: "Incorrect checksum", "**** ..." for bad lengths.
+                Assert.DoesNotContain("Incorrect", listing);
+                Assert.DoesNotContain("****", listing);
+                if (signature == "APIC")
+                {
+                    Assert.Equal(cpus, CountOccurrences(listing, "Processor Local APIC"));
+                }
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Drops iasl's banner and its "N Errors, M Warnings" line so only real diagnostics remain.</summary>
+    private static string OutputWithoutSummary(string output)
+        => string.Join('\n', output.Split('\n').Where(l => !l.Contains("Compiler/Disassembler") && !l.Contains("Copyright")));
+
+    private static int CountOccurrences(string text, string value)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static string EnsureIasl()
+    {
+        const string iasl = "/usr/bin/iasl";
+        if (!File.Exists(iasl))
+        {
+            Assert.Equal(0, Run("apt-get", "/", "update", "-qq").ExitCode);
+            var (code, output) = Run("apt-get", "/", "install", "-y", "-qq", "acpica-tools");
+            Assert.True(code == 0, $"apt-get install acpica-tools failed:\n{output}");
+        }
+
+        return iasl;
+    }
+
+    private static (int ExitCode, string Output) Run(string program, string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new StringBuilder(process.StandardOutput.ReadToEnd());
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{program} did not finish.");
+        output.Append(stderr.Result);
+        return (process.ExitCode, output.ToString());
+    }
+}

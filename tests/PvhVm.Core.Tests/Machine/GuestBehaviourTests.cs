@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Core.Tests.Machine;
+
+/// <summary>Each probe guest on the real /dev/kvm: ACPI, SMP, console input, and every way a VM can end.</summary>
+public sealed class GuestBehaviourTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void AcpiGuestFindsOneLocalApicPerVcpuInTheMadt(int cpus)
+    {
+        var lines = RunToExit("acpi", cpus);
+        Assert.Equal(Enumerable.Range(0, cpus).Select(i => $"cpu apic_id={i} flags=1"), lines.Where(l => l.StartsWith("cpu apic_id", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"^ioapic id=\d+ addr=0xfec00000 gsi_base=0$"));
+        Assert.Contains(lines, l => l.StartsWith("table APIC", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("table FACP", StringComparison.Ordinal));
+        Assert.Equal("acpi done", lines[^1]);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void ApplicationProcessorsComeOnlineThroughTheInKernelLapic(int cpus)
+    {
+        var lines = RunToExit("smp", cpus);
+        Assert.Equal(Enumerable.Range(0, cpus).Select(i => $"cpu {i} online"), lines.Where(l => l.EndsWith(" online", StringComparison.Ordinal)).Order());
+        Assert.Equal($"smp done cpus={cpus}", lines[^1]);
+    }
+
+    [Fact]
+    public void Elf32ProbeBootsToo()
+    {
+        var lines = RunToExit("probe32", 1);
+        Assert.Contains("magic=0x336ec578 version=1 flags=0x00000000", lines);
+        Assert.Equal("probe done", lines[^1]);
+    }
+
+    [Fact]
+    public void EchoGuestReadsWhatTheHostTypes()
+    {
+        using var vm = Start("echo");
+        Assert.NotNull(vm.WaitForConsole(new Regex("^echo ready$"), Bound));
+        Assert.Equal(12, vm.SendConsole("hello there\n"u8));
+        Assert.NotNull(vm.WaitForConsole(new Regex("^hello there$"), Bound));
+        vm.SendConsole("exit\n"u8);
+        Assert.True(vm.WaitForExit(Bound));
+        Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
+        Assert.Equal("echo bye", vm.Console.Snapshot()[^1].Text);
+    }
+
+    [Fact]
+    public void SpinningGuestIsForceStoppedPromptly()
+    {
+        using var vm = Start("spin");
+        Assert.NotNull(vm.WaitForConsole(new Regex("^spinning$"), Bound));
+        Thread.Sleep(100);
+        Assert.Equal(VmState.Running, vm.State);
+        var clock = Stopwatch.StartNew();
+        vm.Stop();
+        clock.Stop();
+        Assert.Equal(VmState.Stopped, vm.State);
+        Assert.Equal(VmExitReason.Stopped, vm.ExitReason);
+        // A bound against a hang, far above the ~100 ms target the benchmark tracks.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"Stop took {clock.Elapsed}.");
+    }
+
+    [Fact]
+    public void TripleFaultIsReportedAsSuch()
+    {
+        var lines = RunToExit("triplefault", 1, VmExitReason.TripleFault);
+        Assert.Equal(["faulting"], lines);
+    }
+
+    [Fact]
+    public void HaltWithInterruptsOffEndsTheVm()
+    {
+        var lines = RunToExit("halt", 1, VmExitReason.GuestHalt);
+        Assert.Equal(["halting"], lines);
+    }
+
+    [Fact]
+    public void HaltIsDetectedWithApplicationProcessorsNeverStarted()
+    {
+        RunToExit("halt", 3, VmExitReason.GuestHalt);
+    }
+
+    [Fact]
+    public void UnclaimedPortsAndMmioReadAllOnes()
+    {
+        using var vm = Start("ports");
+        Assert.True(vm.WaitForExit(Bound));
+        var lines = vm.Console.Snapshot().Select(l => l.Text).ToList();
+        Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
+        Assert.Contains("port 0x0080=0x000000ff", lines);
+        Assert.Contains("port 0x0510=0x0000ffff", lines);
+        Assert.Contains("port 0x0cf8=0xffffffff", lines);
+        Assert.Contains("port 0x0cfc=0xffffffff", lines);
+        Assert.Contains("mmio 0xd0000000=0xffffffff", lines);
+        Assert.True(vm.UnhandledPortAccesses >= 4);
+        Assert.True(vm.UnhandledMmioAccesses >= 1);
+    }
+
+    [Fact]
+    public void EndlessOutputStaysBoundedAndCountsDroppedLines()
+    {
+        using var vm = Start("flood");
+        var deadline = Stopwatch.StartNew();
+        while (vm.Console.DroppedLines == 0 && deadline.Elapsed < Bound)
+        {
+            Thread.Sleep(50);
+        }
+
+        vm.Stop();
+        Assert.True(vm.Console.DroppedLines > 0);
+        Assert.Equal(vm.Console.Capacity, vm.Console.Count);
+        var held = vm.Console.Snapshot();
+        Assert.Equal($"line {held[0].Sequence}", held[0].Text);
+        Assert.Equal(held[0].Sequence + held.Count - 1, held[^1].Sequence);
+    }
+
+    private static VirtualMachine Start(string guest, int cpus = 1)
+    {
+        var vm = new VirtualMachine(new VmConfig(guest, TestGuests.PathOf(guest), ProcessorCount: cpus, MemoryMB: 64));
+        vm.Start();
+        return vm;
+    }
+
+    private static List<string> RunToExit(string guest, int cpus, VmExitReason expected = VmExitReason.GuestReset)
+    {
+        using var vm = Start(guest, cpus);
+        Assert.True(vm.WaitForExit(Bound), $"{guest} did not exit");
+        var lines = vm.Console.Snapshot().Select(l => l.Text).ToList();
+        Assert.True(expected == vm.ExitReason, $"{guest}: expected {expected}, got {vm.ExitReason} {vm.Fault}; output:\n{string.Join('\n', lines)}");
+        return lines;
+    }
+}
