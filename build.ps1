@@ -78,6 +78,7 @@ Import-Module '$pester' -MinimumVersion 5.0
 `$config.TestResult.OutputFormat = 'JUnitXml'
 `$config.TestResult.OutputPath = '$resultsDir/pester.xml'
 `$env:PVHVM_MODULE_PATH = '$moduleDir'
+`$env:PVHVM_TEST_GUESTS = '$(Join-Path $root "tests/PvhVm.Core.Tests/bin/$Configuration/net10.0/guests")'
 Invoke-Pester -Configuration `$config
 "@
     Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script

@@ -9,13 +9,6 @@ namespace PvhVm.Module;
 /// <summary>The module's error ids: one place decides each id, category and recommended action.</summary>
 internal static class VmErrors
 {
-    private const int Eperm = 1;
-    private const int Enoent = 2;
-    private const int Eacces = 13;
-    private const int Enodev = 19;
-
-    public const string KvmGroupRemedy = "Add the user to the kvm group (sudo usermod -aG kvm $USER, then log in again), or run as root.";
-
     public static ErrorRecord NotFound(string name)
         => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM named '{name}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, name);
 
@@ -46,12 +39,18 @@ internal static class VmErrors
     /// <summary>Translates what the engine threw for one VM (or kernel path) into the module's error ids.</summary>
     public static ErrorRecord FromException(Exception exception, object? target) => exception switch
     {
-        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage{e.Kind}", ErrorCategory.InvalidData, target),
+        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage{e.Kind}", e.Kind switch
+        {
+            KernelImageErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+            KernelImageErrorKind.Unreadable => ErrorCategory.ReadError,
+            KernelImageErrorKind.NotAFile => ErrorCategory.InvalidArgument,
+            _ => ErrorCategory.InvalidData,
+        }, target),
         BootException { Kind: BootErrorKind.NotPvhBootable } e => ErrorRecordFactory.Create(e, "NotPvhBootable", ErrorCategory.InvalidData, target),
         BootException e => ErrorRecordFactory.Create(e, $"BootFailed{e.Kind}", ErrorCategory.InvalidArgument, target),
-        KvmException { Errno: Eacces or Eperm } e => ErrorRecordFactory.Create(e, "KvmUnavailable", ErrorCategory.PermissionDenied, target, KvmGroupRemedy),
-        KvmException { Errno: Enoent or Enodev } e => ErrorRecordFactory.Create(e, "KvmUnavailable", ErrorCategory.ResourceUnavailable, target,
-            "Load the kvm module (modprobe kvm_intel or kvm_amd) on a host with virtualization enabled."),
+        KvmException { IsHostUnavailable: true } e => ErrorRecordFactory.Create(e, "KvmUnavailable",
+            e.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
+            target, KvmHost.DescribeRemedy(e)),
         KvmException e => ErrorRecordFactory.Create(e, "KvmFailed", ErrorCategory.DeviceError, target),
         FileNotFoundException or DirectoryNotFoundException => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
         UnauthorizedAccessException => ErrorRecordFactory.Create(exception, "PathAccessDenied", ErrorCategory.PermissionDenied, target),

@@ -4,9 +4,9 @@ BeforeAll {
     $module = Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1'
 }
 
-AfterEach { Clear-PvhVm }
-
 Describe 'Fleets under ForEach-Object -Parallel' {
+    AfterEach { Clear-PvhVm }
+
     It 'creates and boots 10 VMs in parallel runspaces; every runspace and the caller see them all' {
         $seen = 1..10 | ForEach-Object -ThrottleLimit 5 -Parallel {
             Import-Module $using:module

@@ -4,9 +4,9 @@ BeforeAll {
     $probe = Join-Path $env:PVHVM_MODULE_PATH 'guests/probe.elf'
 }
 
-AfterEach { Clear-PvhVm }
-
 Describe 'New-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
     It 'creates a VM in state Created from the built-in probe, with the documented defaults' {
         $vm = New-PvhVm -Name 'new-default'
         $vm | Should -BeOfType ([PvhVm.Core.Machine.VirtualMachine])
@@ -101,6 +101,13 @@ Describe 'New-PvhVm' {
         New-PvhVm -Name 'notpvh' -KernelPath $elf -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'NotPvhBootable,*'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        Get-PvhVm | Should -BeNullOrEmpty
+    }
+
+    It 'reports what the engine refuses before start as BootFailed plus its kind' {
+        New-PvhVm -Name 'tiny' -MemoryMB 1 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailedMemoryTooSmall,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         Get-PvhVm | Should -BeNullOrEmpty
     }
 

@@ -8,9 +8,9 @@ BeforeAll {
     $runbook = [scriptblock]::Create(($blocks | Where-Object { $_ -match '^# Runbook:' } | Select-Object -First 1))
 }
 
-AfterEach { Clear-PvhVm }
-
 Describe 'The about_PvhVm runbook' {
+    AfterEach { Clear-PvhVm }
+
     It 'is in the topic' {
         $runbook.Ast.ParamBlock.Parameters.Name.VariablePath.UserPath | Should -Contain 'KernelPath'
     }

@@ -4,9 +4,9 @@ BeforeAll {
     $spin = Get-TestGuestPath spin
 }
 
-AfterEach { Clear-PvhVm }
-
 Describe 'Start-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
     It 'boots the built-in probe, which prints its start_info and resets' {
         $vm = New-PvhVm -Name 'start-probe' -CommandLine 'hello=world' | Start-PvhVm -Wait -Timeout 30 -PassThru
         $vm.State | Should -Be 'Stopped'
@@ -90,17 +90,24 @@ Describe 'Start-PvhVm' {
         $err[0].TargetObject | Should -Be 'nosuchvm'
     }
 
-    It 'reports a boot the engine refuses as BootFailed<Kind> with InvalidArgument' {
-        # 1 MiB cannot hold the layout below the kernel plus the probe at 1 MiB.
-        $vm = New-PvhVm -Name 'tiny' -MemoryMB 1 -ErrorAction SilentlyContinue -ErrorVariable newErr
-        if ($vm) { $vm | Start-PvhVm -ErrorVariable err -ErrorAction SilentlyContinue } else { $err = $newErr }
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailed*,*'
+    It 'reports a boot the engine refuses at start as BootFailed plus its kind, with InvalidArgument, and starts the others' {
+        $initrd = Join-Path $TestDrive 'big.img'
+        [IO.File]::WriteAllBytes($initrd, [byte[]]::new(8MB))
+        $null = New-PvhVm -Name 'initrd-too-big' -MemoryMB 4 -InitrdPath $initrd
+        $null = New-PvhVm -Name 'boots-fine'
+        Start-PvhVm -Name 'initrd-too-big', 'boots-fine' -Wait -Timeout 30 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailedInitrdTooLarge,*'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].TargetObject.Name | Should -Be 'initrd-too-big'
+        (Get-PvhVm 'initrd-too-big').State | Should -Be 'Failed'
+        (Get-PvhVm 'boots-fine').ExitReason | Should -Be 'GuestReset'
     }
 
-    It 'writes engine log messages to the verbose stream on the pipeline thread' {
-        $verbose = New-PvhVm -Name 'chatty' | Start-PvhVm -Wait -Timeout 30 -Verbose 4>&1
-        $verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } |
-            ForEach-Object Message | Should -Match '^\[chatty\] '
+    It 'writes engine log messages to the debug stream on the pipeline thread' {
+        $debug = New-PvhVm -Name 'chatty' | Start-PvhVm -Wait -Timeout 30 -Debug 5>&1
+        $messages = $debug | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object Message
+        $messages | Should -Contain '[chatty] VM chatty ends: GuestReset'
+        $messages | Should -Match '^\[chatty\] VM chatty: starting 1 vCPU\(s\) at entry 0x'
     }
 }

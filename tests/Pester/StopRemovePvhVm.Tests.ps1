@@ -4,9 +4,9 @@ BeforeAll {
     $spin = Get-TestGuestPath spin
 }
 
-AfterEach { Clear-PvhVm }
-
 Describe 'Stop-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
     It 'stops a running VM and passes it through' {
         $vm = New-PvhVm -Name 'stop-me' -KernelPath $spin | Start-PvhVm -PassThru
         $vm.State | Should -Be 'Running'
@@ -50,6 +50,8 @@ Describe 'Stop-PvhVm' {
 }
 
 Describe 'Remove-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
     It 'removes a VM that is not running' {
         $null = New-PvhVm -Name 'rm-created'
         Remove-PvhVm -Name 'rm-created' -Confirm:$false
@@ -90,6 +92,8 @@ Describe 'Remove-PvhVm' {
 }
 
 Describe 'Module lifetime' {
+    AfterEach { Clear-PvhVm }
+
     It 'stops every VM when the module is removed' {
         $vm = New-PvhVm -Name 'lifetime' -KernelPath $spin | Start-PvhVm -PassThru
         Remove-Module PvhVm

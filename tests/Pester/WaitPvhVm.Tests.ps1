@@ -4,9 +4,9 @@ BeforeAll {
     $spin = Get-TestGuestPath spin
 }
 
-AfterEach { Clear-PvhVm }
-
 Describe 'Wait-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
     It 'waits until the VM exits' {
         $vm = New-PvhVm -Name 'wait-exit' | Start-PvhVm -PassThru
         $vm | Wait-PvhVm -Timeout 30 -PassThru | Should -Be $vm

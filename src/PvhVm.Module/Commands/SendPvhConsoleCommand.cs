@@ -36,7 +36,11 @@ public sealed class SendPvhConsoleCommand : VmTargetCmdlet
 
             try
             {
-                vm.SendConsole(bytes);
+                var accepted = vm.SendConsole(bytes);
+                if (accepted < bytes.Length)
+                {
+                    WriteWarning($"VM '{vm.Name}': the guest's receive FIFO took {accepted} of {bytes.Length} bytes; the guest is not reading its serial port fast enough.");
+                }
             }
             catch (Exception e) when (e is not PipelineStoppedException)
             {
