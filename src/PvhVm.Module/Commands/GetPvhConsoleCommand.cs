@@ -10,7 +10,7 @@ namespace PvhVm.Module.Commands;
 /// Get-PvhConsole: the lines VMs printed on their serial console, tagged by VM. -Wait follows live output,
 /// like Get-Content -Wait, until every VM has exited or the user presses Ctrl+C.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "PvhConsole", DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.Get, "PvhConsole", DefaultParameterSetName = ByVm)]
 [OutputType(typeof(ConsoleLineRecord))]
 public sealed class GetPvhConsoleCommand : VmTargetCmdlet
 {

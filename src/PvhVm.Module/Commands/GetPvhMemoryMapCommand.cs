@@ -7,7 +7,7 @@ namespace PvhVm.Module.Commands;
 /// Get-PvhMemoryMap: a started VM's guest-physical memory map - each range with its e820 type and what the
 /// engine placed there (kernel segments, start_info, command line, module list, initrd, ACPI tables, free RAM, MMIO hole).
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "PvhMemoryMap", DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.Get, "PvhMemoryMap", DefaultParameterSetName = ByVm)]
 [OutputType(typeof(MemoryRegionRecord))]
 public sealed class GetPvhMemoryMapCommand : VmTargetCmdlet
 {

@@ -78,7 +78,9 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
         var tasks = vms.Select(vm => Task.Factory.StartNew(
             () => work(vm, StopToken), StopToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         var progress = progressActivity is not null && vms.Count > 1 ? new ProgressRecord(1, progressActivity, "Starting") : null;
-        while (!StopToken.IsCancellationRequested && !Task.WaitAll(tasks, PumpInterval))
+        // Waits on a continuation, which never faults: the tasks' own exceptions are for the caller to report per VM.
+        var all = Task.WhenAll(tasks).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        while (!StopToken.IsCancellationRequested && !all.Wait(PumpInterval))
         {
             DrainLogs(vms);
             ReportProgress(progress, tasks);

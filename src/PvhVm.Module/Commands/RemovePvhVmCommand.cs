@@ -5,7 +5,7 @@ using PvhVm.Module.Registry;
 namespace PvhVm.Module.Commands;
 
 /// <summary>Remove-PvhVm: unregisters VMs and frees their memory and threads. A running VM is stopped first only with -Force.</summary>
-[Cmdlet(VerbsCommon.Remove, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.Remove, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(void))]
 public sealed class RemovePvhVmCommand : VmTargetCmdlet
 {

@@ -5,7 +5,7 @@ using PvhVm.Core.Machine;
 namespace PvhVm.Module.Commands;
 
 /// <summary>Send-PvhConsole: types text into the guest's serial port (its UART receive FIFO).</summary>
-[Cmdlet(VerbsCommunications.Send, "PvhConsole", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommunications.Send, "PvhConsole", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(void))]
 public sealed class SendPvhConsoleCommand : VmTargetCmdlet
 {

@@ -8,7 +8,7 @@ namespace PvhVm.Module.Commands;
 /// Start-PvhVm: boots VMs. Every VM of one pipeline is collected first and then started concurrently,
 /// with progress; -Wait then waits for them all to exit.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsLifecycle.Start, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(VirtualMachine))]
 public sealed class StartPvhVmCommand : VmTargetCmdlet
 {

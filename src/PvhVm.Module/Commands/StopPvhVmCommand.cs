@@ -4,7 +4,7 @@ using PvhVm.Core.Machine;
 namespace PvhVm.Module.Commands;
 
 /// <summary>Stop-PvhVm: forces VMs to stop (the host pulls the plug; ExitReason Stopped). A VM that has already exited is left as it is.</summary>
-[Cmdlet(VerbsLifecycle.Stop, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsLifecycle.Stop, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(VirtualMachine))]
 public sealed class StopPvhVmCommand : VmTargetCmdlet
 {

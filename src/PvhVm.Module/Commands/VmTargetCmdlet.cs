@@ -20,7 +20,9 @@ public abstract class VmTargetCmdlet : PvhCmdlet
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] Name { get; set; } = [];
 
-    [Parameter(ParameterSetName = ByVm, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    // Not positional, so that a bare word binds to -Name; the default parameter set, so that a piped VM binds here by
+    // value rather than to -Name by property name (which would pick whichever VM holds that name now).
+    [Parameter(ParameterSetName = ByVm, Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
     public VirtualMachine[] VM { get; set; } = [];
 

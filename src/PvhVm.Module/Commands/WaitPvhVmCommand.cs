@@ -9,7 +9,7 @@ namespace PvhVm.Module.Commands;
 /// Wait-PvhVm: waits until VMs exit or print a console line matching -ConsolePattern. Every VM of one
 /// pipeline is waited for concurrently; Ctrl+C ends the wait and leaves the VMs running.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Wait, "PvhVm", DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsLifecycle.Wait, "PvhVm", DefaultParameterSetName = ByVm)]
 [OutputType(typeof(VirtualMachine))]
 public sealed class WaitPvhVmCommand : VmTargetCmdlet
 {
