@@ -31,7 +31,9 @@ public sealed class GetPvhBootInfoCommand : PSCmdlet
         {
             try
             {
-                WriteObject(KernelInspector.Inspect(file));
+                var info = PSObject.AsPSObject(KernelInspector.Inspect(file));
+                info.TypeNames.Insert(0, "PvhVm.BootInfo");
+                WriteObject(info);
             }
             catch (KernelImageException e)
             {
