@@ -18,6 +18,9 @@ internal static class PayloadDecompressor
     // Kernel payloads compress 3-8x; the first allocation assumes at most this much and grows with real output.
     private const int ExpectedRatio = 8;
 
+    // Large reads let the stream decoders work in long runs instead of many small calls.
+    private const int ReadChunk = 1 << 20;
+
     public static byte[] Decompress(ReadOnlySpan<byte> payload, KernelCompression compression)
     {
         if (payload.Length < 8)
@@ -115,7 +118,7 @@ internal static class PayloadDecompressor
                 return;
             }
 
-            int read = decoder.Read(output.Free(1 << 16));
+            int read = decoder.Read(output.Free(ReadChunk));
             if (read == 0)
             {
                 return;
