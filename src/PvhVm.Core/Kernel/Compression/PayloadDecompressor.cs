@@ -46,6 +46,14 @@ internal static class PayloadDecompressor
                 case KernelCompression.Lzo:
                     LzopFile.Decompress(stream, output);
                     break;
+                case KernelCompression.Zstd:
+                    // One shot into the declared size (already capped): several times faster than ZstdSharp's stream.
+                    using (var zstd = new Decompressor())
+                    {
+                        output.Advance(zstd.Unwrap(stream, output.Free(output.Remaining)));
+                    }
+
+                    break;
                 default:
                     unsafe
                     {
@@ -85,7 +93,6 @@ internal static class PayloadDecompressor
         KernelCompression.Bzip2 => BZip2Stream.Create(input, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: false),
         KernelCompression.Lzma => OpenLzma(input, stream, declared),
         KernelCompression.Xz => new XZStream(input),
-        KernelCompression.Zstd => new DecompressionStream(input),
         _ => throw new ImageDataException(KernelImageErrorKind.UnsupportedCompression, $"no decoder for {compression}"),
     };
 
