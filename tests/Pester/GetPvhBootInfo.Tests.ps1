@@ -18,6 +18,7 @@ Describe 'Get-PvhBootInfo' {
     It 'describes the bzImage: LZ4 payload, PVH entry, the package version' {
         $info = Get-PvhBootInfo -Path $Vmlinuz
         $info | Should -BeOfType ([PvhVm.Core.Kernel.BootInfo])
+        $info.PSObject.TypeNames | Should -Contain 'PvhVm.BootInfo'
         $info.Format | Should -Be 'BzImage'
         $info.Compression | Should -Be 'Lz4'
         $info.IsPvhBootable | Should -BeTrue

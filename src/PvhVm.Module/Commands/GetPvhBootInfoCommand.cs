@@ -31,7 +31,9 @@ public sealed class GetPvhBootInfoCommand : PSCmdlet
         {
             try
             {
-                WriteObject(KernelInspector.Inspect(file));
+                var info = PSObject.AsPSObject(KernelInspector.Inspect(file));
+                info.TypeNames.Insert(0, "PvhVm.BootInfo");
+                WriteObject(info);
             }
             catch (KernelImageException e)
             {
@@ -47,18 +49,30 @@ public sealed class GetPvhBootInfoCommand : PSCmdlet
             var resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out var provider);
             return IsFileSystem(provider, path) ? resolved : [];
         }
-        catch (ItemNotFoundException e)
+        catch (SessionStateException e)
         {
-            WriteError(KernelImageErrors.Record(new KernelImageException(KernelImageErrorKind.NotFound, path, e.Message, e)));
+            WriteNotFound(path, e);
             return [];
         }
     }
 
     private string? ResolveLiteral(string path)
     {
-        var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
-        return IsFileSystem(provider, path) ? resolved : null;
+        try
+        {
+            var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            return IsFileSystem(provider, path) ? resolved : null;
+        }
+        catch (SessionStateException e)
+        {
+            WriteNotFound(path, e);
+            return null;
+        }
     }
+
+    // A missing item, drive or provider.
+    private void WriteNotFound(string path, SessionStateException e)
+        => WriteError(KernelImageErrors.Record(new KernelImageException(KernelImageErrorKind.NotFound, path, e.Message, e)));
 
     private bool IsFileSystem(ProviderInfo provider, string path)
     {

@@ -69,7 +69,7 @@ public sealed class BzImageTests(DebianKernelFixture kernel)
         if (!File.Exists(path))
         {
             var payload = KernelCompressors.Payload(File.ReadAllBytes(kernel.VmlinuxPath), KernelCompressors.FastCommand(compression));
-            string temporary = $"{path}.{Environment.ProcessId}.tmp";
+            string temporary = Path.Combine(kernel.CacheDirectory, $".payload-{Guid.NewGuid():N}.tmp");
             File.WriteAllBytes(temporary, payload);
             File.Move(temporary, path, overwrite: true);
         }

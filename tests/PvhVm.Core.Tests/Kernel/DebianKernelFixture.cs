@@ -69,10 +69,10 @@ public sealed class DebianKernelFixture
         return (output.Result, error.Result);
     }
 
-    // Several test runs may share the cache: write to a private name, then rename into place.
+    // Test runs and fixtures (in this process or others) may share the cache: write a private file, then rename it into place.
     private void ExtractVmlinux()
     {
-        string temporary = $"{VmlinuxPath}.{Environment.ProcessId}.tmp";
+        string temporary = Path.Combine(CacheDirectory, $".vmlinux-{Guid.NewGuid():N}.tmp");
         using (var image = KernelImage.Open(VmlinuzPath))
         using (var file = File.Create(temporary))
         {
