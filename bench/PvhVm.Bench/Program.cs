@@ -1,0 +1,29 @@
+using PvhVm.Bench;
+
+// Sub-commands of the benchmark; bench/Invoke-Bench.ps1 calls them and collects their JSON lines.
+return args.FirstOrDefault() switch
+{
+    "engine" => EngineRuns.RoundTrips(args[1], int.Parse(args[2])),
+    "engine-kernel" => EngineRuns.KernelBoot(args[1], int.Parse(args[2]), args[3], double.Parse(args[4])),
+    "engine-flood" => EngineRuns.Flood(args[1], double.Parse(args[2])),
+    "inspect" => EngineRuns.Inspect(args[1], int.Parse(args[2])),
+    "process" => ProcessRuns.Time(int.Parse(args[1]), args[2..]),
+    "process-console" => ProcessRuns.Console(double.Parse(args[1]), args[2], args[3..]),
+    "chart" => FleetChart.Render(args[1], args[2]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: PvhVm.Bench <command> ...
+          engine <elf> <runs>                          probe round trips through the Core API, one JSON line each
+          engine-kernel <kernel> <MiB> <cmdline> <s>   Start -> first console byte -> 'Linux version', one JSON line
+          engine-flood <elf> <seconds>                 console bytes captured in a fixed window
+          inspect <kernel> <runs>                      KernelInspector.Inspect timings
+          process <runs> <command> [args...]           wall time of a process, spawn to exit
+          process-console <s> <regex> <command> ...    spawn -> first stdout byte -> first line matching regex
+          chart <fleet.json> <out.png>                 started/exited-over-time chart of a fleet run
+        """);
+    return 2;
+}
