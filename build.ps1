@@ -99,6 +99,6 @@ switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
-    'Bench' { throw 'Bench: not yet built.' }
+    'Bench' { Invoke-Build; & (Join-Path $root 'bench/Invoke-Bench.ps1') -ModuleDir $moduleDir }
     'Clean' { Invoke-Clean }
 }

@@ -24,7 +24,6 @@ internal static class FleetChart
         plot.ShowLegend(Alignment.LowerRight);
         plot.Axes.SetLimitsY(0, vms.Count * 1.05);
         plot.SavePng(pngPath, 900, 500);
-        Console.WriteLine(pngPath);
         return 0;
     }
 

@@ -7,6 +7,9 @@ namespace PvhVm.Bench;
 /// <summary>Other programs (QEMU, the C floor VMM, a cold pwsh) timed as processes, from spawn.</summary>
 internal static class ProcessRuns
 {
+    /// <summary>Console rates are taken after this much running time, so start-up costs stay out of them.</summary>
+    public static readonly TimeSpan FloodSkip = TimeSpan.FromSeconds(1);
+
     /// <summary>Spawn to exit, stdout and stderr drained; one JSON line per run.</summary>
     public static int Time(int runs, string[] command)
     {
@@ -77,6 +80,25 @@ internal static class ProcessRuns
         process.Kill();
         process.WaitForExit();
         Json.Line(new { firstByteMs, matchMs, bytes = total, stderr = Tail(stderr.Result) });
+        return 0;
+    }
+
+    /// <summary>Growth of a file the process writes (QEMU's -serial file:) in a window one second after spawn.</summary>
+    public static int FileRate(string path, double seconds, string[] command)
+    {
+        File.Delete(path);
+        using var process = Process.Start(StartInfo(command))!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Thread.Sleep(FloodSkip);
+        var before = new FileInfo(path).Length;
+        var t0 = Stopwatch.GetTimestamp();
+        Thread.Sleep(TimeSpan.FromSeconds(seconds));
+        var bytes = new FileInfo(path).Length - before;
+        var window = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        process.Kill();
+        process.WaitForExit();
+        Json.Line(new { seconds = window, bytes, bytesPerSecond = bytes / window, stderr = Tail(stderr.Result) });
         return 0;
     }
 

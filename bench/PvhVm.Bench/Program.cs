@@ -8,8 +8,10 @@ return args.FirstOrDefault() switch
     "engine-flood" => EngineRuns.Flood(args[1], double.Parse(args[2])),
     "inspect" => EngineRuns.Inspect(args[1], int.Parse(args[2])),
     "process" => ProcessRuns.Time(int.Parse(args[1]), args[2..]),
+    "process-file-rate" => ProcessRuns.FileRate(args[1], double.Parse(args[2]), args[3..]),
     "process-console" => ProcessRuns.Console(double.Parse(args[1]), args[2], args[3..]),
     "chart" => FleetChart.Render(args[1], args[2]),
+    "extract-elf" => ExtractElf(args[1], args[2]),
     _ => Usage(),
 };
 
@@ -19,11 +21,21 @@ static int Usage()
         usage: PvhVm.Bench <command> ...
           engine <elf> <runs>                          probe round trips through the Core API, one JSON line each
           engine-kernel <kernel> <MiB> <cmdline> <s>   Start -> first console byte -> 'Linux version', one JSON line
-          engine-flood <elf> <seconds>                 console bytes captured in a fixed window
+          engine-flood <elf> <seconds>                 console bytes/s captured, from 1 s after Start
           inspect <kernel> <runs>                      KernelInspector.Inspect timings
           process <runs> <command> [args...]           wall time of a process, spawn to exit
           process-console <s> <regex> <command> ...    spawn -> first stdout byte -> first line matching regex
+          process-file-rate <file> <s> <command> ...  bytes/s a process appends to a file, from 1 s after spawn
           chart <fleet.json> <out.png>                 started/exited-over-time chart of a fleet run
+          extract-elf <vmlinuz> <out>                  the ELF inside a bzImage, by the engine's own decompressor
         """);
     return 2;
+}
+
+static int ExtractElf(string bzImage, string output)
+{
+    using var kernel = PvhVm.Core.Kernel.KernelImage.Open(bzImage);
+    using var file = File.Create(output);
+    kernel.CopyElfTo(file);
+    return 0;
 }
