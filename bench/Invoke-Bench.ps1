@@ -181,9 +181,12 @@ Wait-PvhVm -Name 'alive*' -Timeout 120
 $aliveExitReasons = Get-PvhVm -Name 'alive*' | Group-Object ExitReason | ForEach-Object { "$($_.Name)=$($_.Count)" }
 Remove-PvhVm -Name 'alive*' -Confirm:$false
 
+# The floor for the same fleet: the C VMM, 100 VMs over two workers (one per core), each VM in turn.
+$floorFleet = Invoke-Tool process 3 bash -c "'$floor' '$probe' 50 > /dev/null & '$floor' '$probe' 50 > /dev/null & wait"
+
 $results.fleet = [ordered]@{
     vms = 100; wallMs = [math]::Round($fleetMs, 1); vmsPerSecond = [math]::Round(100000 / $fleetMs, 1)
-    nonResetExits = $badExits
+    nonResetExits = $badExits; floorTwoWorkersMs = Get-Stats $floorFleet.ms
     slowestRoundTripMs = [math]::Round(($timeline.roundTripMs | Measure-Object -Maximum).Maximum, 1)
     slowestExitSincePipelineStartMs = [math]::Round(($timeline.exitMs | Measure-Object -Maximum).Maximum, 1)
     roundTrip = Get-Stats $timeline.roundTripMs
