@@ -12,7 +12,7 @@ param(
     [Parameter(Mandatory)] [string] $ModuleDir,
     [string] $Root = (Split-Path $PSScriptRoot),
     [int] $Rounds = 10,
-    [int] $KernelRuns = 2,
+    [int] $KernelRuns = 3,
     # The kernel prints its banner after ~15 s of emulated early boot here; QEMU's bzImage path never gets there.
     [int] $KernelTimeout = 40
 )
@@ -106,6 +106,7 @@ $engine = [Collections.Generic.List[object]]::new()
 $qemuTimes = [Collections.Generic.List[double]]::new()
 $floorIn = [Collections.Generic.List[object]]::new()
 $floorProcess = [Collections.Generic.List[double]]::new()
+$floorCoalesced = [Collections.Generic.List[object]]::new()
 New-PvhVm -Name warmup | Start-PvhVm -Wait; Remove-PvhVm -Name warmup -Confirm:$false
 for ($round = 0; $round -lt $Rounds; $round++) {
     for ($i = 0; $i -lt 5; $i++) {
@@ -118,19 +119,22 @@ for ($round = 0; $round -lt $Rounds; $round++) {
     Invoke-Tool process 2 @qemuProbe | ForEach-Object { if ($_.exitCode -ne 0) { throw "QEMU: $($_.stderr)" }; $qemuTimes.Add($_.ms) }
     Invoke-Checked $floor $probe 5 | ForEach-Object { $ms, $exits, $bytes = $_ -split ' '; $floorIn.Add([pscustomobject]@{ ms = [double]$ms; exits = [int]$exits }) }
     Invoke-Tool process 1 $floor $probe | ForEach-Object { $floorProcess.Add($_.ms) }
+    Invoke-Checked $floor $probe 5 256 coalesce | ForEach-Object { $ms, $exits, $bytes = $_ -split ' '; $floorCoalesced.Add([pscustomobject]@{ ms = [double]$ms; exits = [int]$exits }) }
 }
 $results.roundTrip = [ordered]@{
     pwshWarm = Get-Stats $pwshTimes
     engine = Get-Stats $engine.totalMs
     enginePhases = [ordered]@{
         construct = Get-Stats $engine.constructMs; start = Get-Stats $engine.startMs
-        startToFirstByte = Get-Stats ($engine | Where-Object firstByteMs -ne $null).firstByteMs
+        startToFirstLine = Get-Stats ($engine | Where-Object firstLineMs -ne $null).firstLineMs
         startToExit = Get-Stats $engine.runMs; dispose = Get-Stats $engine.disposeMs
     }
     qemuProcess = Get-Stats $qemuTimes
     floorInProcess = Get-Stats $floorIn.ms
     floorExits = $floorIn[0].exits
     floorProcess = Get-Stats $floorProcess
+    floorCoalescedPio = Get-Stats $floorCoalesced.ms
+    floorCoalescedExits = $floorCoalesced[0].exits
 }
 
 # --- 2. cold: a pwsh process per VM ----------------------------------------------------------------

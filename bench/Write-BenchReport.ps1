@@ -44,13 +44,14 @@ $lines.Add('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
 foreach ($row in @(
         @('PvhVm cmdlets, one pwsh session', $rt.pwshWarm), @('PvhVm engine, Core API from C#', $rt.engine),
         @('C floor VMM, in-process (bench/floor/pvhfloor.c)', $rt.floorInProcess), @('C floor VMM, as a process', $rt.floorProcess),
+        @('C floor VMM, UART writes through coalesced PIO (experiment)', $rt.floorCoalescedPio),
         @('QEMU microvm, as a process', $rt.qemuProcess))) {
     $s = $row[1]
     $lines.Add((Row $row[0] $s.n (Ms $s) ('{0:N1}' -f $s.min) ('{0:N1}' -f $s.p90) (Ratio $rt.qemuProcess.median $s.median) (Ratio $s.median $rt.floorInProcess.median)))
 }
 $lines.Add('')
 $p = $rt.enginePhases
-$lines.Add("Engine phases (medians): construct $(Ms $p.construct) · Start() $(Ms $p.start) · Start → first console byte $(Ms $p.startToFirstByte) · Start → exit $(Ms $p.startToExit) · Dispose $(Ms $p.dispose). The floor makes $($rt.floorExits) exits per run.")
+$lines.Add("Engine phases (medians): construct $(Ms $p.construct) · Start() $(Ms $p.start) · Start → first console line $(Ms $p.startToFirstLine) · Start → exit $(Ms $p.startToExit) · Dispose $(Ms $p.dispose). The floor makes $($rt.floorExits) exits per run, $($rt.floorCoalescedExits) with coalesced PIO.")
 $lines.Add('')
 $speedup = $rt.qemuProcess.median / $rt.pwshWarm.median
 $overFloor = $rt.pwshWarm.median / $rt.floorInProcess.median
