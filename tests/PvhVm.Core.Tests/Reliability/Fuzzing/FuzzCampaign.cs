@@ -51,7 +51,8 @@ internal sealed class FuzzCampaign(IReadOnlyList<FuzzSeed> seeds, int randomSeed
         var pick = new Random(randomSeed ^ 0x5eed);
         for (int i = 0; i < inputs; i++)
         {
-            var parent = corpus[pick.Next(corpus.Count)];
+            // Half the inputs start from a seed, so the corpus's broken descendants cannot crowd out well-formed ones.
+            var parent = pick.Next(2) == 0 ? seeds[pick.Next(seeds.Count)] : corpus[pick.Next(corpus.Count)];
             var input = mutator.Mutate(parent, corpus[pick.Next(corpus.Count)]);
             Volatile.Write(ref CurrentStarted, System.Diagnostics.Stopwatch.GetTimestamp());
             Volatile.Write(ref CurrentInput, i);

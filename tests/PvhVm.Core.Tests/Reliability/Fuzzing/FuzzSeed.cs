@@ -13,8 +13,11 @@ internal enum FieldRole
     Offset,
 }
 
-/// <summary>A field the parser reads: where it is, how wide, little- or big-endian.</summary>
-internal readonly record struct FuzzField(int Offset, int Width, FieldRole Role, bool BigEndian = false);
+/// <summary>
+/// A field the parser reads: where it is, how wide, little- or big-endian, and which record (a program header, a
+/// section header, a note) it belongs to: parsers check fields together, so some bugs need two fields of one record changed.
+/// </summary>
+internal readonly record struct FuzzField(int Offset, int Width, FieldRole Role, int Record, bool BigEndian = false);
 
 /// <summary>A starting input and the fields in it that the parsers read.</summary>
 internal sealed record FuzzSeed(string Name, byte[] Bytes, IReadOnlyList<FuzzField> Fields);

@@ -17,21 +17,22 @@ internal sealed class Mutator(int seed)
 
     private readonly Random _random = new(seed);
 
-    /// <summary>A mutated copy of <paramref name="input"/>: one to four mutations, spliced with <paramref name="other"/> at times.</summary>
+    /// <summary>A mutated copy of <paramref name="input"/>: mostly one or two mutations, up to four; spliced with <paramref name="other"/> at times.</summary>
     public byte[] Mutate(FuzzSeed input, FuzzSeed other)
     {
         var bytes = (byte[])input.Bytes.Clone();
-        int count = 1 + _random.Next(4);
+        int count = _random.Next(4) switch { 0 or 1 => 1, 2 => 2, _ => 3 + _random.Next(2) };
         for (int i = 0; i < count && bytes.Length > 0; i++)
         {
             bytes = _random.Next(100) switch
             {
-                < 30 => InterestingValue(bytes, PickField(input)),
-                < 45 => Inflate(bytes, PickField(input)),
-                < 60 => FlipBit(bytes, PickPosition(bytes, input)),
-                < 70 => SetByte(bytes, PickPosition(bytes, input)),
-                < 78 => Truncate(bytes),
-                < 84 => DeleteChunk(bytes),
+                < 24 => InterestingValue(bytes, PickField(input)),
+                < 36 => Inflate(bytes, PickField(input)),
+                < 50 => MutateRecord(bytes, input),
+                < 65 => FlipBit(bytes, PickPosition(bytes, input)),
+                < 76 => SetByte(bytes, PickPosition(bytes, input)),
+                < 80 => Truncate(bytes),
+                < 85 => DeleteChunk(bytes),
                 < 90 => DuplicateChunk(bytes),
                 < 95 => Splice(bytes, other.Bytes),
                 _ => RandomWord(bytes, PickField(input)),
@@ -47,8 +48,11 @@ internal sealed class Mutator(int seed)
     private int PickPosition(byte[] bytes, FuzzSeed input)
         => PickField(input) is { } field && _random.Next(4) != 0 ? Math.Min(field.Offset + _random.Next(field.Width), bytes.Length - 1) : _random.Next(bytes.Length);
 
+    // Type and flag fields get small numbers half the time: the values that switch a parser from one path to another
+    // (PT_NULL, PT_LOAD, PT_NOTE, SHT_NULL, SHT_NOTE, SHT_NOBITS, ELF class 1 and 2).
     private byte[] InterestingValue(byte[] bytes, FuzzField? field)
-        => field is { } f ? Write(bytes, f, Interesting[_random.Next(Interesting.Length)]) : bytes;
+        => field is not { } f ? bytes
+            : Write(bytes, f, f.Role == FieldRole.Header && _random.Next(2) == 0 ? (ulong)_random.Next(9) : Interesting[_random.Next(Interesting.Length)]);
 
     // Sizes just past the file, far past it, and at the limits of the field; offsets at or past the end.
     private byte[] Inflate(byte[] bytes, FuzzField? field)
@@ -69,6 +73,25 @@ internal sealed class Mutator(int seed)
             _ => f.Width == 8 ? 0x1_0000_0000UL + current : 0xFFFF_FFFFUL - (ulong)_random.Next(16),
         };
         return Write(bytes, f, value);
+    }
+
+    // Two or three fields of one record at once (a section's type and its offset, a note's two sizes), since parsers
+    // check one field only in the light of another.
+    private byte[] MutateRecord(byte[] bytes, FuzzSeed input)
+    {
+        if (PickField(input) is not { } chosen)
+        {
+            return bytes;
+        }
+
+        var record = input.Fields.Where(f => f.Record == chosen.Record).ToList();
+        for (int i = 0, count = 2 + _random.Next(2); i < count; i++)
+        {
+            var field = record[_random.Next(record.Count)];
+            bytes = _random.Next(2) == 0 ? InterestingValue(bytes, field) : Inflate(bytes, field);
+        }
+
+        return bytes;
     }
 
     private byte[] RandomWord(byte[] bytes, FuzzField? field)
