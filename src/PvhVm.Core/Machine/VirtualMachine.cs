@@ -155,6 +155,16 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             _liveVcpus = _runners.Length;
         }
 
+        // A Stop while the VM was Starting found no runners to stop: tell them now, before their threads start.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _ending) != 0)
+        {
+            foreach (var runner in _runners)
+            {
+                runner.RequestStop();
+            }
+        }
+
         _logger.LogDebug("VM {Name}: starting {Count} vCPU(s) at entry 0x{Entry:x}", Name, _runners.Length, BootInfo.PvhEntryPoint);
         foreach (var runner in _runners)
         {
