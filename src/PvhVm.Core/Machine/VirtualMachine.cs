@@ -166,9 +166,26 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         }
 
         _logger.LogDebug("VM {Name}: starting {Count} vCPU(s) at entry 0x{Entry:x}", Name, _runners.Length, BootInfo.PvhEntryPoint);
-        foreach (var runner in _runners)
+        var started = 0;
+        try
         {
-            runner.Start(Name);
+            foreach (var runner in _runners)
+            {
+                runner.Start(Name);
+                started++;
+            }
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // The host refused a thread (memory, thread or descriptor limits): the VM fails, the vCPUs already running
+            // leave the guest, and those never started count as finished so that the last one out releases everything.
+            EndVm(VmExitReason.Fault, new VmFault(started, "host error", null, 0, [], $"vCPU {started}: the host could not start its thread: {e.Message}"));
+            for (var i = started; i < _runners.Length; i++)
+            {
+                ((IVcpuHost)this).VcpuFinished(_runners[i]);
+            }
+
+            throw new KvmException("start vCPU thread", Interop.Libc.EAGAIN, e.Message);
         }
 
         _haltWatchdog = new Timer(_ => CheckForHalt(), null, HaltCheckPeriod, HaltCheckPeriod);
