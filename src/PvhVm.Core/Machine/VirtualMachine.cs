@@ -26,11 +26,12 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private const ulong IdentityMapAddress = 0xFFFB_C000;
     private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    // PublicationOnly: a failure (no /dev/kvm yet, descriptors exhausted) is not cached for the life of the process.
     private static readonly Lazy<KvmCpuidEntry2[]> SupportedCpuid = new(() =>
     {
         using var system = KvmSystem.Open();
         return system.GetSupportedCpuid();
-    });
+    }, LazyThreadSafetyMode.PublicationOnly);
 
     private readonly object _gate = new();
     private readonly ILogger _logger;
