@@ -272,6 +272,8 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private void BuildAndLoad()
     {
         var kernel = _kernel ?? throw new ObjectDisposedException(Name);
+        // /dev/kvm, the VM and one per vCPU.
+        DescriptorHeadroom.Ensure(2 + Config.ProcessorCount);
         var supportedCpuid = SupportedCpuid.Value;
         _system = KvmSystem.Open();
         _vm = _system.CreateVm();

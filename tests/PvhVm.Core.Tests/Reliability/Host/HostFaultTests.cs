@@ -71,7 +71,7 @@ public sealed class HostFaultTests
     public void AVmStartsOnceDescriptorsAreFreeAgain()
     {
         var facts = ChildRun.Run(WithDescriptorLimit(160), "squeeze", TestGuests.PathOf("sleep"));
-        Assert.Matches("^KvmException: open /dev/kvm failed: Too many open files", facts["squeezed"].Single());
+        Assert.Matches("^KvmException: .*Too many open files", facts["squeezed"].Single());
         Assert.Equal("running", facts["retry"].Single());
     }
 }
