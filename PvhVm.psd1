@@ -8,12 +8,29 @@
     Copyright            = '(c) PvhVm developers. MIT License.'
     Description          = 'Boots Linux kernels directly on KVM through the PVH entry point - no firmware, no bootloader - and returns VMs, memory maps, console output and kernel ELF notes as pipeline objects.'
     PowerShellVersion    = '7.4'
-    CmdletsToExport      = @()
+    CmdletsToExport      = @(
+        'Get-PvhBootInfo'
+        'Get-PvhConsole'
+        'Get-PvhMemoryMap'
+        'Get-PvhVm'
+        'New-PvhVm'
+        'Remove-PvhVm'
+        'Send-PvhConsole'
+        'Start-PvhVm'
+        'Stop-PvhVm'
+        'Test-PvhHost'
+        'Wait-PvhVm'
+    )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
-    FormatsToProcess     = @()
-    TypesToProcess       = @()
+    FormatsToProcess     = @(
+        'Formats/PvhVm.Format.ps1xml'
+        'Formats/PvhVm.Kernel.Format.ps1xml'
+    )
+    TypesToProcess       = @(
+        'PvhVm.Types.ps1xml'
+    )
     PrivateData          = @{
         PSData = @{
             Tags         = @('KVM', 'PVH', 'Linux', 'VirtualMachine', 'Hypervisor', 'Kernel', 'ELF', 'Virtualization')

@@ -42,6 +42,9 @@ function Invoke-Build {
     if (Test-Path $moduleDir) { Remove-Item -Recurse -Force $moduleDir }
     Invoke-Native dotnet publish (Join-Path $root 'src/PvhVm.Module/PvhVm.Module.csproj') -c $Configuration -o $moduleDir --nologo -v quiet
     Copy-Item (Join-Path $root 'PvhVm.psd1') $moduleDir
+    # A fresh pwsh, so the help reads the metadata of the module just built.
+    Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File (Join-Path $root 'build/Build-Help.ps1') `
+        -ModuleDirectory $moduleDir -SourceDirectory (Join-Path $root 'docs/help')
     Write-Host "Built module: $moduleDir"
 }
 
@@ -75,6 +78,7 @@ Import-Module '$pester' -MinimumVersion 5.0
 `$config.TestResult.OutputFormat = 'JUnitXml'
 `$config.TestResult.OutputPath = '$resultsDir/pester.xml'
 `$env:PVHVM_MODULE_PATH = '$moduleDir'
+`$env:PVHVM_TEST_GUESTS = '$(Join-Path $root "tests/PvhVm.Core.Tests/bin/$Configuration/net10.0/guests")'
 Invoke-Pester -Configuration `$config
 "@
     Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script

@@ -1,0 +1,109 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Management.Automation;
+using PvhVm.Core.Machine;
+using PvhVm.Module.Logging;
+using PvhVm.Module.Registry;
+
+namespace PvhVm.Module.Commands;
+
+/// <summary>New-PvhVm: inspects the kernel, creates a VM in state Created and registers it under a unique name.</summary>
+[Cmdlet(VerbsCommon.New, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(VirtualMachine))]
+public sealed class NewPvhVmCommand : PvhCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? KernelPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? InitrdPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string CommandLine { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, int.MaxValue)]
+    public int MemoryMB { get; set; } = VmConfig.DefaultMemoryMB;
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, int.MaxValue)]
+    public int ProcessorCount { get; set; } = 1;
+
+    /// <summary>The probe kernel shipped in the module folder, used when no -KernelPath is given.</summary>
+    internal static string BuiltInProbePath
+        => Path.Combine(Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!, "guests", "probe.elf");
+
+    protected override void ProcessRecord()
+    {
+        if (WildcardPattern.ContainsWildcardCharacters(Name))
+        {
+            WriteError(ErrorRecordFactory.Create(new ArgumentException($"The VM name '{Name}' contains wildcard characters (* ? [ ]); other cmdlets take names as wildcard patterns."),
+                "InvalidVmName", ErrorCategory.InvalidArgument, Name));
+            return;
+        }
+
+        if (VmRegistry.Contains(Name))
+        {
+            WriteError(VmErrors.NameTaken(Name));
+            return;
+        }
+
+        // The engine reads and judges the kernel (KernelImage* errors); a missing initrd is caught here, not at start.
+        var kernel = KernelPath is null ? BuiltInProbePath : GetUnresolvedProviderPathFromPSPath(KernelPath);
+        string? initrd = null;
+        if (InitrdPath is not null && !TryResolveFile(InitrdPath, out initrd))
+        {
+            return;
+        }
+
+        var config = new VmConfig(Name, kernel, initrd, CommandLine, MemoryMB, ProcessorCount);
+        if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB and {ProcessorCount} vCPU(s)"))
+        {
+            return;
+        }
+
+        var log = new VmLogQueue(Name);
+        VirtualMachine vm;
+        try
+        {
+            vm = new VirtualMachine(config, log);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            DrainLog(log);
+            WriteError(VmErrors.FromException(e, kernel));
+            return;
+        }
+
+        DrainLog(log);
+        var entry = new RegisteredVm(vm, log);
+        if (!VmRegistry.TryAdd(entry))
+        {
+            // Another runspace took the name while the kernel was being inspected.
+            vm.Dispose();
+            WriteError(VmErrors.NameTaken(Name));
+            return;
+        }
+
+        WriteVm(vm);
+    }
+
+    /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to an existing file, or writes PathNotFound.</summary>
+    private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved)
+    {
+        resolved = GetUnresolvedProviderPathFromPSPath(path);
+        if (File.Exists(resolved))
+        {
+            return true;
+        }
+
+        WriteError(VmErrors.PathNotFound(path, new ItemNotFoundException($"Cannot find the file '{resolved}'.")));
+        return false;
+    }
+}

@@ -1,0 +1,61 @@
+using System.Management.Automation;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Module.Commands;
+
+/// <summary>Stop-PvhVm: forces VMs to stop (the host pulls the plug; ExitReason Stopped). A VM that has already exited is left as it is.</summary>
+[Cmdlet(VerbsLifecycle.Stop, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByVm)]
+[OutputType(typeof(VirtualMachine))]
+public sealed class StopPvhVmCommand : VmTargetCmdlet
+{
+    /// <summary>Stops without asking for confirmation (unless -Confirm is given explicitly).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var entry in ResolveTargets())
+        {
+            var vm = entry.Vm;
+            if (vm.State == VmState.Created)
+            {
+                WriteError(VmErrors.InvalidState(vm, "stop"));
+                continue;
+            }
+
+            if (vm.State.IsActive())
+            {
+                if (!ShouldProcessUnlessForced(Force, vm.Name, "Stop PVH VM"))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    vm.Stop();
+                }
+                catch (Exception e) when (e is not PipelineStoppedException)
+                {
+                    WriteError(VmErrors.FromException(e, vm));
+                    continue;
+                }
+                finally
+                {
+                    DrainLogs([entry]);
+                }
+            }
+            else
+            {
+                WriteVerbose($"VM '{vm.Name}' has already exited ({vm.State}, {vm.ExitReason}).");
+            }
+
+            if (PassThru)
+            {
+                WriteVm(vm);
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using PvhVm.Core.Machine;
+using PvhVm.Module.Registry;
+
+namespace PvhVm.Module.Commands;
+
+/// <summary>
+/// A cmdlet that acts on registered VMs, named by -Name (wildcards; also bound from any pipeline object with a
+/// Name property, such as a VM that came back deserialized from a job) or given as VM objects by -VM / the pipeline.
+/// </summary>
+public abstract class VmTargetCmdlet : PvhCmdlet
+{
+    protected const string ByName = "ByName";
+    protected const string ByVm = "ByVm";
+
+    [Parameter(ParameterSetName = ByName, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    // Not positional, so that a bare word binds to -Name; the default parameter set, so that a piped VM binds here by
+    // value rather than to -Name by property name (which would pick whichever VM holds that name now).
+    [Parameter(ParameterSetName = ByVm, Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public VirtualMachine[] VM { get; set; } = [];
+
+    /// <summary>The registered VMs this record names, each once; a VM object that was removed is a VmNotFound error.</summary>
+    internal IReadOnlyList<RegisteredVm> ResolveTargets()
+    {
+        var found = new List<RegisteredVm>();
+        if (ParameterSetName == ByVm)
+        {
+            foreach (var vm in VM)
+            {
+                if (VmRegistry.Find(vm) is { } entry)
+                {
+                    found.Add(entry);
+                }
+                else
+                {
+                    WriteError(VmErrors.NotRegistered(vm));
+                }
+            }
+        }
+        else
+        {
+            found.AddRange(ResolveNames(Name));
+        }
+
+        return found.DistinctBy(entry => entry.Vm.Id).ToList();
+    }
+
+    /// <summary>
+    /// Waits, concurrently, until each VM has exited or (with a pattern) printed a matching console line.
+    /// Returns the VMs that got there; each that did not is a non-terminating error. Ctrl+C ends the wait
+    /// at once and leaves every VM running.
+    /// </summary>
+    internal IReadOnlyList<RegisteredVm> WaitForAll(IReadOnlyList<RegisteredVm> vms, Regex? pattern, TimeSpan timeout)
+    {
+        var tasks = RunForEach(vms, (entry, cancel) => pattern is null
+            ? entry.Vm.WaitForExit(timeout, cancel)
+            : entry.Vm.WaitForConsole(pattern, timeout, cancel) is not null);
+        var reached = new List<RegisteredVm>();
+        if (StopToken.IsCancellationRequested)
+        {
+            return reached;
+        }
+
+        for (var i = 0; i < vms.Count; i++)
+        {
+            var vm = vms[i].Vm;
+            if (tasks[i].IsFaulted)
+            {
+                WriteError(VmErrors.FromException(tasks[i].Exception!.GetBaseException(), vm));
+            }
+            else if (tasks[i].Result)
+            {
+                reached.Add(vms[i]);
+            }
+            else if (pattern is not null && vm.State.HasExited())
+            {
+                WriteError(VmErrors.PatternNotSeen(vm, pattern.ToString()));
+            }
+            else
+            {
+                WriteError(VmErrors.WaitTimeout(vm, pattern is null ? "the VM to exit" : $"a console line matching '{pattern}'", timeout));
+            }
+        }
+
+        return reached;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using PvhVm.Core.Machine;
+using PvhVm.Module.Registry;
+
+namespace PvhVm.Module.Commands;
+
+/// <summary>
+/// Wait-PvhVm: waits until VMs exit or print a console line matching -ConsolePattern. Every VM of one
+/// pipeline is waited for concurrently; Ctrl+C ends the wait and leaves the VMs running.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "PvhVm", DefaultParameterSetName = ByVm)]
+[OutputType(typeof(VirtualMachine))]
+public sealed class WaitPvhVmCommand : VmTargetCmdlet
+{
+    private readonly List<RegisteredVm> _targets = [];
+
+    /// <summary>A regular expression (case-insensitive); the wait ends when a console line matches, including lines printed before the call.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConsolePattern { get; set; }
+
+    /// <summary>Seconds to wait before a WaitTimeout error; by default, forever.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public double? Timeout { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var entry in ResolveTargets())
+        {
+            if (!_targets.Contains(entry))
+            {
+                _targets.Add(entry);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        Regex? pattern;
+        try
+        {
+            pattern = ConsolePattern is null ? null : new Regex(ConsolePattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(e, "InvalidConsolePattern", ErrorCategory.InvalidArgument, ConsolePattern));
+            return;
+        }
+
+        foreach (var entry in WaitForAll(_targets, pattern, ToTimeout(Timeout)))
+        {
+            if (PassThru)
+            {
+                WriteVm(entry.Vm);
+            }
+        }
+    }
+}

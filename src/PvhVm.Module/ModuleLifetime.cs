@@ -1,0 +1,10 @@
+using System.Management.Automation;
+using PvhVm.Module.Registry;
+
+namespace PvhVm.Module;
+
+/// <summary>Remove-Module PvhVm stops and frees every VM, so no vCPU thread outlives the module.</summary>
+public sealed class ModuleLifetime : IModuleAssemblyCleanup
+{
+    public void OnRemove(PSModuleInfo psModuleInfo) => VmRegistry.ShutdownAll();
+}

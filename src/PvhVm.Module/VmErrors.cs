@@ -1,0 +1,61 @@
+using System.Management.Automation;
+using PvhVm.Core.Boot;
+using PvhVm.Core.Kernel;
+using PvhVm.Core.Kvm;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Module;
+
+/// <summary>The module's error ids: one place decides each id, category and recommended action.</summary>
+internal static class VmErrors
+{
+    public static ErrorRecord NotFound(string name)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM named '{name}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, name);
+
+    public static ErrorRecord NotFound(Guid id)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM with id '{id}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, id);
+
+    public static ErrorRecord NotRegistered(VirtualMachine vm)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"The VM '{vm.Name}' ({vm.Id}) has been removed."), "VmNotFound", ErrorCategory.ObjectNotFound, vm);
+
+    public static ErrorRecord NameTaken(string name)
+        => ErrorRecordFactory.Create($"A VM named '{name}' already exists; VM names are unique (case-insensitive).", "VmNameTaken", ErrorCategory.ResourceExists, name);
+
+    public static ErrorRecord InvalidState(VirtualMachine vm, string operation)
+        => ErrorRecordFactory.Create($"Cannot {operation} VM '{vm.Name}' in state {vm.State}.", "InvalidVmState", ErrorCategory.InvalidOperation, vm);
+
+    public static ErrorRecord Running(VirtualMachine vm)
+        => ErrorRecordFactory.Create($"VM '{vm.Name}' is {vm.State}. Stop it first, or use -Force to stop and remove it.", "VmRunning", ErrorCategory.InvalidOperation, vm);
+
+    public static ErrorRecord WaitTimeout(VirtualMachine vm, string waitingFor, TimeSpan timeout)
+        => ErrorRecordFactory.Create(new TimeoutException($"VM '{vm.Name}': timed out after {timeout.TotalSeconds:0.###} s waiting for {waitingFor}."), "WaitTimeout", ErrorCategory.OperationTimeout, vm);
+
+    public static ErrorRecord PatternNotSeen(VirtualMachine vm, string pattern)
+        => ErrorRecordFactory.Create($"VM '{vm.Name}' exited ({vm.ExitReason}) before a console line matched '{pattern}'.", "ConsolePatternNotFound", ErrorCategory.ObjectNotFound, vm);
+
+    public static ErrorRecord PathNotFound(string path, Exception exception)
+        => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
+
+    /// <summary>Translates what the engine threw for one VM (or kernel path) into the module's error ids.</summary>
+    public static ErrorRecord FromException(Exception exception, object? target) => exception switch
+    {
+        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage{e.Kind}", e.Kind switch
+        {
+            KernelImageErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+            KernelImageErrorKind.Unreadable => ErrorCategory.ReadError,
+            KernelImageErrorKind.NotAFile => ErrorCategory.InvalidArgument,
+            _ => ErrorCategory.InvalidData,
+        }, target),
+        BootException { Kind: BootErrorKind.NotPvhBootable } e => ErrorRecordFactory.Create(e, "NotPvhBootable", ErrorCategory.InvalidData, target),
+        BootException e => ErrorRecordFactory.Create(e, $"BootFailed{e.Kind}", ErrorCategory.InvalidArgument, target),
+        KvmException { IsHostUnavailable: true } e => ErrorRecordFactory.Create(e, "KvmUnavailable",
+            e.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
+            target, KvmHost.DescribeRemedy(e)),
+        KvmException e => ErrorRecordFactory.Create(e, "KvmFailed", ErrorCategory.DeviceError, target),
+        FileNotFoundException or DirectoryNotFoundException => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
+        UnauthorizedAccessException => ErrorRecordFactory.Create(exception, "PathAccessDenied", ErrorCategory.PermissionDenied, target),
+        InvalidOperationException => ErrorRecordFactory.Create(exception, "InvalidVmState", ErrorCategory.InvalidOperation, target),
+        ArgumentException => ErrorRecordFactory.Create(exception, "InvalidVmConfig", ErrorCategory.InvalidArgument, target),
+        _ => ErrorRecordFactory.Create(exception, "VmOperationFailed", ErrorCategory.NotSpecified, target),
+    };
+}

@@ -1,0 +1,60 @@
+BeforeDiscovery {
+    $cmdlets = (Import-PowerShellDataFile (Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')).CmdletsToExport
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
+    Import-BuiltPvhVm
+}
+
+Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
+    BeforeAll {
+        $name = $_
+        $help = Get-Help $name -Full
+        $command = Get-Command $name
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters
+    }
+
+    It 'comes from the module''s MAML file, with a synopsis and a description' {
+        $help.Name | Should -Be $name
+        # Without a help file PowerShell makes the synopsis up from the syntax.
+        $help.Synopsis | Should -Not -Match "^\s*$name\s"
+        $help.Synopsis.Length | Should -BeGreaterThan 20
+        ($help.Description.Text -join "`n").Length | Should -BeGreaterThan 80
+    }
+
+    It 'documents every parameter, with the metadata of the built cmdlet' {
+        $documented = @($help.parameters.parameter)
+        $actual = $command.Parameters.Keys | Where-Object { $_ -notin $common }
+        $documented.name | Sort-Object | Should -Be ($actual | Sort-Object)
+        foreach ($parameter in $documented) {
+            ($parameter.description.Text -join '').Length | Should -BeGreaterThan 10 -Because "-$($parameter.name) needs a description"
+            $isMandatory = $command.Parameters[$parameter.name].ParameterSets.Values.IsMandatory -contains $true
+            $parameter.required | Should -Be $isMandatory.ToString().ToLower() -Because "-$($parameter.name)"
+        }
+    }
+
+    It 'has at least two examples with commands and output or remarks' {
+        $examples = @($help.examples.example)
+        $examples.Count | Should -BeGreaterOrEqual 2
+        foreach ($example in $examples) {
+            $example.code | Should -Match $name
+            ($example.remarks.Text -join '').Length | Should -BeGreaterThan 10
+        }
+    }
+
+    It 'lists inputs and outputs' {
+        $help.returnValues.returnValue.type.name | Should -Not -BeNullOrEmpty
+        $help.inputTypes.inputType.type.name | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'about_PvhVm' {
+    It 'is a help topic that walks through a runbook' {
+        $text = Get-Help about_PvhVm | Out-String
+        $text | Should -Match 'about_PvhVm'
+        foreach ($step in 'New-PvhVm', 'Start-PvhVm', 'Wait-PvhVm -ConsolePattern', 'Get-PvhConsole', 'Stop-PvhVm', 'Remove-PvhVm') {
+            $text | Should -Match ([regex]::Escape($step))
+        }
+    }
+}

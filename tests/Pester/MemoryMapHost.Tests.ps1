@@ -1,0 +1,68 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
+    Import-BuiltPvhVm
+}
+
+Describe 'Get-PvhMemoryMap' {
+    BeforeAll {
+        Clear-PvhVm
+        $vm = New-PvhVm -Name 'map' -MemoryMB 128 -CommandLine 'map=1' | Start-PvhVm -Wait -Timeout 30 -PassThru
+        $regions = $vm | Get-PvhMemoryMap
+    }
+    AfterAll { Clear-PvhVm }
+
+    It 'returns PvhVm.MemoryRegion objects tagged with the VM, in address order, without overlaps' {
+        $regions[0].PSTypeNames[0] | Should -Be 'PvhVm.MemoryRegion'
+        $regions.VmName | Select-Object -Unique | Should -Be 'map'
+        for ($i = 0; $i -lt $regions.Count; $i++) {
+            $regions[$i].End | Should -Be ($regions[$i].Start + $regions[$i].Size)
+            if ($i -gt 0) { $regions[$i].Start | Should -BeGreaterOrEqual $regions[$i - 1].End }
+        }
+    }
+
+    It 'says what the engine placed where' {
+        $regions.Usage | Should -Contain 'KernelSegment'
+        $regions.Usage | Should -Contain 'StartInfo'
+        $regions.Usage | Should -Contain 'CommandLine'
+        $regions.Usage | Should -Contain 'FreeRam'
+        ($regions | Where-Object Usage -eq 'StartInfo').Start | Should -Be ([Convert]::ToUInt64(((Get-PvhConsole map -Pattern '^PVH probe').Text -replace '.*0x'), 16))
+    }
+
+    It 'agrees with the e820 map the guest received: the same RAM in total' {
+        $guestRam = Get-PvhConsole -Name 'map' -Pattern '^memmap\[' | Where-Object Text -match 'size=0x([0-9a-f]+) type=1$' |
+            ForEach-Object { [Convert]::ToUInt64(($_.Text -replace '.*size=0x([0-9a-f]+).*', '$1'), 16) } | Measure-Object -Sum
+        $hostRam = $regions | Where-Object Type -eq 'Ram' | ForEach-Object { [double]$_.Size } | Measure-Object -Sum
+        $hostRam.Sum | Should -Be $guestRam.Sum
+        $guestRam.Sum | Should -BeLessOrEqual (128MB)
+    }
+
+    It 'returns nothing for a VM that has not started' {
+        $null = New-PvhVm -Name 'map-created'
+        Get-PvhMemoryMap -Name 'map-created' | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Test-PvhHost' {
+    It 'describes this host''s usable /dev/kvm' {
+        $info = Test-PvhHost
+        $info.PSTypeNames | Should -Contain 'PvhVm.HostInfo'
+        $info.DevicePath | Should -Be '/dev/kvm'
+        $info.IsUsable | Should -BeTrue
+        $info.Problem | Should -BeNullOrEmpty
+        $info.ApiVersion | Should -Be 12
+        $info.MaxVcpus | Should -BeGreaterThan 0
+        $info.Capabilities.Count | Should -BeGreaterThan 0
+    }
+
+    It 'returns only a bool with -Quiet' {
+        Test-PvhHost -Quiet | Should -BeExactly $true
+        Test-PvhHost -DevicePath (Join-Path $TestDrive 'kvm') -Quiet | Should -BeExactly $false
+    }
+
+    It 'explains a missing device' {
+        $info = Test-PvhHost -DevicePath (Join-Path $TestDrive 'kvm')
+        $info.IsUsable | Should -BeFalse
+        $info.Problem | Should -Not -BeNullOrEmpty
+        $info.Remedy | Should -Not -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,124 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
+    Import-BuiltPvhVm
+    $probe = Join-Path $env:PVHVM_MODULE_PATH 'guests/probe.elf'
+}
+
+Describe 'New-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
+    It 'creates a VM in state Created from the built-in probe, with the documented defaults' {
+        $vm = New-PvhVm -Name 'new-default'
+        $vm | Should -BeOfType ([PvhVm.Core.Machine.VirtualMachine])
+        $vm.PSTypeNames | Should -Contain 'PvhVm.Vm'
+        $vm.State | Should -Be 'Created'
+        $vm.KernelPath | Should -Be (Resolve-Path $probe).Path
+        $vm.MemoryMB | Should -Be 256
+        $vm.ProcessorCount | Should -Be 1
+        $vm.CommandLine | Should -Be ''
+        $vm.InitrdPath | Should -BeNullOrEmpty
+        $vm.Id | Should -Not -Be ([guid]::Empty)
+        $vm.BootInfo.IsPvhBootable | Should -BeTrue
+        (Get-PvhVm -Name 'new-default').Id | Should -Be $vm.Id
+    }
+
+    It 'passes every parameter into the VM configuration' {
+        $initrd = Join-Path $TestDrive 'initrd.img'
+        [IO.File]::WriteAllBytes($initrd, [byte[]](1..64))
+        $vm = New-PvhVm -Name 'new-params' -KernelPath $probe -InitrdPath $initrd -CommandLine 'console=ttyS0 quiet' -MemoryMB 64 -ProcessorCount 2
+        $vm.MemoryMB | Should -Be 64
+        $vm.ProcessorCount | Should -Be 2
+        $vm.CommandLine | Should -Be 'console=ttyS0 quiet'
+        $vm.InitrdPath | Should -Be $initrd
+    }
+
+    It 'takes the kernel path positionally' {
+        (New-PvhVm 'new-positional' $probe).KernelPath | Should -Be $probe
+    }
+
+    It 'resolves paths relative to the current location, through PSDrives and from ~' {
+        Copy-Item $probe (Join-Path $TestDrive 'copy.elf')
+        Push-Location $TestDrive
+        try {
+            (New-PvhVm -Name 'new-relative' -KernelPath './copy.elf').KernelPath | Should -Be (Join-Path $TestDrive 'copy.elf')
+        }
+        finally { Pop-Location }
+        (New-PvhVm -Name 'new-psdrive' -KernelPath 'TestDrive:/copy.elf').KernelPath | Should -Be (Join-Path $TestDrive 'copy.elf')
+
+        $home_copy = Join-Path $HOME "pvhvm-test-$PID.elf"
+        Copy-Item $probe $home_copy
+        try {
+            (New-PvhVm -Name 'new-home' -KernelPath "~/pvhvm-test-$PID.elf").KernelPath | Should -Be $home_copy
+        }
+        finally { Remove-PvhVm -Name 'new-home' -Force; Remove-Item $home_copy }
+    }
+
+    It 'binds parameters by property name, so CSV rows become VMs' {
+        $rows = @(
+            [pscustomobject]@{ Name = 'csv-1'; MemoryMB = 32; CommandLine = 'one' }
+            [pscustomobject]@{ Name = 'csv-2'; MemoryMB = 48; CommandLine = 'two' }
+        )
+        $vms = $rows | New-PvhVm
+        $vms.Name | Should -Be 'csv-1', 'csv-2'
+        $vms.MemoryMB | Should -Be 32, 48
+        $vms.CommandLine | Should -Be 'one', 'two'
+    }
+
+    It 'refuses a duplicate name, case-insensitively, with VmNameTaken' {
+        $null = New-PvhVm -Name 'dup'
+        New-PvhVm -Name 'DUP' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VmNameTaken,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        $err[0].TargetObject | Should -Be 'DUP'
+        @(Get-PvhVm -Name 'dup').Count | Should -Be 1
+    }
+
+    It 'refuses names with wildcard characters' {
+        New-PvhVm -Name 'bad*' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidVmName,*'
+        Get-PvhVm | Should -BeNullOrEmpty
+    }
+
+    It 'reports a missing kernel as KernelImageNotFound' {
+        New-PvhVm -Name 'nokernel' -KernelPath (Join-Path $TestDrive 'absent.elf') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'KernelImageNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        Get-PvhVm | Should -BeNullOrEmpty
+    }
+
+    It 'reports a file that is no kernel image with a KernelImage* error id and InvalidData' {
+        $junk = Join-Path $TestDrive 'junk.bin'
+        [IO.File]::WriteAllBytes($junk, [byte[]](0..255))
+        New-PvhVm -Name 'junk' -KernelPath $junk -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'KernelImage*,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].TargetObject | Should -Be $junk
+    }
+
+    It 'reports an ELF without a PVH entry note as NotPvhBootable' {
+        # pwsh's own host is an x86-64 ELF with no Xen PHYS32_ENTRY note.
+        $elf = (Get-Process -Id $PID).Path
+        New-PvhVm -Name 'notpvh' -KernelPath $elf -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NotPvhBootable,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        Get-PvhVm | Should -BeNullOrEmpty
+    }
+
+    It 'reports what the engine refuses before start as BootFailed plus its kind' {
+        New-PvhVm -Name 'tiny' -MemoryMB 1 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailedMemoryTooSmall,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Get-PvhVm | Should -BeNullOrEmpty
+    }
+
+    It 'reports a missing initrd as PathNotFound' {
+        New-PvhVm -Name 'noinitrd' -InitrdPath (Join-Path $TestDrive 'absent.img') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound,*'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'creates nothing with -WhatIf' {
+        New-PvhVm -Name 'whatif' -WhatIf | Should -BeNullOrEmpty
+        Get-PvhVm -Name 'whatif' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}

@@ -1,0 +1,30 @@
+# Shared by the PvhVm Pester files: where the built module and test guests are, and clean-up between tests.
+
+function Import-BuiltPvhVm {
+    Import-Module (Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1') -Force -Global
+}
+
+# The path of a test guest ELF from tests/guests (spin, echo, halt, triplefault, flood, ...).
+function Get-TestGuestPath {
+    param([Parameter(Mandatory)] [string] $Name)
+    $path = Join-Path $env:PVHVM_TEST_GUESTS "$Name.elf"
+    if (-not (Test-Path $path)) { throw "Test guest '$Name' was not built: $path" }
+    $path
+}
+
+# Removes every registered VM, running or not, so tests start from an empty registry.
+function Clear-PvhVm {
+    Get-PvhVm | Remove-PvhVm -Force -Confirm:$false
+}
+
+# Runs a script in a fresh runspace of this process (so it shares the VM registry) without waiting.
+function Start-BackgroundPipeline {
+    param([Parameter(Mandatory)] [string] $Script)
+    $ps = [powershell]::Create()
+    $null = $ps.AddScript("Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; $Script")
+    $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+    [pscustomobject]@{ PowerShell = $ps; Handle = $handle; Output = $output }
+}
+
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline

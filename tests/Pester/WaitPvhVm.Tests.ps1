@@ -1,0 +1,79 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
+    Import-BuiltPvhVm
+    $spin = Get-TestGuestPath spin
+}
+
+Describe 'Wait-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
+    It 'waits until the VM exits' {
+        $vm = New-PvhVm -Name 'wait-exit' | Start-PvhVm -PassThru
+        $vm | Wait-PvhVm -Timeout 30 -PassThru | Should -Be $vm
+        $vm.State | Should -Be 'Stopped'
+        $vm.ExitReason | Should -Be 'GuestReset'
+    }
+
+    It 'waits for a console pattern, also on lines printed before the call' {
+        $vm = New-PvhVm -Name 'wait-pattern' -KernelPath $spin | Start-PvhVm -PassThru
+        Wait-PvhVm -Name 'wait-pattern' -ConsolePattern '^SPIN' -Timeout 30 -PassThru | Should -Be $vm
+        Wait-PvhVm -Name 'wait-pattern' -ConsolePattern 'spinning' -Timeout 30 -ErrorVariable err
+        $err | Should -BeNullOrEmpty
+        $vm.State | Should -Be 'Running'
+    }
+
+    It 'waits for several VMs concurrently, by wildcard' {
+        $null = 1..3 | ForEach-Object { New-PvhVm -Name "wait-many-$_" } | Start-PvhVm
+        (Wait-PvhVm -Name 'wait-many-*' -ConsolePattern 'probe done' -Timeout 30 -PassThru).Name |
+            Should -Be 'wait-many-1', 'wait-many-2', 'wait-many-3'
+    }
+
+    It 'reports a timeout per VM as WaitTimeout, non-terminating, and goes on with the others' {
+        $fast = New-PvhVm -Name 'wait-fast' | Start-PvhVm -PassThru
+        $slow = New-PvhVm -Name 'wait-slow' -KernelPath $spin | Start-PvhVm -PassThru
+        $passed = $slow, $fast | Wait-PvhVm -Timeout 2 -PassThru -ErrorVariable err -ErrorAction SilentlyContinue
+        $passed.Name | Should -Be 'wait-fast'
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'WaitTimeout,PvhVm.Module.Commands.WaitPvhVmCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        $err[0].TargetObject.Name | Should -Be 'wait-slow'
+        $slow.State | Should -Be 'Running'
+    }
+
+    It 'reports a VM that exits without printing the pattern as ConsolePatternNotFound' {
+        $vm = New-PvhVm -Name 'wait-never' | Start-PvhVm -PassThru
+        $vm | Wait-PvhVm -ConsolePattern 'this line never comes' -Timeout 30 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ConsolePatternNotFound,*'
+        $vm.State | Should -Be 'Stopped'
+    }
+
+    It 'rejects an invalid regular expression' {
+        $null = New-PvhVm -Name 'wait-badregex'
+        { Wait-PvhVm -Name 'wait-badregex' -ConsolePattern '([' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidConsolePattern,PvhVm.Module.Commands.WaitPvhVmCommand'
+    }
+
+    It 'ends promptly on Ctrl+C (StopProcessing) and leaves the VM running' {
+        $vm = New-PvhVm -Name 'wait-ctrlc' -KernelPath $spin | Start-PvhVm -PassThru
+        $run = Start-BackgroundPipeline 'Wait-PvhVm -Name wait-ctrlc'
+        Start-Sleep -Milliseconds 500
+        $run.Handle.IsCompleted | Should -BeFalse
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $run.PowerShell.Stop()
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+        $run.PowerShell.Dispose()
+        $vm.State | Should -Be 'Running'
+    }
+
+    It 'ends a -ConsolePattern wait promptly on Ctrl+C too' {
+        $null = New-PvhVm -Name 'wait-ctrlc-pattern' -KernelPath $spin | Start-PvhVm
+        $run = Start-BackgroundPipeline "Wait-PvhVm -Name wait-ctrlc-pattern -ConsolePattern 'never'"
+        Start-Sleep -Milliseconds 500
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $run.PowerShell.Stop()
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $run.PowerShell.Dispose()
+        (Get-PvhVm 'wait-ctrlc-pattern').State | Should -Be 'Running'
+    }
+}
