@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Reliability.Fuzzing;
 
@@ -35,10 +35,10 @@ internal static class FuzzCorpus
         var seeds = new List<FuzzSeed>();
         foreach (var guest in Guests)
         {
-            seeds.Add(Seed(guest, File.ReadAllBytes(TestGuests.PathOf(guest))));
+            seeds.Add(Seed(guest, File.ReadAllBytes(GuestImages.PathOf(guest))));
         }
 
-        var notes = File.ReadAllBytes(TestGuests.PathOf("notes"));
+        var notes = File.ReadAllBytes(GuestImages.PathOf("notes"));
         // A payload past lzop's 256 KiB block size, so block framing is exercised too.
         var large = notes.Concat(Encoding.ASCII.GetBytes(string.Join('\n', Enumerable.Range(0, 40_000).Select(i => $"filler line {i} {i * 7919 % 65521}")))).ToArray();
         foreach (var (name, command) in Compressors)

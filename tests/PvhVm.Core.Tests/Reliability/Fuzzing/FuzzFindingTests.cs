@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using PvhVm.Core.Kernel;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Reliability.Fuzzing;
 
@@ -18,7 +18,7 @@ public sealed class FuzzFindingTests
     [Fact]
     public void RodataOfTypeNullPointingPastTheFileIsIgnored()
     {
-        var image = File.ReadAllBytes(TestGuests.PathOf("probe"));
+        var image = File.ReadAllBytes(GuestImages.PathOf("probe"));
         int rodata = SectionHeader(image, ".rodata");
         BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(rodata + 4), 0);         // sh_type = SHT_NULL
         BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(rodata + 24), 0xffff);   // sh_offset past the end

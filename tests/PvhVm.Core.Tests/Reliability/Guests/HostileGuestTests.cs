@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 using Xunit.Abstractions;
 
 namespace PvhVm.Core.Tests.Reliability.Guests;
@@ -128,7 +128,7 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
     {
         for (int round = 0; round < 10; round++)
         {
-            using var vm = new VirtualMachine(new VmConfig($"race{round}", TestGuests.PathOf("spin"), MemoryMB: 64));
+            using var vm = new VirtualMachine(new VmConfig($"race{round}", GuestImages.PathOf("spin"), MemoryMB: 64));
             var starter = new Thread(vm.Start);
             starter.Start();
             while (vm.State == VmState.Created)
@@ -145,7 +145,7 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
 
     internal static VirtualMachine StartAndWait(string guest, string ready, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
-        var vm = new VirtualMachine(new VmConfig(guest, TestGuests.PathOf(guest), MemoryMB: 64), logger);
+        var vm = new VirtualMachine(new VmConfig(guest, GuestImages.PathOf(guest), MemoryMB: 64), logger);
         vm.Start();
         Assert.True(vm.WaitForConsole(new Regex(ready), Bound) is not null, $"{guest}: no '{ready}' ({vm.State} {vm.ExitReason} {vm.Fault})");
         return vm;

@@ -1,5 +1,5 @@
 using PvhVm.Core.Kvm;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Reliability.Host;
 
@@ -23,7 +23,7 @@ public sealed class HostFaultTests
         Assert.Contains("Permission denied", probe["problem"].Single(), StringComparison.Ordinal);
         Assert.Contains("kvm", probe["remedy"].Single(), StringComparison.Ordinal);
 
-        var start = ChildRun.Run(AsUnprivilegedUser, "start", TestGuests.PathOf("sleep"));
+        var start = ChildRun.Run(AsUnprivilegedUser, "start", GuestImages.PathOf("sleep"));
         Assert.Equal("KvmException", start["error"].Single());
         Assert.Equal("13", start["errno"].Single());
         Assert.Equal("True", start["host-unavailable"].Single());
@@ -57,7 +57,7 @@ public sealed class HostFaultTests
     [InlineData(152)]
     public void RefusedVmsAreCleanErrorsAndTheRestKeepRunning(int limit)
     {
-        var facts = ChildRun.Run(WithDescriptorLimit(limit), "exhaust", TestGuests.PathOf("sleep"), "300");
+        var facts = ChildRun.Run(WithDescriptorLimit(limit), "exhaust", GuestImages.PathOf("sleep"), "300");
         int started = int.Parse(facts["started"].Single(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(started, 5, 299);
         Assert.Equal(3, facts["refused"].Count);
@@ -70,7 +70,7 @@ public sealed class HostFaultTests
     [Fact]
     public void AVmStartsOnceDescriptorsAreFreeAgain()
     {
-        var facts = ChildRun.Run(WithDescriptorLimit(160), "squeeze", TestGuests.PathOf("sleep"));
+        var facts = ChildRun.Run(WithDescriptorLimit(160), "squeeze", GuestImages.PathOf("sleep"));
         Assert.Matches("^KvmException: .*Too many open files", facts["squeezed"].Single());
         Assert.Equal("running", facts["retry"].Single());
     }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 using Xunit.Abstractions;
 
 namespace PvhVm.Core.Tests.Reliability.Host;
@@ -26,7 +26,7 @@ public sealed class HostSlowTests(ITestOutputHelper output)
         {
             for (int i = 0; i < 300; i++)
             {
-                var vm = new VirtualMachine(new VmConfig($"many{i}", TestGuests.PathOf("sleep"), MemoryMB: 4));
+                var vm = new VirtualMachine(new VmConfig($"many{i}", GuestImages.PathOf("sleep"), MemoryMB: 4));
                 try
                 {
                     vm.Start();

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using PvhVm.Core.Machine;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 using Xunit.Abstractions;
 
 namespace PvhVm.Core.Tests.Reliability.Host;
@@ -42,7 +42,7 @@ public sealed class LeakTests(ITestOutputHelper output)
     {
         for (int i = 0; i < count; i++)
         {
-            using var vm = new VirtualMachine(new VmConfig($"cycle{i}", TestGuests.PathOf("probe"), MemoryMB: 16));
+            using var vm = new VirtualMachine(new VmConfig($"cycle{i}", GuestImages.PathOf("probe"), MemoryMB: 16));
             vm.Start();
             Assert.True(vm.WaitForExit(Bound), $"cycle {i}: the probe did not exit");
             Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);

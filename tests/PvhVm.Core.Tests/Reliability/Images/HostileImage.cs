@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Reliability.Images;
 
@@ -15,7 +15,7 @@ internal sealed class HostileImage : IDisposable
 
     public HostileImage(string guest = "probe")
     {
-        _image = File.ReadAllBytes(TestGuests.PathOf(guest));
+        _image = File.ReadAllBytes(GuestImages.PathOf(guest));
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"pvhvm-hostile-{Guid.NewGuid():N}.elf");
     }
 

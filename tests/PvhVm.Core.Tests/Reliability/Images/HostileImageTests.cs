@@ -1,7 +1,7 @@
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Machine;
-using PvhVm.Core.Tests.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Reliability.Images;
 
@@ -73,7 +73,7 @@ public sealed class HostileImageTests
                 file.SetLength((MemoryMB + 1L) << 20);   // sparse: no disk space used
             }
 
-            var error = StartFails<BootException>(TestGuests.PathOf("probe"), initrd);
+            var error = StartFails<BootException>(GuestImages.PathOf("probe"), initrd);
             Assert.Equal(BootErrorKind.InitrdTooLarge, error.Kind);
         }
         finally
@@ -87,13 +87,13 @@ public sealed class HostileImageTests
     [InlineData(1 << 20)]
     public void CommandLineOverTheLimitFailsStart(int length)
     {
-        var error = StartFails<BootException>(TestGuests.PathOf("probe"), commandLine: new string('x', length));
+        var error = StartFails<BootException>(GuestImages.PathOf("probe"), commandLine: new string('x', length));
         Assert.Equal(BootErrorKind.CommandLineTooLong, error.Kind);
     }
 
     [Fact]
     public void CommandLineWithNulFailsStart()
-        => Assert.Equal(BootErrorKind.InvalidCommandLine, StartFails<BootException>(TestGuests.PathOf("probe"), commandLine: "console=ttyS0\0init=/evil").Kind);
+        => Assert.Equal(BootErrorKind.InvalidCommandLine, StartFails<BootException>(GuestImages.PathOf("probe"), commandLine: "console=ttyS0\0init=/evil").Kind);
 
     [Theory]
     [InlineData("directory")]
@@ -115,7 +115,7 @@ public sealed class HostileImageTests
     public async Task InitrdPathThatIsNotAFileFailsStartWithoutBlocking(string what)
     {
         using var path = new SpecialPath(what);
-        var error = await Task.Run(() => StartFails<BootException>(TestGuests.PathOf("probe"), path.Path)).WaitAsync(Bound);
+        var error = await Task.Run(() => StartFails<BootException>(GuestImages.PathOf("probe"), path.Path)).WaitAsync(Bound);
         Assert.Equal(BootErrorKind.InitrdUnreadable, error.Kind);
     }
 
@@ -124,7 +124,7 @@ public sealed class HostileImageTests
     {
         var missing = Path.Combine(Path.GetTempPath(), $"pvhvm-missing-{Guid.NewGuid():N}");
         Assert.Equal(KernelImageErrorKind.NotFound, Assert.Throws<KernelImageException>(() => new VirtualMachine(Config(missing))).Kind);
-        Assert.Equal(BootErrorKind.InitrdNotFound, StartFails<BootException>(TestGuests.PathOf("probe"), missing).Kind);
+        Assert.Equal(BootErrorKind.InitrdNotFound, StartFails<BootException>(GuestImages.PathOf("probe"), missing).Kind);
     }
 
     private static VmConfig Config(string kernel, string? initrd = null, string commandLine = "console=ttyS0")
