@@ -27,6 +27,24 @@ public sealed class FuzzFindingTests
         Assert.True(info.IsPvhBootable);
     }
 
+    /// <summary>
+    /// Found by the slow campaign (seeds 1 and 3, after zstd moved to one-shot decoding): a 2 KiB bzImage whose zstd
+    /// payload declares 449,363,984 decompressed bytes made the reader allocate all of them before decoding a byte.
+    /// The declared size is a length field; output may only grow with the bytes actually produced.
+    /// </summary>
+    [Fact]
+    public void ZstdPayloadDeclaringHundredsOfMegabytesAllocatesNoMoreThanItProduces()
+    {
+        var elf = File.ReadAllBytes(GuestImages.PathOf("notes"));
+        var payload = FuzzCorpus.Payload(elf, ["zstd", "-22", "--ultra"]);
+        BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(payload.Length - 4), 449_363_984);
+
+        using var target = new FuzzTarget();
+        var outcome = target.Run(FuzzCorpus.WrapInBzImage(payload));
+        Assert.Equal(KernelImageErrorKind.DecompressionFailed, outcome.Kind);
+        Assert.True(outcome.AllocatedBytes < 16L << 20, $"{outcome.AllocatedBytes} bytes allocated for a {payload.Length}-byte payload");
+    }
+
     private static BootInfo Inspect(byte[] image)
     {
         using var target = new FuzzTarget();

@@ -4,7 +4,8 @@ using Xunit.Abstractions;
 
 namespace PvhVm.Core.Tests.Reliability.Guests;
 
-/// <summary>Hostile guests that need a while to show their effect (build.ps1 -Task SlowTest).</summary>
+/// <summary>Hostile guests that need a while to show their effect (build.ps1 -Task SlowTest); alone, as the heap is measured.</summary>
+[Collection(Host.SerialCollection.Name)]
 [Trait("Category", "Slow")]
 public sealed class HostileGuestSlowTests(ITestOutputHelper output)
 {
