@@ -22,6 +22,7 @@ public sealed class HostFaultTests
         Assert.Equal("False", probe["usable"].Single());
         Assert.Contains("Permission denied", probe["problem"].Single(), StringComparison.Ordinal);
         Assert.Contains("kvm", probe["remedy"].Single(), StringComparison.Ordinal);
+        Assert.Equal(KvmHost.AccessRemedy(KvmSystem.DefaultDevicePath), probe["remedy"].Single());
 
         var start = ChildRun.Run(AsUnprivilegedUser, "start", GuestImages.PathOf("sleep"));
         Assert.Equal("KvmException", start["error"].Single());
@@ -30,6 +31,26 @@ public sealed class HostFaultTests
         Assert.Contains("kvm", start["remedy"].Single(), StringComparison.Ordinal);
         Assert.Contains("/dev/kvm", start["message"].Single(), StringComparison.Ordinal);
         Assert.Equal("Failed", start["state"].Single());
+    }
+
+    [Theory]
+    [InlineData("660", "Add the user to the group 'root' that owns")]
+    [InlineData("600", "has mode 600 and group 'root', which gives no group access")]
+    [InlineData("640", "sudo chmod 0660")]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void AccessRemedyFollowsTheDevicesGroupAndMode(string mode, string expected)
+    {
+        var device = Path.Combine(Path.GetTempPath(), $"pvhvm-fake-kvm-{Guid.NewGuid():N}");
+        File.WriteAllBytes(device, []);
+        try
+        {
+            File.SetUnixFileMode(device, (UnixFileMode)Convert.ToInt32(mode, 8));
+            Assert.Contains(expected, KvmHost.AccessRemedy(device), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(device);
+        }
     }
 
     [Fact]
