@@ -9,6 +9,7 @@
     Description          = 'Boots Linux kernels directly on KVM through the PVH entry point - no firmware, no bootloader - and returns VMs, memory maps, console output and kernel ELF notes as pipeline objects.'
     PowerShellVersion    = '7.4'
     CmdletsToExport      = @(
+        'Get-PvhBootInfo'
         'Get-PvhConsole'
         'Get-PvhMemoryMap'
         'Get-PvhVm'
@@ -25,6 +26,7 @@
     VariablesToExport    = @()
     FormatsToProcess     = @(
         'Formats/PvhVm.Format.ps1xml'
+        'Formats/PvhVm.Kernel.Format.ps1xml'
     )
     TypesToProcess       = @(
         'PvhVm.Types.ps1xml'

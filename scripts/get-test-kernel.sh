@@ -91,7 +91,8 @@ if ! compgen -G "$dir/vmlinuz-*" >/dev/null; then
     trap 'rm -rf "$work"' EXIT
     log "downloading $package $version"
     if ! (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq "$package=$version" >&2); then
-        apt_update
+        apt_update   # stale lists: the archive may have moved on to a newer ABI package
+        package=$(resolve_package)
         version=$(apt-cache policy "$package" | awk '/Candidate:/ {print $2}')
         dir="$cache/${package}_${version}"
         (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq "$package=$version" >&2)
@@ -100,7 +101,7 @@ if ! compgen -G "$dir/vmlinuz-*" >/dev/null; then
     dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*'
     mkdir -p "$work/out"
     mv "$work"/boot/vmlinuz-* "$work/out/"
-    dpkg-deb -f "$deb" Version > "$work/out/version"  # dpkg-deb -f ends the field with a newline
+    dpkg-deb -f "$deb" Version > "$work/out/version"
     rm -rf "$dir"
     mv "$work/out" "$dir"
 fi

@@ -23,4 +23,7 @@ public enum BootErrorKind
 
     /// <summary>The command line contains a NUL character, which would silently cut it short.</summary>
     InvalidCommandLine,
+
+    /// <summary>More guest RAM than the host has: a guest touching it all would get the host process killed.</summary>
+    MemoryTooLarge,
 }

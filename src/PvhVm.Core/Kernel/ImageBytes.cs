@@ -28,6 +28,7 @@ internal abstract class ImageBytes : IDisposable
         private readonly MemoryMappedViewAccessor _view;
         private readonly byte* _pointer;
         private readonly int _length;
+        private bool _disposed;
 
         public MappedBytes(FileStream stream)
         {
@@ -43,6 +44,12 @@ internal abstract class ImageBytes : IDisposable
 
         public override void Dispose()
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();
             _file.Dispose();

@@ -37,24 +37,43 @@ public sealed class KernelImage : ILoadableKernel, IDisposable
         var file = ImageFile.Map(fullPath);
         try
         {
-            var (elf, info) = Inspect(fullPath, file);
-            if (!ReferenceEquals(elf, file))
+            var (vmlinux, info) = Parse(fullPath, file.Span);
+            if (vmlinux is null)
             {
-                file.Dispose();
+                return new KernelImage(file, info);
             }
 
-            return new KernelImage(elf, info);
-        }
-        catch (ImageDataException e)
-        {
             file.Dispose();
-            throw new KernelImageException(e.Kind, fullPath, e.Message, e);
+            return new KernelImage(ImageBytes.Of(vmlinux), info);
         }
         catch
         {
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Describes an image held in memory. Returns the decompressed vmlinux for a bzImage (null for a bare ELF).
+    /// Bad input throws <see cref="KernelImageException"/> naming <paramref name="path"/>.
+    /// </summary>
+    internal static (byte[]? Vmlinux, BootInfo Info) Parse(string path, ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return ParseBytes(path, bytes);
+        }
+        catch (ImageDataException e)
+        {
+            throw new KernelImageException(e.Kind, path, e.Message, e);
+        }
+    }
+
+    /// <summary>Writes the ELF image (for a bzImage, the decompressed vmlinux) to <paramref name="destination"/>.</summary>
+    public void CopyElfTo(Stream destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        destination.Write(_elf.Span);
     }
 
     public void CopySegment(LoadSegment segment, Span<byte> destination)
@@ -83,12 +102,11 @@ public sealed class KernelImage : ILoadableKernel, IDisposable
         }
     }
 
-    private static (ImageBytes Elf, BootInfo Info) Inspect(string path, ImageBytes file)
+    private static (byte[]? Vmlinux, BootInfo Info) ParseBytes(string path, ReadOnlySpan<byte> bytes)
     {
-        var bytes = file.Span;
         if (ElfReader.HasElfMagic(bytes))
         {
-            return (file, ElfInspection.Describe(path, bytes, KernelCompression.None, setupHeader: null));
+            return (null, ElfInspection.Describe(path, bytes, KernelCompression.None, setupHeader: null));
         }
 
         if (!SetupHeaderReader.HasSetupMagic(bytes))
@@ -101,13 +119,13 @@ public sealed class KernelImage : ILoadableKernel, IDisposable
         var compression = PayloadFormat.Detect(payload)
             ?? throw new ImageDataException(KernelImageErrorKind.UnsupportedCompression,
                 $"the payload starts with {Convert.ToHexString(payload[..Math.Min(6, payload.Length)])}, no known compression magic");
-        var vmlinux = ImageBytes.Of(PayloadDecompressor.Decompress(payload, compression));
-        if (!ElfReader.HasElfMagic(vmlinux.Span))
+        var vmlinux = PayloadDecompressor.Decompress(payload, compression);
+        if (!ElfReader.HasElfMagic(vmlinux))
         {
             throw new ImageDataException(KernelImageErrorKind.CorruptHeader, $"the {compression} payload does not hold an ELF image");
         }
 
-        return (vmlinux, ElfInspection.Describe(path, vmlinux.Span, compression, header));
+        return (vmlinux, ElfInspection.Describe(path, vmlinux, compression, header));
     }
 
     private static string FullPath(string path)

@@ -6,6 +6,7 @@ namespace PvhVm.Core.Kernel;
 internal static class LinuxBanner
 {
     private const int MaximumLength = 512;
+    private const int MaximumCandidates = 16;
     private static ReadOnlySpan<byte> Prefix => "Linux version "u8;
 
     /// <summary>Searches .rodata when the image names it (the banner lives there), else the whole image.</summary>
@@ -15,27 +16,40 @@ internal static class LinuxBanner
         return (rodata is null ? null : Search(image.Slice((int)rodata.Offset, (int)rodata.Size))) ?? Search(image);
     }
 
+    // Kernels since 6.1 also keep a placeholder banner with an empty build number ("# SMP") from init/version.c;
+    // the one the kernel prints (init/version-timestamp.c) has "#<number>". Prefer that, else the first found.
     private static string? Search(ReadOnlySpan<byte> bytes)
     {
+        string? first = null;
         int from = 0;
-        while (true)
+        for (int found = 0; found < MaximumCandidates; found++)
         {
-            int found = bytes[from..].IndexOf(Prefix);
-            if (found < 0)
+            int at = bytes[from..].IndexOf(Prefix);
+            if (at < 0)
             {
-                return null;
+                break;
             }
 
-            int start = from + found;
+            int start = from + at;
+            from = start + Prefix.Length;
             var text = bytes.Slice(start, Math.Min(MaximumLength, bytes.Length - start));
             // The real banner continues with the release number; format strings ("Linux version %s") do not.
-            if (text.Length > Prefix.Length && char.IsAsciiDigit((char)text[Prefix.Length]))
+            if (text.Length <= Prefix.Length || !char.IsAsciiDigit((char)text[Prefix.Length]))
             {
-                int end = text.IndexOfAny((byte)'\n', (byte)0);
-                return Encoding.ASCII.GetString(end < 0 ? text : text[..end]);
+                continue;
             }
 
-            from = start + Prefix.Length;
+            int end = text.IndexOfAny((byte)'\n', (byte)0);
+            string banner = Encoding.ASCII.GetString(end < 0 ? text : text[..end]);
+            int hash = banner.IndexOf(" #", StringComparison.Ordinal);
+            if (hash >= 0 && hash + 2 < banner.Length && char.IsAsciiDigit(banner[hash + 2]))
+            {
+                return banner;
+            }
+
+            first ??= banner;
         }
+
+        return first;
     }
 }

@@ -98,36 +98,29 @@ public sealed unsafe class KvmVcpu : IDisposable
         return state;
     }
 
-    public void SetCpuid(ReadOnlySpan<KvmCpuidEntry2> entries)
-    {
-        var size = 8 + (entries.Length * sizeof(KvmCpuidEntry2));
-        var buffer = (byte*)NativeMemory.AllocZeroed((nuint)size);
-        try
-        {
-            *(uint*)buffer = (uint)entries.Length;
-            entries.CopyTo(new Span<KvmCpuidEntry2>(buffer + 8, entries.Length));
-            _fd.Ioctl(KvmIoctls.SetCpuid2, buffer, "KVM_SET_CPUID2");
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
-    }
+    public void SetCpuid(ReadOnlySpan<KvmCpuidEntry2> entries) => IoctlWithEntries(KvmIoctls.SetCpuid2, entries, "KVM_SET_CPUID2");
 
     /// <summary>KVM_SET_MSRS; throws unless every entry was accepted.</summary>
     public void SetMsrs(ReadOnlySpan<KvmMsrEntry> entries)
     {
-        var size = 8 + (entries.Length * sizeof(KvmMsrEntry));
+        var accepted = IoctlWithEntries(KvmIoctls.SetMsrs, entries, "KVM_SET_MSRS");
+        if (accepted != entries.Length)
+        {
+            throw new KvmException("KVM_SET_MSRS", 0, $"MSR 0x{entries[accepted].Index:x} was refused");
+        }
+    }
+
+    /// <summary>For the ioctls that take an 8-byte {count, padding} header followed by an array.</summary>
+    private int IoctlWithEntries<T>(nuint request, ReadOnlySpan<T> entries, string name)
+        where T : unmanaged
+    {
+        var size = 8 + (entries.Length * sizeof(T));
         var buffer = (byte*)NativeMemory.AllocZeroed((nuint)size);
         try
         {
             *(uint*)buffer = (uint)entries.Length;
-            entries.CopyTo(new Span<KvmMsrEntry>(buffer + 8, entries.Length));
-            var accepted = _fd.Ioctl(KvmIoctls.SetMsrs, buffer, "KVM_SET_MSRS");
-            if (accepted != entries.Length)
-            {
-                throw new KvmException("KVM_SET_MSRS", 0, $"MSR 0x{entries[accepted].Index:x} was refused");
-            }
+            entries.CopyTo(new Span<T>(buffer + 8, entries.Length));
+            return _fd.Ioctl(request, buffer, name);
         }
         finally
         {

@@ -28,6 +28,21 @@ public sealed unsafe class KvmSmokeTests
     }
 
     [Fact]
+    public void InKernelIrqchipPitAndIrqLinesCanBeCreatedAndDriven()
+    {
+        using var system = KvmSystem.Open();
+        using var vm = system.CreateVm();
+        Assert.Throws<KvmException>(() => vm.SetIrqLine(4, true));
+        vm.CreateIrqchip();
+        vm.CreatePit2();
+        vm.SetIrqLine(4, true);
+        vm.SetIrqLine(4, false);
+        var error = Assert.Throws<KvmException>(() => vm.CreateIrqchip());
+        Assert.Equal("KVM_CREATE_IRQCHIP", error.Operation);
+        Assert.Contains("KVM_CREATE_IRQCHIP failed", error.Message);
+    }
+
+    [Fact]
     public void ProtectedModeCodeExitsOnPortWriteThenHalt()
     {
         using var system = KvmSystem.Open();

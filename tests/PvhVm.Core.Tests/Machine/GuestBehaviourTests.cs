@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using PvhVm.Core.Boot;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Machine;
 
@@ -125,9 +127,42 @@ public sealed class GuestBehaviourTests
         Assert.Equal(held[0].Sequence + held.Count - 1, held[^1].Sequence);
     }
 
+    [Theory]
+    [InlineData(1, 1, BootErrorKind.MemoryTooSmall)]
+    [InlineData(64 * 1024 * 1024, 1, BootErrorKind.MemoryTooLarge)]
+    [InlineData(64, 0, BootErrorKind.InvalidProcessorCount)]
+    [InlineData(64, 255, BootErrorKind.InvalidProcessorCount)]
+    public void ImpossibleConfigurationsAreRefusedAtCreation(int memoryMB, int cpus, BootErrorKind expected)
+    {
+        var error = Assert.Throws<BootException>(() => new VirtualMachine(new VmConfig("bad", GuestImages.PathOf("probe"), MemoryMB: memoryMB, ProcessorCount: cpus)));
+        Assert.Equal(expected, error.Kind);
+    }
+
+    [Fact]
+    public void StartingTwiceOrStoppingBeforeStartIsAnInvalidOperation()
+    {
+        using var vm = new VirtualMachine(new VmConfig("twice", GuestImages.PathOf("echo"), MemoryMB: 64));
+        Assert.Throws<InvalidOperationException>(vm.Stop);
+        vm.Start();
+        Assert.Throws<InvalidOperationException>(vm.Start);
+        vm.Stop();
+        Assert.Throws<InvalidOperationException>(() => vm.SendConsole("x"u8));
+    }
+
+    [Fact]
+    public void BootErrorsLeaveTheVmFailedWithNothingRunning()
+    {
+        using var vm = new VirtualMachine(new VmConfig("noinitrd", GuestImages.PathOf("probe"), "/nonexistent/initrd.img", MemoryMB: 64));
+        var error = Assert.Throws<BootException>(vm.Start);
+        Assert.Equal(BootErrorKind.InitrdNotFound, error.Kind);
+        Assert.Equal(VmState.Failed, vm.State);
+        Assert.Null(vm.ExitReason);
+        Assert.True(vm.WaitForExit(TimeSpan.Zero));
+    }
+
     private static VirtualMachine Start(string guest, int cpus = 1)
     {
-        var vm = new VirtualMachine(new VmConfig(guest, TestGuests.PathOf(guest), ProcessorCount: cpus, MemoryMB: 64));
+        var vm = new VirtualMachine(new VmConfig(guest, GuestImages.PathOf(guest), ProcessorCount: cpus, MemoryMB: 64));
         vm.Start();
         return vm;
     }

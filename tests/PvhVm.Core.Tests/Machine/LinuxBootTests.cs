@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Tests.Kernel;
 
 namespace PvhVm.Core.Tests.Machine;
 
@@ -10,24 +10,21 @@ namespace PvhVm.Core.Tests.Machine;
 /// that the ABI was honoured. On hosts whose KVM emulates instructions in software the kernel later stops
 /// with an emulation failure, which must come back as a structured fault.
 /// </summary>
-public sealed class LinuxBootTests
+/// (A class fixture rather than the DebianKernel collection, so these boots run beside the kernel parser tests.)
+public sealed class LinuxBootTests(DebianKernelFixture kernel) : IClassFixture<DebianKernelFixture>
 {
     private static readonly TimeSpan EarlyBootBound = TimeSpan.FromMinutes(3);
-
-    public static string Vmlinuz => "/root/.cache/pvhvm/kernels/linux-image-6.1.0-56-cloud-amd64-unsigned_6.1.192-2/vmlinuz-6.1.0-56-cloud-amd64";
-
-    public static string Vmlinux => "/root/.cache/pvhvm/kernels/linux-image-6.1.0-56-cloud-amd64-unsigned_6.1.192-2/vmlinux-6.1.0-56-cloud-amd64";
 
     [Fact]
     public void ElfKernelReportsOurCommandLineMemoryMapInitrdAcpiAndCpus()
     {
-        BootAndCheck(Vmlinux, cpus: 2, runToExit: true);
+        BootAndCheck(kernel.VmlinuxPath, cpus: 2, runToExit: true);
     }
 
     [Fact]
     public void BzImageKernelBootsThroughItsEmbeddedElfAndStopsOnDemand()
     {
-        BootAndCheck(Vmlinuz, cpus: 1, runToExit: false);
+        BootAndCheck(kernel.VmlinuzPath, cpus: 1, runToExit: false);
     }
 
     private static void BootAndCheck(string kernel, int cpus, bool runToExit)

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Machine;
 
@@ -15,7 +16,7 @@ public sealed class ProbeBootTests
         File.WriteAllBytes(initrd, Enumerable.Range(0, 10_000).Select(i => (byte)i).ToArray());
         try
         {
-            using var vm = new VirtualMachine(new VmConfig("probe", TestGuests.PathOf("probe"), initrd, "console=ttyS0 marker=5f3a", 256));
+            using var vm = new VirtualMachine(new VmConfig("probe", GuestImages.PathOf("probe"), initrd, "console=ttyS0 marker=5f3a", 256));
             vm.Start();
             Assert.True(vm.WaitForExit(BootTimeout));
             var lines = vm.Console.Snapshot().Select(l => l.Text).ToList();

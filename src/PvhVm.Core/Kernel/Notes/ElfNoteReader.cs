@@ -49,7 +49,8 @@ internal static class ElfNoteReader
             uint nameSize = ElfReader.U32(rest, 0);
             uint descriptorSize = ElfReader.U32(rest, 4);
             uint type = ElfReader.U32(rest, 8);
-            ulong descriptorStart = NoteHeaderSize + AlignUp(nameSize, align);
+            // Padding is measured from the note's start, so the descriptor itself lands aligned.
+            ulong descriptorStart = AlignUp(NoteHeaderSize + (ulong)nameSize, align);
             if ((ulong)NoteHeaderSize + nameSize > (ulong)rest.Length || descriptorStart + descriptorSize > (ulong)rest.Length)
             {
                 throw new ImageDataException(KernelImageErrorKind.NoteOverrun,
@@ -66,11 +67,11 @@ internal static class ElfNoteReader
             }
 
             // The last descriptor's padding may be missing at the end of the region.
-            position = (int)Math.Min((ulong)bytes.Length, descriptorStart + AlignUp(descriptorSize, align) + (ulong)position);
+            position = (int)Math.Min((ulong)bytes.Length, AlignUp(descriptorStart + descriptorSize, align) + (ulong)position);
         }
     }
 
-    private static ulong AlignUp(uint value, int align) => ((ulong)value + (ulong)align - 1) & ~((ulong)align - 1);
+    private static ulong AlignUp(ulong value, int align) => (value + (ulong)align - 1) & ~((ulong)align - 1);
 
     private static string OwnerName(ReadOnlySpan<byte> name)
     {
