@@ -88,10 +88,24 @@ Invoke-Pester -Configuration `$config
     Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
 }
 
+# The main job: boot the module's built-in probe kernel and show what it reported, as a user would.
 function Invoke-Demo {
     Invoke-Build
     Import-Module (Join-Path $moduleDir 'PvhVm.psd1') -Force
-    Get-Command -Module PvhVm | Format-Table -AutoSize | Out-Host
+    Test-PvhHost | Out-Host
+    $vm = New-PvhVm -Name demo -CommandLine 'console=ttyS0 demo=1' -MemoryMB 256 | Start-PvhVm -Wait -Timeout 60 -PassThru
+    try {
+        $vm | Out-Host
+        $vm | Get-PvhConsole | Out-Host
+        $vm | Get-PvhMemoryMap | Out-Host
+        Get-PvhBootInfo -Path $vm.KernelPath | Out-Host
+        if ($vm.ExitReason -ne 'GuestReset' -or -not ($vm | Get-PvhConsole -Pattern '^probe done$')) {
+            throw "The probe did not complete: state $($vm.State), exit $($vm.ExitReason)."
+        }
+    }
+    finally {
+        $vm | Remove-PvhVm -Force
+    }
 }
 
 function Invoke-Clean {
