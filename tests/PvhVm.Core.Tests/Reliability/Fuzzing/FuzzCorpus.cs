@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Text;
 using PvhVm.Core.Tests.Guests;
+using PvhVm.Core.Tests.Kernel;
 
 namespace PvhVm.Core.Tests.Reliability.Fuzzing;
 
@@ -43,11 +43,11 @@ internal static class FuzzCorpus
         var large = notes.Concat(Encoding.ASCII.GetBytes(string.Join('\n', Enumerable.Range(0, 40_000).Select(i => $"filler line {i} {i * 7919 % 65521}")))).ToArray();
         foreach (var (name, command) in Compressors)
         {
-            seeds.Add(Seed($"bzImage-{name}", WrapInBzImage(Payload(notes, command))));
+            seeds.Add(Seed($"bzImage-{name}", WrapInBzImage(KernelCompressors.Payload(notes, command))));
         }
 
-        seeds.Add(Seed("bzImage-lzo-large", WrapInBzImage(Payload(large, ["lzop", "-9"]))));
-        seeds.Add(Seed("bzImage-lz4-large", WrapInBzImage(Payload(large, ["lz4", "-l", "-12", "--favor-decSpeed"]))));
+        seeds.Add(Seed("bzImage-lzo-large", WrapInBzImage(KernelCompressors.Payload(large, ["lzop", "-9"]))));
+        seeds.Add(Seed("bzImage-lz4-large", WrapInBzImage(KernelCompressors.Payload(large, ["lz4", "-l", "-12", "--favor-decSpeed"]))));
         return seeds;
     }
 
@@ -69,32 +69,5 @@ internal static class FuzzCorpus
         Encoding.ASCII.GetBytes("6.1.0-fuzz (fuzz@pvhvm) #1 SMP\0").CopyTo(image, versionString);
         payload.CopyTo(image, protectedMode + payloadOffset);
         return image;
-    }
-
-    /// <summary>The compressed stream followed by the decompressed size (gzip's trailer already is that size).</summary>
-    public static byte[] Payload(byte[] data, string[] command)
-    {
-        var compressed = Compress(data, command);
-        return command[0] == "gzip" ? compressed : [.. compressed, .. BitConverter.GetBytes((uint)data.Length)];
-    }
-
-    private static byte[] Compress(byte[] input, string[] command)
-    {
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in command.Skip(1).Append("-c"))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = new MemoryStream();
-        var reading = process.StandardOutput.BaseStream.CopyToAsync(output);
-        var errors = process.StandardError.ReadToEndAsync();
-        process.StandardInput.BaseStream.Write(input);
-        process.StandardInput.Close();
-        reading.GetAwaiter().GetResult();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), $"{command[0]} hung");
-        Assert.True(process.ExitCode == 0, $"{string.Join(' ', command)}: {errors.GetAwaiter().GetResult()}");
-        return output.ToArray();
     }
 }

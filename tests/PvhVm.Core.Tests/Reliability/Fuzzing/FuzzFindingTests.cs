@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Tests.Guests;
+using PvhVm.Core.Tests.Kernel;
 
 namespace PvhVm.Core.Tests.Reliability.Fuzzing;
 
@@ -36,7 +37,7 @@ public sealed class FuzzFindingTests
     public void ZstdPayloadDeclaringHundredsOfMegabytesAllocatesNoMoreThanItProduces()
     {
         var elf = File.ReadAllBytes(GuestImages.PathOf("notes"));
-        var payload = FuzzCorpus.Payload(elf, ["zstd", "-22", "--ultra"]);
+        var payload = KernelCompressors.Payload(elf, ["zstd", "-22", "--ultra"]);
         BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(payload.Length - 4), 449_363_984);
 
         using var target = new FuzzTarget();
