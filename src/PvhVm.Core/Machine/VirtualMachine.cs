@@ -390,9 +390,10 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             return;
         }
 
-        // The last vCPU out: every thread has left KVM_RUN, so the fds and memory can go.
+        // The last vCPU out: every thread has left KVM_RUN, so the VM has stopped and the fds and memory can go.
+        // Waiters are released first: tearing down a KVM VM can take a while on a busy host, and Dispose
+        // still waits for the release through the gate.
         _haltWatchdog?.Dispose();
-        ReleaseResources();
         Console.Complete();
         lock (_gate)
         {
@@ -402,6 +403,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
         _logger.LogDebug("VM {Name} stopped after {Uptime}: {Reason}", Name, Uptime, ExitReason);
         _exited.Set();
+        ReleaseResources();
         Exited?.Invoke(this, EventArgs.Empty);
     }
 
