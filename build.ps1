@@ -86,6 +86,16 @@ Import-Module '$pester' -MinimumVersion 5.0
 Invoke-Pester -Configuration `$config
 "@
     Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+    Write-TestSummary "$resultsDir/xunit$suffix.xml", "$resultsDir/pester$suffix.xml"
+}
+
+# One closing line for both suites, counted from their JUnit files.
+function Write-TestSummary([string[]] $Files) {
+    $suites = foreach ($file in $Files) { ([xml](Get-Content -Raw $file)).SelectNodes('//testsuite') }
+    $total = ($suites | ForEach-Object { [int]$_.tests } | Measure-Object -Sum).Sum
+    $failed = ($suites | ForEach-Object { [int]$_.failures + [int]$_.errors } | Measure-Object -Sum).Sum
+    $skipped = ($suites | ForEach-Object { [int]$_.skipped } | Measure-Object -Sum).Sum
+    Write-Host "Tests: $($total - $failed - $skipped) passed, $failed failed, $skipped skipped"
 }
 
 # The main job: boot the module's built-in probe kernel and show what it reported, as a user would.
