@@ -4,7 +4,8 @@
     Builds, tests, demonstrates and benchmarks the PvhVm module.
 .DESCRIPTION
     Build  - publishes Release into out/PvhVm/<version>/ as a complete, importable module folder.
-    Test   - Build, then the xunit suite, then Pester against the built module folder.
+    Test   - Build, then the xunit suite, then Pester against the built module folder (without the slow tests).
+    SlowTest - Build, then only the slow tests: xunit Category=Slow and Pester tag Slow (fuzzing, leak cycles, ...).
     Demo   - Build, import the built module and boot the built-in probe kernel.
     Bench  - Build, then the benchmarks side by side with QEMU (bench/RESULTS.md).
     Clean  - removes out/ and every bin/obj folder.
@@ -13,7 +14,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'SlowTest', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -58,13 +59,15 @@ function Get-Pester {
     $manifest.FullName
 }
 
-function Invoke-Test {
+function Invoke-Test([switch] $Slow) {
     Invoke-Build
     New-Item -ItemType Directory -Force $resultsDir | Out-Null
+    $suffix = if ($Slow) { '-slow' } else { '' }
 
     Invoke-Native dotnet test (Join-Path $root 'tests/PvhVm.Core.Tests/PvhVm.Core.Tests.csproj') -c $Configuration --nologo `
+        --filter $(if ($Slow) { 'Category=Slow' } else { 'Category!=Slow' }) `
         --logger 'console;verbosity=normal' `
-        --logger "junit;LogFilePath=$resultsDir/xunit.xml"
+        --logger "junit;LogFilePath=$resultsDir/xunit$suffix.xml"
 
     # Pester runs in a child pwsh so the module under test loads from the built folder into a clean session.
     $pester = Get-Pester
@@ -76,18 +79,43 @@ Import-Module '$pester' -MinimumVersion 5.0
 `$config.Output.Verbosity = 'Detailed'
 `$config.TestResult.Enabled = `$true
 `$config.TestResult.OutputFormat = 'JUnitXml'
-`$config.TestResult.OutputPath = '$resultsDir/pester.xml'
+`$config.TestResult.OutputPath = '$resultsDir/pester$suffix.xml'
+`$config.Filter.$(if ($Slow) { 'Tag' } else { 'ExcludeTag' }) = 'Slow'
 `$env:PVHVM_MODULE_PATH = '$moduleDir'
 `$env:PVHVM_TEST_GUESTS = '$(Join-Path $root "tests/PvhVm.Core.Tests/bin/$Configuration/net10.0/guests")'
 Invoke-Pester -Configuration `$config
 "@
     Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+    Write-TestSummary "$resultsDir/xunit$suffix.xml", "$resultsDir/pester$suffix.xml"
 }
 
+# One closing line for both suites, counted from their JUnit files.
+function Write-TestSummary([string[]] $Files) {
+    $suites = foreach ($file in $Files) { ([xml](Get-Content -Raw $file)).SelectNodes('//testsuite') }
+    $total = ($suites | ForEach-Object { [int]$_.tests } | Measure-Object -Sum).Sum
+    $failed = ($suites | ForEach-Object { [int]$_.failures + [int]$_.errors } | Measure-Object -Sum).Sum
+    $skipped = ($suites | ForEach-Object { [int]$_.skipped } | Measure-Object -Sum).Sum
+    Write-Host "Tests: $($total - $failed - $skipped) passed, $failed failed, $skipped skipped"
+}
+
+# The main job: boot the module's built-in probe kernel and show what it reported, as a user would.
 function Invoke-Demo {
     Invoke-Build
     Import-Module (Join-Path $moduleDir 'PvhVm.psd1') -Force
-    Get-Command -Module PvhVm | Format-Table -AutoSize | Out-Host
+    Test-PvhHost | Out-Host
+    $vm = New-PvhVm -Name demo -CommandLine 'console=ttyS0 demo=1' -MemoryMB 256 | Start-PvhVm -Wait -Timeout 60 -PassThru
+    try {
+        $vm | Out-Host
+        $vm | Get-PvhConsole | Out-Host
+        $vm | Get-PvhMemoryMap | Out-Host
+        Get-PvhBootInfo -Path $vm.KernelPath | Out-Host
+        if ($vm.ExitReason -ne 'GuestReset' -or -not ($vm | Get-PvhConsole -Pattern '^probe done$')) {
+            throw "The probe did not complete: state $($vm.State), exit $($vm.ExitReason)."
+        }
+    }
+    finally {
+        $vm | Remove-PvhVm -Force
+    }
 }
 
 function Invoke-Clean {
@@ -98,6 +126,7 @@ function Invoke-Clean {
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
+    'SlowTest' { Invoke-Test -Slow }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Build; & (Join-Path $root 'bench/Invoke-Bench.ps1') -ModuleDir $moduleDir }
     'Clean' { Invoke-Clean }

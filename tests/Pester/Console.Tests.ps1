@@ -45,12 +45,12 @@ Describe 'Get-PvhConsole' {
         $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         Send-PvhConsole -Name 'con-follow' -Text 'first' -Line
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while ($run.Output.Text -notcontains 'first' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
-        $run.Output.Text | Should -Contain 'first'
+        while ((Get-BackgroundOutput $run).Text -notcontains 'first' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        (Get-BackgroundOutput $run).Text | Should -Contain 'first'
         $run.Handle.IsCompleted | Should -BeFalse
         Send-PvhConsole -Name 'con-follow' -Text 'exit' -Line
         $run.Handle.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue
-        $run.Output.Text | Should -Be 'echo ready', 'first', 'exit', 'echo bye'
+        (Get-BackgroundOutput $run).Text | Should -Be 'echo ready', 'first', 'exit', 'echo bye'
         $run.PowerShell.Dispose()
     }
 
@@ -62,7 +62,7 @@ Describe 'Get-PvhConsole' {
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $run.PowerShell.Stop()
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
-        $run.Output.Text | Should -Be 'echo ready'
+        (Get-BackgroundOutput $run).Text | Should -Be 'echo ready'
         $run.PowerShell.Dispose()
         $vm.State | Should -Be 'Running'
     }

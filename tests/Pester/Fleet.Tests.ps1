@@ -28,7 +28,7 @@ Describe 'Fleets under ForEach-Object -Parallel' {
         $errors = 1..6 | ForEach-Object -ThrottleLimit 6 -Parallel {
             Import-Module $using:module
             $null = New-PvhVm -Name 'contested' -ErrorVariable err -ErrorAction SilentlyContinue
-            $err.FullyQualifiedErrorId
+            $err | ForEach-Object FullyQualifiedErrorId
         }
         @(Get-PvhVm -Name 'contested') | Should -HaveCount 1
         $errors | Should -HaveCount 5

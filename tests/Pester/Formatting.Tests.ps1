@@ -35,7 +35,7 @@ Describe 'Default views' {
     }
 
     It 'shows a VM fault as a list with RIP and instruction bytes in hex' {
-        $fault = [PvhVm.Core.Machine.VmFault]::new(0, 'KVM_EXIT_INTERNAL_ERROR', 1, 0xffffffff81001234, [byte[]](0xf0, 0x48, 0x0f, 0xc7), 'emulation failure')
+        $fault = [PvhVm.Core.Machine.VmFault]::new(0, 'KVM_EXIT_INTERNAL_ERROR', 1, [uint64]::Parse('ffffffff81001234', 'HexNumber'), [byte[]](0xf0, 0x48, 0x0f, 0xc7), 'emulation failure')
         $text = $fault | Out-String
         $text | Should -Match 'Message\s+: emulation failure'
         $text | Should -Match 'Rip\s+: 0xffffffff81001234'
@@ -63,13 +63,15 @@ Describe 'Serialization (Start-Job runs in another process)' {
         $vm.PSTypeNames[0] | Should -Be 'Deserialized.PvhVm.Vm'
         $vm.Name | Should -Be 'job'
         $vm.Id | Should -BeOfType ([guid])
-        "$($vm.State)" | Should -Be 'Stopped'
-        "$($vm.ExitReason)" | Should -Be 'GuestReset'
+        $vm.State | Should -BeExactly 'Stopped'
+        $vm.ExitReason | Should -BeExactly 'GuestReset'
         $vm.MemoryMB | Should -Be 64
         $vm.ProcessorCount | Should -Be 1
         $vm.CommandLine | Should -Be 'from=job'
         $vm.KernelPath | Should -BeLike '*guests/probe.elf'
-        $vm.StartTime | Should -BeOfType ([DateTimeOffset])
+        # DateTimeOffset is no CLIXML primitive: it comes back as a property bag that keeps the instant.
+        $vm.StartTime.UtcDateTime | Should -BeOfType ([DateTime])
+        $vm.StartTime.UtcDateTime | Should -BeLessOrEqual ([DateTime]::UtcNow)
         $vm.Uptime | Should -BeOfType ([TimeSpan])
         $vm.ConsoleLineCount | Should -BeGreaterThan 3
         $vm.BootInfo.IsPvhBootable | Should -BeTrue
@@ -89,6 +91,8 @@ Describe 'Serialization (Start-Job runs in another process)' {
     It 'keeps memory regions and renders them in hex' {
         $result.Regions[0].PSTypeNames[0] | Should -Be 'Deserialized.PvhVm.MemoryRegion'
         $result.Regions[0].Start | Should -BeOfType ([uint64])
+        $result.Regions.Usage | Should -Contain 'KernelSegment'
+        $result.Regions.Type | Should -Contain 'Ram'
         $result.Regions | Out-String | Should -Match '0x[0-9a-f]{9}\s+0x[0-9a-f]{9}'
     }
 

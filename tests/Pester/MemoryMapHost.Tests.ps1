@@ -65,4 +65,39 @@ Describe 'Test-PvhHost' {
         $info.Problem | Should -Not -BeNullOrEmpty
         $info.Remedy | Should -Not -BeNullOrEmpty
     }
+
+    It 'explains a device the user may not open, and Start-PvhVm reports it as KvmUnavailable with the kvm group as the fix' {
+        # A real EACCES: in a private mount namespace, /dev/kvm is replaced by a mode-000 node of the same device,
+        # and the child pwsh runs without the capability that lets root ignore file modes.
+        $kvm = Get-Item /dev/kvm
+        $node = Join-Path $TestDrive 'kvm-no-access'
+        & mknod $node c ([Convert]::ToInt32((& stat -c %t /dev/kvm), 16)) ([Convert]::ToInt32((& stat -c %T /dev/kvm), 16))
+        & chmod 000 $node
+        $script = Join-Path $TestDrive 'denied.ps1'
+        Set-Content $script @"
+Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'
+`$info = Test-PvhHost
+`$vm = New-PvhVm -Name denied
+`$vm | Start-PvhVm -ErrorVariable e -ErrorAction SilentlyContinue
+[pscustomobject]@{
+    IsUsable = `$info.IsUsable; Problem = `$info.Problem; Remedy = `$info.Remedy
+    ErrorId = `$e[0].FullyQualifiedErrorId; Category = "`$(`$e[0].CategoryInfo.Category)"
+    RecommendedAction = `$e[0].ErrorDetails.RecommendedAction; State = "`$(`$vm.State)"
+} | ConvertTo-Json
+"@
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $caps = '-dac_override,-dac_read_search'
+        $json = & unshare --mount -- sh -c "mount --bind '$node' /dev/kvm && exec setpriv --inh-caps=$caps --bounding-set=$caps -- '$pwsh' -NoProfile -NonInteractive -File '$script'"
+        $LASTEXITCODE | Should -Be 0
+        $result = $json | ConvertFrom-Json
+        $result.IsUsable | Should -BeFalse
+        $result.Problem | Should -Match 'Permission denied'
+        $result.Remedy | Should -Match 'kvm'
+        $result.ErrorId | Should -Be 'KvmUnavailable,PvhVm.Module.Commands.StartPvhVmCommand'
+        $result.Category | Should -Be 'PermissionDenied'
+        $result.RecommendedAction | Should -Match 'kvm'
+        $result.State | Should -Be 'Failed'
+        $kvm.Mode | Should -Be (Get-Item /dev/kvm).Mode
+    }
 }
+

@@ -117,6 +117,15 @@ Describe 'New-PvhVm' {
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'refuses kernel and initrd paths of providers that hold no files, as PathNotFound' {
+        New-PvhVm -Name 'envkernel' -KernelPath 'env:HOME' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound,*'
+        $err[0].Exception.Message | Should -BeLike '*Environment provider*'
+        New-PvhVm -Name 'envinitrd' -InitrdPath 'function:prompt' -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound,*'
+        Get-PvhVm -Name 'env*' | Should -BeNullOrEmpty
+    }
+
     It 'creates nothing with -WhatIf' {
         New-PvhVm -Name 'whatif' -WhatIf | Should -BeNullOrEmpty
         Get-PvhVm -Name 'whatif' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty

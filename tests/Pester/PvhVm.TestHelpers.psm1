@@ -27,4 +27,12 @@ function Start-BackgroundPipeline {
     [pscustomobject]@{ PowerShell = $ps; Handle = $handle; Output = $output }
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline
+# What a background pipeline has written so far. By index: enumerating the collection while the pipeline
+# still runs blocks until the pipeline ends.
+function Get-BackgroundOutput {
+    param([Parameter(Mandatory)] $Run)
+    $items = $Run.Output
+    for ($i = 0; $i -lt $items.Count; $i++) { $items[$i] }
+}
+
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput

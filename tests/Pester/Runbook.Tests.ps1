@@ -28,7 +28,7 @@ Describe 'The about_PvhVm runbook' {
         $LASTEXITCODE | Should -Be 0
         $lines = & $runbook -Name 'runbook-debian' -KernelPath $kernel -CommandLine 'console=ttyS0 earlyprintk=ttyS0' `
             -ReadyPattern 'smpboot: Allowing \d+ CPUs' -TimeoutSeconds 240
-        $text = $lines.Text
+        $text = $lines.Text -join "`n"
         $text | Should -Match 'Linux version \d'
         $text | Should -Match 'Command line: console=ttyS0 earlyprintk=ttyS0'
         $text | Should -Match 'BIOS-e820: \[mem 0x[0-9a-f]{16}-0x[0-9a-f]{16}\] usable'

@@ -52,8 +52,8 @@ Describe 'Start-PvhVm' {
         $null = 1..3 | ForEach-Object { New-PvhVm -Name "many-$_" }
         $run = Start-BackgroundPipeline 'Get-PvhVm many-* | Start-PvhVm -Wait -Timeout 30 -PassThru'
         $run.PowerShell.EndInvoke($run.Handle)
-        $run.Output.Name | Should -Be 'many-1', 'many-2', 'many-3'
-        $run.Output.ExitReason | Should -Be 'GuestReset', 'GuestReset', 'GuestReset'
+        (Get-BackgroundOutput $run).Name | Should -Be 'many-1', 'many-2', 'many-3'
+        (Get-BackgroundOutput $run).ExitReason | Should -Be 'GuestReset', 'GuestReset', 'GuestReset'
         $progress = $run.PowerShell.Streams.Progress
         $progress.Activity | Should -Contain 'Starting PvhVm VMs'
         $progress[-1].RecordType | Should -Be 'Completed'

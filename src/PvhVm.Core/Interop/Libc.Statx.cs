@@ -15,6 +15,8 @@ internal static partial class Libc
     public const int AT_EMPTY_PATH = 0x1000;
     public const uint STATX_TYPE = 0x1;
     public const uint STATX_SIZE = 0x200;
+    public const uint STATX_MODE = 0x2;
+    public const uint STATX_GID = 0x10;
 
     public const ushort S_IFMT = 0xF000;
     public const ushort S_IFREG = 0x8000;
@@ -28,6 +30,7 @@ internal static partial class Libc
 [StructLayout(LayoutKind.Explicit, Size = 256)]
 internal struct StatxBuffer
 {
+    [FieldOffset(24)] public uint Gid;
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(40)] public ulong Size;
 }

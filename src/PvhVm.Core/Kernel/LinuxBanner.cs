@@ -12,7 +12,10 @@ internal static class LinuxBanner
     /// <summary>Searches .rodata when the image names it (the banner lives there), else the whole image.</summary>
     public static string? Find(ReadOnlySpan<byte> image, ElfLayout layout)
     {
-        var rodata = layout.Sections.FirstOrDefault(s => s.Name == ".rodata" && s.Type != ElfSection.ShtNobits);
+        // The layout reader checks file ranges only for sections with contents: an SHT_NULL .rodata may point anywhere.
+        int length = image.Length;
+        var rodata = layout.Sections.FirstOrDefault(s => s.Name == ".rodata" && s.Type != ElfSection.ShtNobits
+            && s.Offset <= (ulong)length && s.Size <= (ulong)length - s.Offset);
         return (rodata is null ? null : Search(image.Slice((int)rodata.Offset, (int)rodata.Size))) ?? Search(image);
     }
 

@@ -1,3 +1,5 @@
+using PvhVm.Core.Interop;
+
 namespace PvhVm.Core.Kvm;
 
 /// <summary>Checks whether this host can run VMs through /dev/kvm, and if not, why.</summary>
@@ -28,8 +30,7 @@ public static class KvmHost
         }
         catch (KvmException e) when (e.Errno is KvmException.EACCES or KvmException.EPERM)
         {
-            return Unusable(devicePath, $"Permission denied opening {devicePath}.",
-                $"Add the user to the group that owns {devicePath} (usually 'kvm': sudo usermod -aG kvm $USER, then log in again), or run as root.");
+            return Unusable(devicePath, $"Permission denied opening {devicePath}.", AccessRemedy(devicePath));
         }
         catch (KvmException e)
         {
@@ -41,9 +42,53 @@ public static class KvmHost
     public static string? DescribeRemedy(KvmException exception) => exception.Errno switch
     {
         KvmException.ENOENT => "Load the KVM module (modprobe kvm_intel or kvm_amd) or enable nested virtualisation.",
-        KvmException.EACCES or KvmException.EPERM => "Add the user to the group that owns /dev/kvm (usually 'kvm') or run as root.",
+        KvmException.EACCES or KvmException.EPERM => AccessRemedy(KvmSystem.DefaultDevicePath),
         _ => null,
     };
+
+    /// <summary>
+    /// How to get access to the device, from its actual group and mode: joining its group helps only when the group
+    /// may read and write it (root:kvm 0660 on most distributions, but root:root 0600 on some hosts).
+    /// </summary>
+    internal static string AccessRemedy(string devicePath)
+    {
+        if (Libc.Statx(Libc.AT_FDCWD, devicePath, 0, Libc.STATX_MODE | Libc.STATX_GID, out var status) != 0)
+        {
+            return $"Give the user read and write access to {devicePath} (usually by joining the 'kvm' group), or run as root.";
+        }
+
+        var group = GroupName(status.Gid);
+        const int GroupReadWrite = 0b110_000;
+        return (status.Mode & GroupReadWrite) == GroupReadWrite
+            ? $"Add the user to the group '{group}' that owns {devicePath} (sudo usermod -aG {group} $USER, then log in again), or run as root."
+            : $"{devicePath} has mode {Convert.ToString(status.Mode & 0x1FF, 8)} and group '{group}', which gives no group access: let a group use it "
+                + $"(sudo chgrp kvm {devicePath} && sudo chmod 0660 {devicePath}, or the distribution's udev rule for KVM), "
+                + "add the user to that group and log in again; or run as root.";
+    }
+
+    // /etc/group lines are name:password:gid:members; a group missing from it is named by number.
+    private static string GroupName(uint gid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/group"))
+            {
+                var fields = line.Split(':');
+                if (fields.Length >= 3 && uint.TryParse(fields[2], out var id) && id == gid)
+                {
+                    return fields[0];
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return gid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private static HostInfo Unusable(string devicePath, string problem, string remedy)
         => new(devicePath, false, problem, remedy, null, null, null, new Dictionary<string, int>());

@@ -61,42 +61,15 @@ public sealed unsafe class KvmVcpu : IDisposable
         return errno is Libc.EINTR or Libc.EAGAIN ? false : throw new KvmException("KVM_RUN", errno);
     }
 
-    public KvmRegs GetRegs()
-    {
-        KvmRegs regs;
-        _fd.Ioctl(KvmIoctls.GetRegs, &regs, "KVM_GET_REGS");
-        return regs;
-    }
+    public KvmRegs GetRegs() => Get<KvmRegs>(KvmIoctls.GetRegs, "KVM_GET_REGS");
 
-    public void SetRegs(in KvmRegs regs)
-    {
-        fixed (KvmRegs* p = &regs)
-        {
-            _fd.Ioctl(KvmIoctls.SetRegs, p, "KVM_SET_REGS");
-        }
-    }
+    public void SetRegs(in KvmRegs regs) => Set(KvmIoctls.SetRegs, regs, "KVM_SET_REGS");
 
-    public KvmSregs GetSregs()
-    {
-        KvmSregs sregs;
-        _fd.Ioctl(KvmIoctls.GetSregs, &sregs, "KVM_GET_SREGS");
-        return sregs;
-    }
+    public KvmSregs GetSregs() => Get<KvmSregs>(KvmIoctls.GetSregs, "KVM_GET_SREGS");
 
-    public void SetSregs(in KvmSregs sregs)
-    {
-        fixed (KvmSregs* p = &sregs)
-        {
-            _fd.Ioctl(KvmIoctls.SetSregs, p, "KVM_SET_SREGS");
-        }
-    }
+    public void SetSregs(in KvmSregs sregs) => Set(KvmIoctls.SetSregs, sregs, "KVM_SET_SREGS");
 
-    public uint GetMpState()
-    {
-        uint state;
-        _fd.Ioctl(KvmIoctls.GetMpState, &state, "KVM_GET_MP_STATE");
-        return state;
-    }
+    public uint GetMpState() => Get<uint>(KvmIoctls.GetMpState, "KVM_GET_MP_STATE");
 
     public void SetCpuid(ReadOnlySpan<KvmCpuidEntry2> entries) => IoctlWithEntries(KvmIoctls.SetCpuid2, entries, "KVM_SET_CPUID2");
 
@@ -107,6 +80,23 @@ public sealed unsafe class KvmVcpu : IDisposable
         if (accepted != entries.Length)
         {
             throw new KvmException("KVM_SET_MSRS", 0, $"MSR 0x{entries[accepted].Index:x} was refused");
+        }
+    }
+
+    private T Get<T>(nuint request, string name)
+        where T : unmanaged
+    {
+        T value;
+        _fd.Ioctl(request, &value, name);
+        return value;
+    }
+
+    private void Set<T>(nuint request, in T value, string name)
+        where T : unmanaged
+    {
+        fixed (T* pointer = &value)
+        {
+            _fd.Ioctl(request, pointer, name);
         }
     }
 

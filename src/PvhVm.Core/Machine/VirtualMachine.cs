@@ -26,11 +26,12 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private const ulong IdentityMapAddress = 0xFFFB_C000;
     private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    // PublicationOnly: a failure (no /dev/kvm yet, descriptors exhausted) is not cached for the life of the process.
     private static readonly Lazy<KvmCpuidEntry2[]> SupportedCpuid = new(() =>
     {
         using var system = KvmSystem.Open();
         return system.GetSupportedCpuid();
-    });
+    }, LazyThreadSafetyMode.PublicationOnly);
 
     private readonly object _gate = new();
     private readonly ILogger _logger;
@@ -161,10 +162,37 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             _liveVcpus = _runners.Length;
         }
 
-        _logger.LogDebug("VM {Name}: starting {Count} vCPU(s) at entry 0x{Entry:x}", Name, _runners.Length, BootInfo.PvhEntryPoint);
-        foreach (var runner in _runners)
+        // A Stop while the VM was Starting found no runners to stop: tell them now, before their threads start.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _ending) != 0)
         {
-            runner.Start(Name);
+            foreach (var runner in _runners)
+            {
+                runner.RequestStop();
+            }
+        }
+
+        _logger.LogDebug("VM {Name}: starting {Count} vCPU(s) at entry 0x{Entry:x}", Name, _runners.Length, BootInfo.PvhEntryPoint);
+        var started = 0;
+        try
+        {
+            foreach (var runner in _runners)
+            {
+                runner.Start(Name);
+                started++;
+            }
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // The host refused a thread (memory, thread or descriptor limits): the VM fails, the vCPUs already running
+            // leave the guest, and those never started count as finished so that the last one out releases everything.
+            EndVm(VmExitReason.Fault, new VmFault(started, "host error", null, 0, [], $"vCPU {started}: the host could not start its thread: {e.Message}"));
+            for (var i = started; i < _runners.Length; i++)
+            {
+                ((IVcpuHost)this).VcpuFinished(_runners[i]);
+            }
+
+            throw new KvmException("start vCPU thread", Interop.Libc.EAGAIN, e.Message);
         }
 
         _haltWatchdog = new Timer(_ => CheckForHalt(), null, HaltCheckPeriod, HaltCheckPeriod);
@@ -256,6 +284,8 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private void BuildAndLoad()
     {
         var kernel = _kernel ?? throw new ObjectDisposedException(Name);
+        // /dev/kvm, the VM and one per vCPU.
+        DescriptorHeadroom.Ensure(2 + Config.ProcessorCount);
         var supportedCpuid = SupportedCpuid.Value;
         _system = KvmSystem.Open();
         _vm = _system.CreateVm();
@@ -360,9 +390,10 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             return;
         }
 
-        // The last vCPU out: every thread has left KVM_RUN, so the fds and memory can go.
+        // The last vCPU out: every thread has left KVM_RUN, so the VM has stopped and the fds and memory can go.
+        // Waiters are released first: tearing down a KVM VM can take a while on a busy host, and Dispose
+        // still waits for the release through the gate.
         _haltWatchdog?.Dispose();
-        ReleaseResources();
         Console.Complete();
         lock (_gate)
         {
@@ -372,6 +403,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
         _logger.LogDebug("VM {Name} stopped after {Uptime}: {Reason}", Name, Uptime, ExitReason);
         _exited.Set();
+        ReleaseResources();
         Exited?.Invoke(this, EventArgs.Empty);
     }
 

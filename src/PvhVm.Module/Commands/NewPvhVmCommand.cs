@@ -55,7 +55,12 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         }
 
         // The engine reads and judges the kernel (KernelImage* errors); a missing initrd is caught here, not at start.
-        var kernel = KernelPath is null ? BuiltInProbePath : GetUnresolvedProviderPathFromPSPath(KernelPath);
+        var kernel = BuiltInProbePath;
+        if (KernelPath is not null && !TryResolveFileSystemPath(KernelPath, out kernel))
+        {
+            return;
+        }
+
         string? initrd = null;
         if (InitrdPath is not null && !TryResolveFile(InitrdPath, out initrd))
         {
@@ -97,13 +102,43 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to an existing file, or writes PathNotFound.</summary>
     private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved)
     {
-        resolved = GetUnresolvedProviderPathFromPSPath(path);
+        if (!TryResolveFileSystemPath(path, out resolved))
+        {
+            return false;
+        }
+
         if (File.Exists(resolved))
         {
             return true;
         }
 
         WriteError(VmErrors.PathNotFound(path, new ItemNotFoundException($"Cannot find the file '{resolved}'.")));
+        return false;
+    }
+
+    /// <summary>
+    /// Resolves a PowerShell path to a file-system path; a path of another provider (env:, function:, ...) would
+    /// otherwise come back as a bare name and be opened relative to the process's directory, not $PWD.
+    /// </summary>
+    private bool TryResolveFileSystemPath(string path, [NotNullWhen(true)] out string? resolved)
+    {
+        resolved = null;
+        try
+        {
+            var candidate = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            if (provider.Name == "FileSystem")
+            {
+                resolved = candidate;
+                return true;
+            }
+
+            WriteError(VmErrors.PathNotFound(path, new ItemNotFoundException($"'{path}' is a path of the {provider.Name} provider, which holds no files.")));
+        }
+        catch (SessionStateException e)
+        {
+            WriteError(VmErrors.PathNotFound(path, e));
+        }
+
         return false;
     }
 }

@@ -9,7 +9,9 @@ namespace PvhVm.Module.Commands;
 [OutputType(typeof(void))]
 public sealed class SendPvhConsoleCommand : VmTargetCmdlet
 {
-    [Parameter(Mandatory = true, Position = 1)]
+    /// <summary>The text: after the name with -Name (Send-PvhConsole web1 'ls'), first with piped VMs ($vm | Send-PvhConsole 'ls').</summary>
+    [Parameter(ParameterSetName = ByName, Mandatory = true, Position = 1)]
+    [Parameter(ParameterSetName = ByVm, Mandatory = true, Position = 0)]
     [AllowEmptyString]
     public string Text { get; set; } = "";
 

@@ -46,8 +46,9 @@ internal static class PayloadDecompressor
                 case KernelCompression.Lzo:
                     LzopFile.Decompress(stream, output);
                     break;
-                case KernelCompression.Zstd:
-                    // One shot into the declared size (already capped): several times faster than ZstdSharp's stream.
+                case KernelCompression.Zstd when declared <= (long)stream.Length * ExpectedRatio:
+                    // One shot into the declared size: several times faster than ZstdSharp's stream. Only for sizes a real
+                    // kernel's ratio explains: else the size field alone would decide how much is allocated up front.
                     using (var zstd = new Decompressor())
                     {
                         output.Advance(zstd.Unwrap(stream, output.Free(output.Remaining)));
@@ -93,6 +94,7 @@ internal static class PayloadDecompressor
         KernelCompression.Bzip2 => BZip2Stream.Create(input, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: false),
         KernelCompression.Lzma => OpenLzma(input, stream, declared),
         KernelCompression.Xz => new XZStream(input),
+        KernelCompression.Zstd => new DecompressionStream(input),
         _ => throw new ImageDataException(KernelImageErrorKind.UnsupportedCompression, $"no decoder for {compression}"),
     };
 
