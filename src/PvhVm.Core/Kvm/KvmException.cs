@@ -6,6 +6,8 @@ public sealed class KvmException : Exception
     public const int ENOENT = 2;
     public const int EACCES = 13;
     public const int EPERM = 1;
+    public const int ENXIO = 6;
+    public const int ENODEV = 19;
 
     public KvmException(string operation, int errno, string? detail = null)
         : base($"{operation} failed: {Interop.Libc.ErrorText(errno)} (errno {errno}){(detail is null ? "" : ". " + detail)}")
@@ -20,5 +22,5 @@ public sealed class KvmException : Exception
     public int Errno { get; }
 
     /// <summary>True when /dev/kvm is missing or not accessible: a host problem, not a VM problem.</summary>
-    public bool IsHostUnavailable => Operation == "open /dev/kvm" || Errno is ENOENT or EACCES or EPERM && Operation.StartsWith("open", StringComparison.Ordinal);
+    public bool IsHostUnavailable => Operation.StartsWith("open ", StringComparison.Ordinal) && Errno is ENOENT or EACCES or EPERM or ENXIO or ENODEV;
 }

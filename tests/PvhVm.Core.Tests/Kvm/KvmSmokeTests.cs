@@ -25,6 +25,9 @@ public sealed unsafe class KvmSmokeTests
         Assert.NotNull(info.Remedy);
         var error = Assert.Throws<KvmException>(() => KvmSystem.Open("/dev/no-such-kvm"));
         Assert.Equal(KvmException.ENOENT, error.Errno);
+        Assert.True(error.IsHostUnavailable);
+        Assert.False(new KvmException("KVM_CREATE_VM", 24).IsHostUnavailable);
+        Assert.False(new KvmException("open /dev/kvm", 24).IsHostUnavailable);
     }
 
     [Fact]
