@@ -19,6 +19,16 @@ internal static class VcpuInitialState
 
     public static void SetMsrs(KvmVcpu vcpu, ILogger logger)
     {
+        try
+        {
+            vcpu.SetMsrs(BootMsrs);
+            return;
+        }
+        catch (KvmException)
+        {
+            // One was refused: set them one by one to learn which, and keep the rest.
+        }
+
         foreach (var msr in BootMsrs)
         {
             try
