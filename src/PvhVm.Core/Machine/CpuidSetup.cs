@@ -19,6 +19,7 @@ internal static class CpuidSetup
         var apicId = (uint)index;
         var entries = new List<KvmCpuidEntry2>(supported.Length + 1);
         var hasSignature = false;
+        var topologyLeaves = new SortedSet<uint>();
         foreach (var source in supported)
         {
             var entry = source;
@@ -34,8 +35,9 @@ internal static class CpuidSetup
                     entry.Eax = (entry.Eax & 0x03FF_FFFF) | ((uint)(Math.Min(count, 64) - 1) << 26);
                     break;
                 case 0xB or 0x1F:
-                    SetTopologyLevel(ref entry, apicId, count);
-                    break;
+                    // Replaced whole below: the host may report only some of the sub-leaves.
+                    topologyLeaves.Add(entry.Function);
+                    continue;
                 case KvmSignatureLeaf:
                     hasSignature = true;
                     SetKvmSignature(ref entry);
@@ -43,6 +45,14 @@ internal static class CpuidSetup
             }
 
             entries.Add(entry);
+        }
+
+        foreach (var function in topologyLeaves)
+        {
+            for (uint level = 0; level <= 2; level++)
+            {
+                entries.Add(TopologyLevel(function, level, apicId, count));
+            }
         }
 
         if (!hasSignature)
@@ -55,26 +65,28 @@ internal static class CpuidSetup
         return entries.ToArray();
     }
 
-    private static void SetTopologyLevel(ref KvmCpuidEntry2 entry, uint apicId, int count)
+    /// <summary>Leaf 0xB/0x1F sub-leaf: level 0 SMT (one thread per core), 1 core (every vCPU a core of one package), 2 the end.</summary>
+    private static KvmCpuidEntry2 TopologyLevel(uint function, uint level, uint apicId, int count)
     {
-        entry.Edx = apicId;
-        switch (entry.Index)
+        var entry = new KvmCpuidEntry2 { Function = function, Index = level, Flags = KvmCpuidEntry2.SignificantIndex, Edx = apicId };
+        switch (level)
         {
-            case 0: // SMT level: one thread per core.
+            case 0:
                 entry.Eax = 0;
                 entry.Ebx = 1;
                 entry.Ecx = (1u << 8) | 0;
                 break;
-            case 1: // Core level: every vCPU is a core of one package.
+            case 1:
                 entry.Eax = count <= 1 ? 0u : (uint)(32 - BitOperations.LeadingZeroCount((uint)count - 1));
                 entry.Ebx = (uint)count;
                 entry.Ecx = (2u << 8) | 1;
                 break;
             default:
-                entry.Eax = entry.Ebx = 0;
-                entry.Ecx = entry.Index;
+                entry.Ecx = level;
                 break;
         }
+
+        return entry;
     }
 
     private static void SetKvmSignature(ref KvmCpuidEntry2 entry)
