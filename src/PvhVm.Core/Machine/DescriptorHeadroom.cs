@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using PvhVm.Core.Interop;
 using PvhVm.Core.Kvm;
 
@@ -13,27 +14,33 @@ internal static class DescriptorHeadroom
     public const int Reserve = 32;
 
     /// <summary>Throws <see cref="KvmException"/> (EMFILE) unless <paramref name="needed"/> more descriptors leave the reserve free.</summary>
+    /// <remarks>
+    /// Opens and closes that many eventfds rather than counting /proc/self/fd: the probe asks the kernel the exact
+    /// question (can this many be opened now?) and costs a few microseconds, where listing cost a millisecond a start.
+    /// </remarks>
     public static void Ensure(int needed)
     {
-        if (Libc.Getrlimit(Libc.RLIMIT_NOFILE, out var limit) != 0 || limit.Current == Libc.RLIM_INFINITY)
-        {
-            return;
-        }
-
-        ulong open;
+        Span<int> probes = stackalloc int[needed + Reserve];
+        var opened = 0;
         try
         {
-            open = (ulong)Directory.EnumerateFileSystemEntries("/proc/self/fd").Count();
+            for (; opened < probes.Length; opened++)
+            {
+                probes[opened] = Libc.Eventfd(0, Libc.EFD_CLOEXEC);
+                if (probes[opened] < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    throw new KvmException("reserve file descriptors", errno,
+                        $"only {opened} more descriptors can be opened; this VM needs {needed} and {Reserve} stay free for the runtime. Raise the limit (ulimit -n) or stop other VMs");
+                }
+            }
         }
-        catch (IOException)
+        finally
         {
-            open = limit.Current;   // not even one free to list them with
-        }
-
-        if (open + (ulong)needed + Reserve > limit.Current)
-        {
-            throw new KvmException("reserve file descriptors", Libc.EMFILE,
-                $"{open} of the process's {limit.Current} are open; this VM needs {needed} more and {Reserve} stay free for the runtime. Raise the limit (ulimit -n) or stop other VMs");
+            for (var i = 0; i < opened; i++)
+            {
+                _ = Libc.Close(probes[i]);
+            }
         }
     }
 }

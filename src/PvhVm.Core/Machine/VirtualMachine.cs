@@ -21,9 +21,6 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     /// <summary>xAPIC ids in the MADT are 8-bit; 0xFF is broadcast.</summary>
     public const int MaximumProcessorCount = 254;
 
-    // KVM needs these on Intel hosts; they sit in the MMIO hole, away from RAM, the LAPIC and the I/O APIC.
-    private const uint TssAddress = 0xFFFB_D000;
-    private const ulong IdentityMapAddress = 0xFFFB_C000;
     private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     // PublicationOnly: a failure (no /dev/kvm yet, descriptors exhausted) is not cached for the life of the process.
@@ -287,20 +284,8 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         // /dev/kvm, the VM and one per vCPU.
         DescriptorHeadroom.Ensure(2 + Config.ProcessorCount);
         var supportedCpuid = SupportedCpuid.Value;
-        _system = KvmSystem.Open();
-        _vm = _system.CreateVm();
-        _vm.SetTssAddress(TssAddress);
-        _vm.SetIdentityMapAddress(IdentityMapAddress);
-        // No PIT: creating one costs a kernel thread (~3 ms here) and a PVH Linux keeps time with
-        // kvm-clock and the TSC-deadline LAPIC timer, as on cloud-hypervisor, which has no PIT either.
-        _vm.CreateIrqchip();
-
-        _memory = GuestMemory.Allocate((ulong)Config.MemoryMB << 20);
-        for (var slot = 0; slot < _memory.Regions.Count; slot++)
-        {
-            var region = _memory.Regions[slot];
-            _vm.SetUserMemoryRegion((uint)slot, region.GuestAddress, region.Size, region.HostAddress);
-        }
+        var prepared = PreparedVmPool.Take((ulong)Config.MemoryMB << 20);
+        (_system, _vm, _memory) = (prepared.System, prepared.Vm, prepared.Memory);
 
         var plan = PvhBootLoader.Load(_memory, kernel, new BootParameters(Config.CommandLine, Config.InitrdPath, Config.ProcessorCount));
         _memoryMap = plan.Layout;

@@ -1,0 +1,82 @@
+using PvhVm.Core.Kvm;
+
+namespace PvhVm.Core.Machine;
+
+/// <summary>
+/// Keeps one <see cref="PreparedVm"/> ready for the next start of the same memory size, prepared in the
+/// background while the current guest runs. A prepared VM has never run a guest, so no guest data can
+/// pass from one VM to the next; a size that differs from the one ready gets a fresh VM.
+/// </summary>
+internal static class PreparedVmPool
+{
+    private static readonly object Gate = new();
+    private static PreparedVm? _ready;
+    private static bool _preparing;
+
+    /// <summary>A prepared VM of <paramref name="ramSize"/> bytes, from the pool or made now; then refills the pool.</summary>
+    public static PreparedVm Take(ulong ramSize)
+    {
+        PreparedVm? taken = null;
+        PreparedVm? stale = null;
+        lock (Gate)
+        {
+            if (_ready is not null)
+            {
+                if (_ready.Memory.RamSize == ramSize)
+                {
+                    taken = _ready;
+                }
+                else
+                {
+                    stale = _ready;
+                }
+
+                _ready = null;
+            }
+        }
+
+        stale?.Dispose();
+        taken ??= PreparedVm.Create(ramSize);
+        Refill(ramSize);
+        return taken;
+    }
+
+    private static void Refill(ulong ramSize)
+    {
+        lock (Gate)
+        {
+            if (_preparing || _ready is not null)
+            {
+                return;
+            }
+
+            _preparing = true;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(_ =>
+        {
+            PreparedVm? prepared = null;
+            try
+            {
+                // Never take the last descriptors from a VM the user is starting.
+                DescriptorHeadroom.Ensure(2);
+                prepared = PreparedVm.Create(ramSize);
+            }
+            catch (Exception e) when (e is KvmException or Boot.GuestMemoryException)
+            {
+                // Nothing is lost: the next start prepares its own VM and reports the error itself.
+            }
+
+            lock (Gate)
+            {
+                _preparing = false;
+                if (_ready is null)
+                {
+                    (_ready, prepared) = (prepared, null);
+                }
+            }
+
+            prepared?.Dispose();
+        }, null);
+    }
+}
