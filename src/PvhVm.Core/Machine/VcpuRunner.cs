@@ -57,26 +57,29 @@ internal sealed unsafe class VcpuRunner
     public void RequestStop()
     {
         _stopRequested = true;
-        _vcpu.ImmediateExit = true;
-        Kick();
+        Kick(stop: true);
     }
 
     /// <summary>Interrupts the guest once so the thread can look at whether the vCPU is parked.</summary>
     public void RequestHaltCheck()
     {
         _haltCheckRequested = true;
-        Kick();
+        Kick(stop: false);
     }
 
-    public bool Join(TimeSpan timeout) => _thread?.Join(timeout) ?? true;
-
-    private void Kick()
+    private void Kick(bool stop)
     {
-        // pthread_kill on a finished thread is undefined, so kick only while the loop runs.
+        // Only while the loop runs: pthread_kill on a finished thread is undefined, and kvm_run is unmapped once
+        // the last vCPU is out (a guest reset racing a Stop). A loop not yet started sees the flags instead.
         lock (_threadGate)
         {
             if (_inRunLoop)
             {
+                if (stop)
+                {
+                    _vcpu.ImmediateExit = true;
+                }
+
                 VcpuKicker.Kick(_pthread);
             }
         }
