@@ -59,9 +59,7 @@ Describe 'Get-PvhConsole' {
         $run = Start-BackgroundPipeline 'Get-PvhConsole -Name con-ctrlc -Wait'
         $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         Start-Sleep -Milliseconds 300
-        $clock = [Diagnostics.Stopwatch]::StartNew()
-        $run.PowerShell.Stop()
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        Stop-BackgroundPipeline $run
         (Get-BackgroundOutput $run).Text | Should -Be 'echo ready'
         $run.PowerShell.Dispose()
         $vm.State | Should -Be 'Running'

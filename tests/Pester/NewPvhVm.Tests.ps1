@@ -117,6 +117,17 @@ Describe 'New-PvhVm' {
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'refuses an initrd that is a directory or empty at creation, saying which' {
+        New-PvhVm -Name 'dirinitrd' -InitrdPath $TestDrive -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailedInitrdUnreadable,*'
+        $err[0].Exception.Message | Should -BeLike '*is a directory*'
+        $empty = New-Item (Join-Path $TestDrive 'empty.img') -ItemType File
+        New-PvhVm -Name 'emptyinitrd' -InitrdPath $empty -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -BeLike 'BootFailedInitrdUnreadable,*'
+        $err2[0].Exception.Message | Should -BeLike '*empty*'
+        Get-PvhVm -Name '*initrd' | Should -BeNullOrEmpty
+    }
+
     It 'refuses kernel and initrd paths of providers that hold no files, as PathNotFound' {
         New-PvhVm -Name 'envkernel' -KernelPath 'env:HOME' -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound,*'

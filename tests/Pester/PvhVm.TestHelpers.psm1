@@ -35,4 +35,14 @@ function Get-BackgroundOutput {
     for ($i = 0; $i -lt $items.Count; $i++) { $items[$i] }
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput
+# Ctrl+C on a background pipeline: PowerShell.Stop() is what the console host calls. The cmdlet must end
+# promptly and the pipeline end as Stopped, not Failed.
+function Stop-BackgroundPipeline {
+    param([Parameter(Mandatory)] $Run)
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $Run.PowerShell.Stop()
+    $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+    $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+}
+
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline

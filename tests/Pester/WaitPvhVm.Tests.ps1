@@ -58,10 +58,7 @@ Describe 'Wait-PvhVm' {
         $run = Start-BackgroundPipeline 'Wait-PvhVm -Name wait-ctrlc'
         Start-Sleep -Milliseconds 500
         $run.Handle.IsCompleted | Should -BeFalse
-        $clock = [Diagnostics.Stopwatch]::StartNew()
-        $run.PowerShell.Stop()
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
-        $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+        Stop-BackgroundPipeline $run
         $run.PowerShell.Dispose()
         $vm.State | Should -Be 'Running'
     }
@@ -70,9 +67,7 @@ Describe 'Wait-PvhVm' {
         $null = New-PvhVm -Name 'wait-ctrlc-pattern' -KernelPath $spin | Start-PvhVm
         $run = Start-BackgroundPipeline "Wait-PvhVm -Name wait-ctrlc-pattern -ConsolePattern 'never'"
         Start-Sleep -Milliseconds 500
-        $clock = [Diagnostics.Stopwatch]::StartNew()
-        $run.PowerShell.Stop()
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        Stop-BackgroundPipeline $run
         $run.PowerShell.Dispose()
         (Get-PvhVm 'wait-ctrlc-pattern').State | Should -Be 'Running'
     }

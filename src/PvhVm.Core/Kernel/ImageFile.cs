@@ -1,8 +1,9 @@
+using Microsoft.Win32.SafeHandles;
 using PvhVm.Core.Interop;
 
 namespace PvhVm.Core.Kernel;
 
-/// <summary>Checks that a path names a regular, readable file of sane size before mapping it.</summary>
+/// <summary>Opens a kernel image (a regular, readable file of sane size) and maps it read-only.</summary>
 internal static class ImageFile
 {
     /// <summary>Kernel images are tens of MiB; anything near this is not one.</summary>
@@ -10,59 +11,46 @@ internal static class ImageFile
 
     public static ImageBytes Map(string path)
     {
-        // statx by path, not open: opening a FIFO would block.
-        int error = Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE | Libc.STATX_SIZE, out var status) == 0
-            ? 0 : System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-        int fileType = status.Mode & Libc.S_IFMT;
-        ulong size = status.Size;
-        if (error is Libc.ENOENT or Libc.ENOTDIR)
-        {
-            throw new KernelImageException(KernelImageErrorKind.NotFound, path, "no such file");
-        }
-
-        if (error != 0)
-        {
-            throw new KernelImageException(KernelImageErrorKind.Unreadable, path, Libc.ErrorText(error));
-        }
-
-        if (fileType != Libc.S_IFREG)
-        {
-            string what = fileType == Libc.S_IFDIR ? "a directory" : "not a regular file (FIFO, socket or device)";
-            throw new KernelImageException(KernelImageErrorKind.NotAFile, path, $"is {what}");
-        }
-
-        if (size == 0)
-        {
-            throw new KernelImageException(KernelImageErrorKind.NotAKernelImage, path, "the file is empty");
-        }
-
-        if (size > MaximumSize)
-        {
-            throw new KernelImageException(KernelImageErrorKind.TooLarge, path, $"{size} bytes is above the {MaximumSize}-byte limit for kernel images");
-        }
-
-        FileStream stream;
+        SafeFileHandle handle;
+        ulong size;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1);
+            handle = RegularFile.Open(path, out size);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (RegularFileException e)
         {
-            throw new KernelImageException(KernelImageErrorKind.NotFound, path, "no such file", e);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new KernelImageException(KernelImageErrorKind.Unreadable, path, e.Message, e);
+            var kind = e.Problem switch
+            {
+                RegularFileProblem.NotFound => KernelImageErrorKind.NotFound,
+                RegularFileProblem.NotARegularFile => KernelImageErrorKind.NotAFile,
+                _ => KernelImageErrorKind.Unreadable,
+            };
+            throw new KernelImageException(kind, path, e.Message, e);
         }
 
         try
         {
-            return ImageBytes.Map(stream);
+            if (size == 0)
+            {
+                throw new KernelImageException(KernelImageErrorKind.NotAKernelImage, path, "the file is empty");
+            }
+
+            if (size > MaximumSize)
+            {
+                throw new KernelImageException(KernelImageErrorKind.TooLarge, path, $"{size} bytes is above the {MaximumSize}-byte limit for kernel images");
+            }
+
+            return ImageBytes.Map(new FileStream(handle, FileAccess.Read, bufferSize: 0));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OverflowException)
         {
-            stream.Dispose();
+            handle.Dispose();
             throw new KernelImageException(KernelImageErrorKind.Unreadable, path, $"cannot map the file: {e.Message}", e);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
     }
 }

@@ -49,7 +49,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private IReadOnlyList<LayoutRegion> _memoryMap = [];
     private IReadOnlyList<E820Entry> _e820Map = [];
 
-    /// <summary>Reads the kernel image; throws <see cref="KernelImageException"/> or <see cref="BootException"/> for what cannot boot.</summary>
+    /// <summary>Reads the kernel image and checks the initrd; throws <see cref="KernelImageException"/> or <see cref="BootException"/> for what cannot boot.</summary>
     public VirtualMachine(VmConfig config, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -74,10 +74,23 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
         _kernel = KernelImage.Open(config.KernelPath);
         BootInfo = _kernel.Info;
-        if (!BootInfo.IsPvhBootable)
+        try
+        {
+            if (!BootInfo.IsPvhBootable)
+            {
+                throw new BootException(BootErrorKind.NotPvhBootable, $"{config.KernelPath} cannot boot through PVH: {BootInfo.NotPvhBootableReason}");
+            }
+
+            // Checked now so a wrong path fails at creation; Start opens it again and loads what is there then.
+            if (config.InitrdPath is not null)
+            {
+                InitrdFile.Open(config.InitrdPath).Dispose();
+            }
+        }
+        catch
         {
             _kernel.Dispose();
-            throw new BootException(BootErrorKind.NotPvhBootable, $"{config.KernelPath} cannot boot through PVH: {BootInfo.NotPvhBootableReason}");
+            throw;
         }
     }
 

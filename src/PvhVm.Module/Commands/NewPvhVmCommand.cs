@@ -54,7 +54,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return;
         }
 
-        // The engine reads and judges the kernel (KernelImage* errors); a missing initrd is caught here, not at start.
+        // The engine reads and judges the kernel (KernelImage* errors) and the initrd (BootFailedInitrd*) now, not at start.
         var kernel = BuiltInProbePath;
         if (KernelPath is not null && !TryResolveFileSystemPath(KernelPath, out kernel))
         {
@@ -99,7 +99,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         WriteVm(vm);
     }
 
-    /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to an existing file, or writes PathNotFound.</summary>
+    /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or writes PathNotFound.</summary>
     private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved)
     {
         if (!TryResolveFileSystemPath(path, out resolved))
@@ -107,7 +107,8 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return false;
         }
 
-        if (File.Exists(resolved))
+        // Whatever exists goes on to the engine, which says what is wrong with a directory, a FIFO or an empty file.
+        if (Path.Exists(resolved))
         {
             return true;
         }

@@ -152,7 +152,11 @@ public sealed class GuestBehaviourTests
     [Fact]
     public void BootErrorsLeaveTheVmFailedWithNothingRunning()
     {
-        using var vm = new VirtualMachine(new VmConfig("noinitrd", GuestImages.PathOf("probe"), "/nonexistent/initrd.img", MemoryMB: 64));
+        // The initrd is there when the VM is created and gone when it starts.
+        var initrd = Path.GetTempFileName();
+        File.WriteAllBytes(initrd, [1, 2, 3]);
+        using var vm = new VirtualMachine(new VmConfig("noinitrd", GuestImages.PathOf("probe"), initrd, MemoryMB: 64));
+        File.Delete(initrd);
         var error = Assert.Throws<BootException>(vm.Start);
         Assert.Equal(BootErrorKind.InitrdNotFound, error.Kind);
         Assert.Equal(VmState.Failed, vm.State);

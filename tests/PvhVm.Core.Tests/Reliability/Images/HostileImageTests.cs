@@ -112,10 +112,10 @@ public sealed class HostileImageTests
     [InlineData("directory")]
     [InlineData("fifo")]
     [InlineData("/dev/zero")]
-    public async Task InitrdPathThatIsNotAFileFailsStartWithoutBlocking(string what)
+    public async Task InitrdPathThatIsNotAFileIsRefusedAtCreationWithoutBlocking(string what)
     {
         using var path = new SpecialPath(what);
-        var error = await Task.Run(() => StartFails<BootException>(GuestImages.PathOf("probe"), path.Path)).WaitAsync(Bound);
+        var error = await Assert.ThrowsAsync<BootException>(() => Task.Run(() => new VirtualMachine(Config(GuestImages.PathOf("probe"), path.Path))).WaitAsync(Bound));
         Assert.Equal(BootErrorKind.InitrdUnreadable, error.Kind);
     }
 
@@ -124,7 +124,7 @@ public sealed class HostileImageTests
     {
         var missing = Path.Combine(Path.GetTempPath(), $"pvhvm-missing-{Guid.NewGuid():N}");
         Assert.Equal(KernelImageErrorKind.NotFound, Assert.Throws<KernelImageException>(() => new VirtualMachine(Config(missing))).Kind);
-        Assert.Equal(BootErrorKind.InitrdNotFound, StartFails<BootException>(GuestImages.PathOf("probe"), missing).Kind);
+        Assert.Equal(BootErrorKind.InitrdNotFound, Assert.Throws<BootException>(() => new VirtualMachine(Config(GuestImages.PathOf("probe"), missing))).Kind);
     }
 
     private static VmConfig Config(string kernel, string? initrd = null, string commandLine = "console=ttyS0")
