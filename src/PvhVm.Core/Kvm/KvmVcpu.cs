@@ -52,13 +52,23 @@ public sealed unsafe class KvmVcpu : IDisposable
     /// <summary>Enters the guest until the next exit. Returns false when interrupted by a signal (EINTR/EAGAIN).</summary>
     public bool Run()
     {
-        if (Libc.Ioctl(_fd.Fd, KvmIoctls.Run, 0) >= 0)
+        // A reference for the whole call: a descriptor closed under a running vCPU could be reused by another file.
+        var added = false;
+        _fd.DangerousAddRef(ref added);
+        try
         {
-            return true;
-        }
+            if (Libc.Ioctl(_fd.Fd, KvmIoctls.Run, 0) >= 0)
+            {
+                return true;
+            }
 
-        var errno = Marshal.GetLastPInvokeError();
-        return errno is Libc.EINTR or Libc.EAGAIN ? false : throw new KvmException("KVM_RUN", errno);
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is Libc.EINTR or Libc.EAGAIN ? false : throw new KvmException("KVM_RUN", errno);
+        }
+        finally
+        {
+            _fd.DangerousRelease();
+        }
     }
 
     public KvmRegs GetRegs() => Get<KvmRegs>(KvmIoctls.GetRegs, "KVM_GET_REGS");

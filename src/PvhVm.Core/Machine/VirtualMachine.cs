@@ -33,6 +33,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private readonly object _gate = new();
     private readonly ILogger _logger;
     private readonly ManualResetEventSlim _exited = new(false);
+    private readonly ManualResetEventSlim _startReturned = new(false);
     private KernelImage? _kernel;
     private KvmSystem? _system;
     private KvmVm? _vm;
@@ -45,6 +46,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     private long[] _exitsAtLastCheck = [];
     private int _liveVcpus;
     private int _ending;
+    private bool _disposed;
     private long _unhandledMmio;
     private IReadOnlyList<LayoutRegion> _memoryMap = [];
     private IReadOnlyList<E820Entry> _e820Map = [];
@@ -138,6 +140,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     {
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (State != VmState.Created)
             {
                 throw new InvalidOperationException($"VM '{Name}' is {State}; only a VM in state Created can start.");
@@ -146,6 +149,19 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             State = VmState.Starting;
         }
 
+        try
+        {
+            BootAndRun();
+        }
+        finally
+        {
+            // Dispose waits for this: guest memory must not be unmapped while the loader still writes it.
+            _startReturned.Set();
+        }
+    }
+
+    private void BootAndRun()
+    {
         try
         {
             BuildAndLoad();
@@ -182,6 +198,8 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             }
         }
 
+        // Before the threads: the last vCPU out disposes it, however soon that is.
+        _haltWatchdog = new Timer(_ => CheckForHalt(), null, HaltCheckPeriod, HaltCheckPeriod);
         _logger.LogDebug("VM {Name}: starting {Count} vCPU(s) at entry 0x{Entry:x}", Name, _runners.Length, BootInfo.PvhEntryPoint);
         var started = 0;
         try
@@ -204,8 +222,6 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
             throw new KvmException("start vCPU thread", Interop.Libc.EAGAIN, e.Message);
         }
-
-        _haltWatchdog = new Timer(_ => CheckForHalt(), null, HaltCheckPeriod, HaltCheckPeriod);
     }
 
     /// <summary>Forces the VM to stop; returns when every vCPU thread has left the guest.</summary>
@@ -271,23 +287,44 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             throw new InvalidOperationException($"VM '{Name}' is {State}; console input needs a running VM.");
         }
 
-        return uart.Receive(bytes);
+        try
+        {
+            return uart.Receive(bytes);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The VM ended between the check and the interrupt it raised.
+            throw new InvalidOperationException($"VM '{Name}' is {State}; console input needs a running VM.");
+        }
     }
 
     public void Dispose()
     {
-        if (State is VmState.Running or VmState.Stopping)
+        bool started;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            started = State != VmState.Created;
+        }
+
+        if (started)
         {
             EndVm(VmExitReason.Stopped, null);
-            if (!_exited.Wait(StopGrace))
+            if (!_startReturned.Wait(StopGrace) || !_exited.Wait(StopGrace))
             {
-                // Unmapping kvm_run or guest memory under a vCPU still in KVM_RUN would crash the host
-                // process; leaking them is the lesser harm. The last vCPU out still releases them.
-                _logger.LogError("VM {Name}: vCPU threads did not stop within {Grace}; its resources are released when they do.", Name, StopGrace);
+                // Unmapping guest memory under the loader, or kvm_run under a vCPU still in KVM_RUN, would crash the
+                // host process; leaking them is the lesser harm. The failed start or the last vCPU out releases them.
+                _logger.LogError("VM {Name}: its start or vCPU threads did not end within {Grace}; its resources are released when they do.", Name, StopGrace);
                 return;
             }
         }
 
+        _haltWatchdog?.Dispose();
         ReleaseResources();
     }
 
@@ -316,18 +353,30 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         _ports.Register(0x80, 1, new IgnoredPorts());
 
         VcpuKicker.EnsureInstalled();
-        _vcpus = new KvmVcpu[Config.ProcessorCount];
-        _runners = new VcpuRunner[Config.ProcessorCount];
-        _exitsAtLastCheck = new long[Config.ProcessorCount];
-        for (var i = 0; i < Config.ProcessorCount; i++)
+        // Published only when complete: a Stop or a failure meanwhile sees no half-built arrays.
+        var vcpus = new List<KvmVcpu>(Config.ProcessorCount);
+        try
         {
-            var vcpu = _vcpus[i] = _vm.CreateVcpu(i);
-            vcpu.SetCpuid(CpuidSetup.ForVcpu(supportedCpuid, i, Config.ProcessorCount));
-            VcpuInitialState.SetMsrs(vcpu, _logger);
-            _runners[i] = new VcpuRunner(vcpu, _memory, _ports, this, _logger);
+            for (var i = 0; i < Config.ProcessorCount; i++)
+            {
+                var vcpu = _vm.CreateVcpu(i);
+                vcpus.Add(vcpu);
+                vcpu.SetCpuid(CpuidSetup.ForVcpu(supportedCpuid, i, Config.ProcessorCount));
+                VcpuInitialState.SetMsrs(vcpu, _logger);
+            }
+
+            VcpuInitialState.SetPvhEntry(vcpus[0], plan.EntryState);
+        }
+        catch
+        {
+            vcpus.ForEach(v => v.Dispose());
+            throw;
         }
 
-        VcpuInitialState.SetPvhEntry(_vcpus[0], plan.EntryState);
+        var (memory, ports) = (_memory, _ports);
+        _vcpus = [.. vcpus];
+        _exitsAtLastCheck = new long[_vcpus.Length];
+        _runners = [.. _vcpus.Select(v => new VcpuRunner(v, memory, ports, this, _logger))];
     }
 
     bool IVcpuHost.EndVm(VmExitReason reason, VmFault? fault) => EndVm(reason, fault);
@@ -392,17 +441,26 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         // Waiters are released first: tearing down a KVM VM can take a while on a busy host, and Dispose
         // still waits for the release through the gate.
         _haltWatchdog?.Dispose();
-        Console.Complete();
         lock (_gate)
         {
             StopTime = DateTimeOffset.Now;
             State = ExitReason == VmExitReason.Fault ? VmState.Failed : VmState.Stopped;
         }
 
+        // After the state: a console waiter woken by completion sees the VM ended, not still Stopping.
+        Console.Complete();
         _logger.LogDebug("VM {Name} stopped after {Uptime}: {Reason}", Name, Uptime, ExitReason);
         _exited.Set();
         ReleaseResources();
-        Exited?.Invoke(this, EventArgs.Empty);
+        try
+        {
+            Exited?.Invoke(this, EventArgs.Empty);
+        }
+        catch (Exception e)
+        {
+            // An exception escaping this vCPU thread would end the host process.
+            _logger.LogError(e, "VM {Name}: an Exited handler failed", Name);
+        }
     }
 
     private void CheckForHalt()
