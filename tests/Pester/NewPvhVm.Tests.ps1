@@ -22,6 +22,16 @@ Describe 'New-PvhVm' {
         (Get-PvhVm -Name 'new-default').Id | Should -Be $vm.Id
     }
 
+    It 'gives a VM its PvhVm.Vm type name once, however often and from wherever it is written' {
+        $null = New-PvhVm -Name 'new-typename'
+        1..3 | ForEach-Object { $null = Get-PvhVm -Name 'new-typename' }
+        $null = 1..4 | ForEach-Object -ThrottleLimit 4 -Parallel {
+            Import-Module (Join-Path $using:env:PVHVM_MODULE_PATH 'PvhVm.psd1')
+            Get-PvhVm -Name 'new-typename'
+        }
+        (Get-PvhVm -Name 'new-typename').PSTypeNames | Where-Object { $_ -eq 'PvhVm.Vm' } | Should -HaveCount 1
+    }
+
     It 'passes every parameter into the VM configuration' {
         $initrd = Join-Path $TestDrive 'initrd.img'
         [IO.File]::WriteAllBytes($initrd, [byte[]](1..64))

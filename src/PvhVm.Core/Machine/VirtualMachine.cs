@@ -269,8 +269,8 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
                 seen = line.Sequence;
             }
 
-            var remaining = deadline is { } d ? Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), d) : Timeout.InfiniteTimeSpan;
-            if (remaining < TimeSpan.Zero || !Console.WaitForLinesAfter(seen, remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining, cancellationToken))
+            var remaining = deadline is { } d ? TimeSpan.FromTicks(Math.Max(0, Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), d).Ticks)) : Timeout.InfiniteTimeSpan;
+            if (!Console.WaitForLinesAfter(seen, remaining, cancellationToken))
             {
                 // One last look: lines flushed by completion arrive together with the wake-up.
                 return Console.ReadAfter(seen).FirstOrDefault(l => pattern.IsMatch(l.Text));

@@ -51,7 +51,7 @@ public sealed class GetPvhVmCommand : PvhCmdlet
         {
             if (State is null || State.Contains(entry.Vm.State))
             {
-                WriteVm(entry.Vm);
+                WriteObject(entry.Vm);
             }
         }
     }

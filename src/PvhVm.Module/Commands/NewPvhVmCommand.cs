@@ -87,6 +87,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         }
 
         DrainLog(log);
+        TagVm(vm);
         var entry = new RegisteredVm(vm, log);
         if (!VmRegistry.TryAdd(entry))
         {
@@ -96,7 +97,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return;
         }
 
-        WriteVm(vm);
+        WriteObject(vm);
     }
 
     /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or writes PathNotFound.</summary>

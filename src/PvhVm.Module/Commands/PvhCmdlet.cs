@@ -57,10 +57,14 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>Writes the VM with the PvhVm.Vm type name, which the format and types files use.</summary>
-    internal void WriteVm(VirtualMachine vm) => WriteObject(Tagged(vm, VmTypeName));
-
     internal const string VmTypeName = "PvhVm.Vm";
+
+    /// <summary>
+    /// Gives a new VM its type name (PvhVm.Vm, which the format and types files use) once, before any other runspace
+    /// can see it. PowerShell keeps the type names given to a .NET object for every later wrapper of it, process-wide:
+    /// adding the name at each write would grow the list and change it from several runspaces at once.
+    /// </summary>
+    internal static void TagVm(VirtualMachine vm) => PSObject.AsPSObject(vm).TypeNames.Insert(0, VmTypeName);
 
     internal static PSObject Tagged(object value, string typeName)
     {
@@ -71,7 +75,7 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> for every VM on its own thread and waits for all of them, waking every
-    /// 100 ms to write log messages and progress. Returns early, with unfinished tasks, on Ctrl+C.
+    /// 100 ms to write log messages and progress. Ctrl+C stops the pipeline (PipelineStoppedException).
     /// </summary>
     internal Task<T>[] RunForEach<T>(IReadOnlyList<RegisteredVm> vms, Func<RegisteredVm, CancellationToken, T> work, string? progressActivity = null)
     {
@@ -87,6 +91,12 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
         }
 
         DrainLogs(vms);
+        if (StopToken.IsCancellationRequested)
+        {
+            // Ctrl+C: the pipeline ends as stopped; the waits end with the token and the VMs keep running.
+            throw new PipelineStoppedException();
+        }
+
         if (progress is not null)
         {
             progress.RecordType = ProgressRecordType.Completed;

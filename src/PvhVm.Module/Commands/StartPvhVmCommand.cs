@@ -44,11 +44,6 @@ public sealed class StartPvhVmCommand : VmTargetCmdlet
             entry.Vm.Start();
             return true;
         }, "Starting PvhVm VMs");
-        if (StopToken.IsCancellationRequested)
-        {
-            return;
-        }
-
         var started = new List<RegisteredVm>();
         for (var i = 0; i < _targets.Count; i++)
         {
@@ -67,7 +62,7 @@ public sealed class StartPvhVmCommand : VmTargetCmdlet
         {
             foreach (var entry in result)
             {
-                WriteVm(entry.Vm);
+                WriteObject(entry.Vm);
             }
         }
     }

@@ -54,7 +54,7 @@ public sealed class StopPvhVmCommand : VmTargetCmdlet
 
             if (PassThru)
             {
-                WriteVm(vm);
+                WriteObject(vm);
             }
         }
     }

@@ -63,11 +63,6 @@ public abstract class VmTargetCmdlet : PvhCmdlet
             ? entry.Vm.WaitForExit(timeout, cancel)
             : entry.Vm.WaitForConsole(pattern, timeout, cancel) is not null);
         var reached = new List<RegisteredVm>();
-        if (StopToken.IsCancellationRequested)
-        {
-            return reached;
-        }
-
         for (var i = 0; i < vms.Count; i++)
         {
             var vm = vms[i].Vm;

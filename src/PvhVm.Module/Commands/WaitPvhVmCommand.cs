@@ -56,7 +56,7 @@ public sealed class WaitPvhVmCommand : VmTargetCmdlet
         {
             if (PassThru)
             {
-                WriteVm(entry.Vm);
+                WriteObject(entry.Vm);
             }
         }
     }

@@ -59,23 +59,16 @@ internal static class VmRegistry
         }
     }
 
-    /// <summary>Stops the VM if it runs, then frees it. Never throws: it runs at teardown.</summary>
+    /// <summary>Stops the VM if it runs (Dispose waits for its vCPUs), then frees it. Never throws: it runs at teardown.</summary>
     private static void Release(VirtualMachine vm)
     {
         try
         {
-            if (vm.State.IsActive())
-            {
-                vm.Stop();
-            }
+            vm.Dispose();
         }
         catch (Exception)
         {
-            // Dispose below still frees what the failed stop left.
-        }
-        finally
-        {
-            vm.Dispose();
+            // One VM's failure must not keep the rest from being released.
         }
     }
 }

@@ -77,6 +77,17 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WaitForConsoleWithoutATimeoutWaitsUntilCancelled()
+    {
+        using var vm = StartAndWait("spin", "^spinning$");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = Stopwatch.StartNew();
+        Assert.Null(vm.WaitForConsole(new Regex("^never printed$"), Timeout.InfiniteTimeSpan, cancel.Token));
+        Assert.True(cancel.IsCancellationRequested, $"returned after {clock.Elapsed.TotalMilliseconds:F1} ms, before the cancellation");
+        Assert.Equal(VmState.Running, vm.State);
+    }
+
+    [Fact]
     public void PortFloodIsCountedButLoggedOnlyAFewTimes()
     {
         var logger = new CountingLogger();
