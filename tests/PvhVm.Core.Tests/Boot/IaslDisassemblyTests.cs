@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Boot.Acpi;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
@@ -43,11 +44,35 @@ public sealed class IaslDisassemblyTests
                 {
                     Assert.Equal(cpus, CountOccurrences(listing, "Processor Local APIC"));
                 }
+
+                if (signature == "DSDT")
+                {
+                    AssertDescribesCom1(listing);
+                }
             }
         }
         finally
         {
             directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>COM1 as Linux's 8250 PNP driver finds it: PNP0501 with ports 0x3F8-0x3FF and ISA IRQ 4, read back by iasl.</summary>
+    private static void AssertDescribesCom1(string listing)
+    {
+        // The listing without iasl's comments, on one line with single spaces.
+        var code = listing.Split('\n').Where(l => !l.TrimStart().StartsWith('*') && !l.TrimStart().StartsWith("/*"))
+            .Select(l => Regex.Replace(Regex.Replace(l, @"/\*.*?\*/", ""), "//.*$", ""));
+        var body = Regex.Replace(string.Join(' ', code), @"\s+", " ");
+        foreach (var expected in new[]
+        {
+            @"Scope \(\\_SB\) \{ Device \(COM1\) \{ Name \(_HID, EisaId \(""PNP0501""\) ?\)",
+            @"Name \(_UID, Zero\)",
+            @"IO \(Decode16, 0x03F8, 0x03F8, 0x01, 0x08, \)",
+            @"IRQNoFlags \(\) \{4\}",
+        })
+        {
+            Assert.True(Regex.IsMatch(body, expected), $"'{expected}' not in the DSDT listing: {body}");
         }
     }
 

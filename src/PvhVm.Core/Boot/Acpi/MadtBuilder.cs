@@ -6,7 +6,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// <summary>
 /// Multiple APIC Description Table: one enabled local APIC per vCPU (APIC ID = vCPU index, which is what KVM gives
 /// each vCPU) and the one I/O APIC of KVM's in-kernel irqchip. No interrupt source overrides: KVM's default GSI
-/// routing wires ISA IRQ n to I/O APIC pin n, which is what Linux assumes without overrides.
+/// routing wires ISA IRQ n to I/O APIC pin n, and the DSDT names COM1's interrupt by that number.
 /// </summary>
 public static class MadtBuilder
 {
