@@ -47,6 +47,28 @@ Describe 'Wait-PvhVm' {
         $vm.State | Should -Be 'Stopped'
     }
 
+    It 'does not wait on a VM whose boot failed, nor on one never started' {
+        $initrd = Join-Path $TestDrive 'big.img'
+        [IO.File]::WriteAllBytes($initrd, [byte[]]::new(8MB))
+        $failed = New-PvhVm -Name 'wait-bootfail' -MemoryMB 4 -InitrdPath $initrd
+        $failed | Start-PvhVm -ErrorAction SilentlyContinue
+        $failed.State | Should -Be 'Failed'
+        $failed.ExitReason | Should -Be 'BootFailed'
+        $failed.Fault.Message | Should -Not -BeNullOrEmpty
+        $null = New-PvhVm -Name 'wait-created'
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        Wait-PvhVm -Name 'wait-bootfail', 'wait-created' -ConsolePattern 'never' -ErrorVariable err -ErrorAction SilentlyContinue
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $err.FullyQualifiedErrorId | Sort-Object | Should -Be 'ConsolePatternNotFound,PvhVm.Module.Commands.WaitPvhVmCommand', 'InvalidVmState,PvhVm.Module.Commands.WaitPvhVmCommand'
+        Get-PvhConsole -Name 'wait-bootfail' -Wait | Should -BeNullOrEmpty
+    }
+
+    It 'takes a -Timeout too long for a wait handle as waiting as long as it takes' {
+        $vm = New-PvhVm -Name 'wait-long' | Start-PvhVm -PassThru
+        $vm | Wait-PvhVm -Timeout ([int]::MaxValue) -PassThru | Should -Be $vm
+        $vm | Wait-PvhVm -ConsolePattern 'probe done' -Timeout 3000000 -PassThru | Should -Be $vm
+    }
+
     It 'rejects an invalid regular expression' {
         $null = New-PvhVm -Name 'wait-badregex'
         { Wait-PvhVm -Name 'wait-badregex' -ConsolePattern '([' -ErrorAction Stop } |

@@ -145,7 +145,7 @@ public sealed class ConsoleLog
     /// </summary>
     public bool WaitForLinesAfter(long sequence, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var deadline = Deadline.After(timeout);
         using var registration = cancellationToken.Register(() => { lock (_gate) { Monitor.PulseAll(_gate); } });
         lock (_gate)
         {
@@ -156,7 +156,7 @@ public sealed class ConsoleLog
                     return false;
                 }
 
-                var remaining = deadline == long.MaxValue ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency));
+                var remaining = deadline.RemainingMilliseconds;
                 if (remaining == 0)
                 {
                     return false;

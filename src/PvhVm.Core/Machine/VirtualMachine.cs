@@ -166,16 +166,23 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         {
             BuildAndLoad();
         }
-        catch
+        catch (Exception e)
         {
-            _ending = 1;
             ReleaseResources();
             lock (_gate)
             {
+                // A Stop that came first keeps its reason.
+                if (Interlocked.Exchange(ref _ending, 1) == 0)
+                {
+                    ExitReason = VmExitReason.BootFailed;
+                    Fault = new VmFault(-1, "boot failed", null, 0, [], e.Message);
+                }
+
                 State = VmState.Failed;
                 StopTime = DateTimeOffset.Now;
             }
 
+            Console.Complete();
             _exited.Set();
             throw;
         }
@@ -239,12 +246,12 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         _exited.Wait(StopGrace);
     }
 
-    /// <summary>Waits until the VM has exited; false on timeout or cancellation.</summary>
+    /// <summary>Waits until the VM has exited (a VM disposed before it started counts); false on timeout or cancellation.</summary>
     public bool WaitForExit(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         try
         {
-            return _exited.Wait(timeout, cancellationToken);
+            return _exited.Wait(Deadline.After(timeout).RemainingMilliseconds, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -255,7 +262,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     /// <summary>Waits for a console line matching <paramref name="pattern"/> (also among lines printed before the call); null on timeout, exit or cancellation.</summary>
     public ConsoleLine? WaitForConsole(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? (long?)null : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var deadline = Deadline.After(timeout);
         var seen = -1L;
         while (true)
         {
@@ -269,8 +276,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
                 seen = line.Sequence;
             }
 
-            var remaining = deadline is { } d ? TimeSpan.FromTicks(Math.Max(0, Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), d).Ticks)) : Timeout.InfiniteTimeSpan;
-            if (!Console.WaitForLinesAfter(seen, remaining, cancellationToken))
+            if (!Console.WaitForLinesAfter(seen, deadline.Remaining, cancellationToken))
             {
                 // One last look: lines flushed by completion arrive together with the wake-up.
                 return Console.ReadAfter(seen).FirstOrDefault(l => pattern.IsMatch(l.Text));
@@ -310,6 +316,13 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 
             _disposed = true;
             started = State != VmState.Created;
+        }
+
+        if (!started)
+        {
+            // It can never run now: whoever waits for its console or its exit is let go.
+            Console.Complete();
+            _exited.Set();
         }
 
         if (started)

@@ -13,6 +13,6 @@ public enum VmExitReason
     Stopped,
     /// <summary>KVM could not go on: internal error, emulation failure, an unexpected exit. See <see cref="VmFault"/>.</summary>
     Fault,
-    /// <summary>A deadline given to the engine passed.</summary>
-    Timeout,
+    /// <summary>The VM never ran: Start refused the boot (memory, kernel segments, initrd, KVM). See <see cref="VmFault"/>.</summary>
+    BootFailed,
 }

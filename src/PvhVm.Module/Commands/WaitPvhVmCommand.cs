@@ -52,7 +52,13 @@ public sealed class WaitPvhVmCommand : VmTargetCmdlet
             return;
         }
 
-        foreach (var entry in WaitForAll(_targets, pattern, ToTimeout(Timeout)))
+        // A VM that was never started would be waited for until someone starts it: say so instead.
+        foreach (var entry in _targets.Where(entry => entry.Vm.State == VmState.Created))
+        {
+            WriteError(VmErrors.InvalidState(entry.Vm, "wait for"));
+        }
+
+        foreach (var entry in WaitForAll([.. _targets.Where(entry => entry.Vm.State != VmState.Created)], pattern, ToTimeout(Timeout)))
         {
             if (PassThru)
             {

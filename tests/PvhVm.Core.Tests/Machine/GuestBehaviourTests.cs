@@ -150,7 +150,7 @@ public sealed class GuestBehaviourTests
     }
 
     [Fact]
-    public void BootErrorsLeaveTheVmFailedWithNothingRunning()
+    public void BootErrorsLeaveTheVmFailedWithTheReasonAndNothingToWaitFor()
     {
         // The initrd is there when the VM is created and gone when it starts.
         var initrd = Path.GetTempFileName();
@@ -160,8 +160,37 @@ public sealed class GuestBehaviourTests
         var error = Assert.Throws<BootException>(vm.Start);
         Assert.Equal(BootErrorKind.InitrdNotFound, error.Kind);
         Assert.Equal(VmState.Failed, vm.State);
-        Assert.Null(vm.ExitReason);
+        Assert.Equal(VmExitReason.BootFailed, vm.ExitReason);
+        Assert.Equal(error.Message, vm.Fault?.Message);
         Assert.True(vm.WaitForExit(TimeSpan.Zero));
+        Assert.True(vm.Console.IsCompleted);
+        Assert.Null(vm.WaitForConsole(new Regex("never"), Timeout.InfiniteTimeSpan));
+    }
+
+    [Fact]
+    public async Task DisposingAVmThatNeverStartedLetsItsWaitersGo()
+    {
+        var vm = new VirtualMachine(new VmConfig("never-started", GuestImages.PathOf("probe"), MemoryMB: 64));
+        var consoleWait = Task.Run(() => vm.WaitForConsole(new Regex("never"), Timeout.InfiniteTimeSpan));
+        var exitWait = Task.Run(() => vm.WaitForExit(Timeout.InfiniteTimeSpan));
+        await Task.Delay(100);
+        Assert.False(consoleWait.IsCompleted || exitWait.IsCompleted);
+        vm.Dispose();
+        Assert.Null(await consoleWait.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await exitWait.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(VmState.Created, vm.State);
+        Assert.Throws<ObjectDisposedException>(vm.Start);
+    }
+
+    [Fact]
+    public void TimeoutsTooLongForAWaitHandleWaitForever()
+    {
+        using var vm = Start("spin");
+        Assert.NotNull(vm.WaitForConsole(new Regex("^spinning$"), TimeSpan.MaxValue));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        Assert.False(vm.WaitForExit(TimeSpan.FromDays(365), cancel.Token));
+        Assert.True(cancel.IsCancellationRequested);
+        Assert.Throws<ArgumentOutOfRangeException>(() => vm.WaitForExit(TimeSpan.FromSeconds(-2)));
     }
 
     private static VirtualMachine Start(string guest, int cpus = 1)
