@@ -41,7 +41,7 @@ function Stop-BackgroundPipeline {
     param([Parameter(Mandatory)] $Run)
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $Run.PowerShell.Stop()
-    $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+    $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
     $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
 }
 

@@ -58,7 +58,7 @@ Describe 'Wait-PvhVm' {
         $null = New-PvhVm -Name 'wait-created'
         $clock = [Diagnostics.Stopwatch]::StartNew()
         Wait-PvhVm -Name 'wait-bootfail', 'wait-created' -ConsolePattern 'never' -ErrorVariable err -ErrorAction SilentlyContinue
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
         $err.FullyQualifiedErrorId | Sort-Object | Should -Be 'ConsolePatternNotFound,PvhVm.Module.Commands.WaitPvhVmCommand', 'InvalidVmState,PvhVm.Module.Commands.WaitPvhVmCommand'
         Get-PvhConsole -Name 'wait-bootfail' -Wait | Should -BeNullOrEmpty
     }

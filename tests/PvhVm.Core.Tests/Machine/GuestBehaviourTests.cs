@@ -70,7 +70,7 @@ public sealed class GuestBehaviourTests
         Assert.Equal(VmState.Stopped, vm.State);
         Assert.Equal(VmExitReason.Stopped, vm.ExitReason);
         // A bound against a hang, far above the ~100 ms target the benchmark tracks.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"Stop took {clock.Elapsed}.");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"Stop took {clock.Elapsed}.");
     }
 
     [Fact]
