@@ -24,8 +24,11 @@ public static class GuestLayout
 
     public const ulong MemoryMapTableAddress = 0x7000;
 
-    /// <summary>Memory-map entries that fit in the page reserved for the table.</summary>
-    public const int MemoryMapTableCapacity = 0x1000 / E820Entry.EncodedSize;
+    /// <summary>
+    /// Memory-map entries the guest may be given: Linux copies them into its 128-entry zero-page table
+    /// (E820_MAX_ENTRIES_ZEROPAGE) without checking the count. The page reserved for the table holds 170.
+    /// </summary>
+    public const int MemoryMapTableCapacity = 128;
 
     public const ulong CommandLineAddress = 0x2_0000;
 

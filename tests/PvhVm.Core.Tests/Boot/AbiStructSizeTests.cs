@@ -19,6 +19,18 @@ public sealed class AbiStructSizeTests
     }
 
     [Fact]
+    public void TheMemoryMapTableTakesNoMoreEntriesThanLinuxCopies()
+    {
+        // Linux's init_pvh_bootparams copies memmap_entries into e820_table[E820_MAX_ENTRIES_ZEROPAGE = 128] unchecked.
+        using var memory = GuestMemory.Allocate(4 << 20);
+        var map = Enumerable.Range(0, 129).Select(i => new E820Entry((ulong)i << 12, 0x1000, E820Type.Ram)).ToList();
+        var error = Assert.Throws<ArgumentException>(() => StartInfoWriter.Write(memory, 0, 0, map, null));
+        Assert.Contains("holds 128", error.Message);
+        StartInfoWriter.Write(memory, 0, 0, map[..128], null);
+        Assert.Equal(127UL << 12, MemoryMarshal.Read<HvmMemmapTableEntry>(memory.GetSpan(GuestLayout.MemoryMapTableAddress + 127 * E820Entry.EncodedSize, E820Entry.EncodedSize)).Address);
+    }
+
+    [Fact]
     public void StartInfoFieldsSitAtTheOffsetsOfStartInfoH()
     {
         Assert.Equal(12, (int)Marshal.OffsetOf<HvmStartInfo>(nameof(HvmStartInfo.ModuleCount)));
