@@ -34,6 +34,15 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
         }
     }
 
+    It 'gives each parameter the position it binds at in every parameter set' {
+        foreach ($parameter in @($help.parameters.parameter)) {
+            $positions = @($command.Parameters[$parameter.name].ParameterSets.Values.Position |
+                ForEach-Object { if ($_ -ge 0) { "$_" } else { 'named' } } | Select-Object -Unique)
+            $positions | Should -HaveCount 1 -Because "-$($parameter.name) should bind at one position, which the help can state"
+            $parameter.position | Should -Be $positions[0] -Because "-$($parameter.name)"
+        }
+    }
+
     It 'has at least two examples with commands and output or remarks' {
         $examples = @($help.examples.example)
         $examples.Count | Should -BeGreaterOrEqual 2
