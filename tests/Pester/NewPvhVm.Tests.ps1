@@ -74,6 +74,17 @@ Describe 'New-PvhVm' {
         $vms.CommandLine | Should -Be 'one', 'two'
     }
 
+    It 'makes one VM per piped file, named after the file and booting it' {
+        $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'guests')
+        Copy-Item (Get-TestGuestPath spin) (Join-Path $dir 'spin.elf')
+        Copy-Item (Get-TestGuestPath echo) (Join-Path $dir 'echo.elf')
+        $vms = Get-ChildItem (Join-Path $dir '*.elf') | New-PvhVm
+        $vms.Name | Should -Be 'echo.elf', 'spin.elf'
+        $vms.KernelPath | Should -Be (Join-Path $dir 'echo.elf'), (Join-Path $dir 'spin.elf')
+        $vms[0] | Start-PvhVm -PassThru | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30 -PassThru | Should -Not -BeNullOrEmpty
+        (Get-Item (Join-Path $dir 'spin.elf') | New-PvhVm -Name 'spin-item').KernelPath | Should -Be (Join-Path $dir 'spin.elf')
+    }
+
     It 'refuses a duplicate name, case-insensitively, with VmNameTaken' {
         $null = New-PvhVm -Name 'dup'
         New-PvhVm -Name 'DUP' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty

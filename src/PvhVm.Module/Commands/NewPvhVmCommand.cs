@@ -15,7 +15,9 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
+    /// <summary>The kernel; files from Get-ChildItem bind here through their PSPath (and by their Name to -Name).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath")]
     [ValidateNotNullOrEmpty]
     public string? KernelPath { get; set; }
 
