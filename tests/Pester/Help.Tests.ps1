@@ -56,6 +56,15 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
         $help.returnValues.returnValue.type.name | Should -Not -BeNullOrEmpty
         $help.inputTypes.inputType.type.name | Should -Not -BeNullOrEmpty
     }
+
+    It 'binds a piped string when its inputs list System.String' {
+        if ($help.inputTypes.inputType.type.name -notcontains 'System.String') { return }
+        $required = @{ 'Send-PvhConsole' = @{ Text = 'x' } }
+        $arguments = $required[$name] ?? @{}
+        'pvh-help-absent' | & $name @arguments -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Not -BeLike 'InputObjectNotBound*'
+        $err | Should -HaveCount 1
+    }
 }
 
 Describe 'about_PvhVm' {
