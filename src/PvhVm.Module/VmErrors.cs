@@ -18,6 +18,9 @@ internal static class VmErrors
     public static ErrorRecord NotRegistered(VirtualMachine vm)
         => ErrorRecordFactory.Create(new ItemNotFoundException($"The VM '{vm.Name}' ({vm.Id}) has been removed."), "VmNotFound", ErrorCategory.ObjectNotFound, vm);
 
+    public static ErrorRecord InvalidName(string name, string message)
+        => ErrorRecordFactory.Create(new ArgumentException(message), "InvalidVmName", ErrorCategory.InvalidArgument, name);
+
     public static ErrorRecord NameTaken(string name)
         => ErrorRecordFactory.Create($"A VM named '{name}' already exists; VM names are unique (case-insensitive).", "VmNameTaken", ErrorCategory.ResourceExists, name);
 
@@ -35,6 +38,18 @@ internal static class VmErrors
 
     public static ErrorRecord PathNotFound(string path, Exception exception)
         => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
+
+    /// <summary>
+    /// The same error, about the VM named <paramref name="name"/>: the name is its target and begins the message the user
+    /// sees, so it is plain which row of Import-Csv fleet.csv | New-PvhVm failed.
+    /// </summary>
+    public static ErrorRecord ForVm(ErrorRecord error, string name) => new(error.Exception, error.FullyQualifiedErrorId, error.CategoryInfo.Category, name)
+    {
+        ErrorDetails = new ErrorDetails($"VM '{name}': {error.ErrorDetails?.Message ?? error.Exception.Message}")
+        {
+            RecommendedAction = error.ErrorDetails?.RecommendedAction,
+        },
+    };
 
     /// <summary>Translates what the engine threw for one VM (or kernel path) into the module's error ids.</summary>
     public static ErrorRecord FromException(Exception exception, object? target) => exception switch

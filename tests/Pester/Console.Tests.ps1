@@ -79,10 +79,27 @@ Describe 'Send-PvhConsole' {
         Send-PvhConsole -Name 'send' -Text 'hel'
         $vm | Send-PvhConsole -Text 'lo' -Line
         $vm | Wait-PvhVm -ConsolePattern '^hello$' -Timeout 30 -PassThru | Should -Not -BeNullOrEmpty
-        $vm | Send-PvhConsole 'exit' -Line
+        $vm | Send-PvhConsole -Text 'exit' -Line
         $vm | Wait-PvhVm -Timeout 30
         $vm.ExitReason | Should -Be 'GuestReset'
         ($vm | Get-PvhConsole).Text | Should -Be 'echo ready', 'hello', 'exit', 'echo bye'
+    }
+
+    It 'takes the name and then the text positionally; with piped VMs or -VM the text is second too' {
+        $vm = New-PvhVm -Name 'send-pos' -KernelPath $echo | Start-PvhVm -PassThru
+        $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
+        Send-PvhConsole send-pos 'one' -Line
+        Get-PvhVm send-pos | Send-PvhConsole -Text 'two' -Line
+        Send-PvhConsole -VM $vm 'three' -Line
+        Send-PvhConsole send-pos exit -Line
+        $vm | Wait-PvhVm -Timeout 30
+        ($vm | Get-PvhConsole).Text | Should -Be 'echo ready', 'one', 'two', 'three', 'exit', 'echo bye'
+    }
+
+    It 'documents -Text at the position it binds at in every parameter set' {
+        $positions = (Get-Command Send-PvhConsole).Parameters['Text'].ParameterSets.Values.Position | Select-Object -Unique
+        $positions | Should -Be 1
+        (Get-Help Send-PvhConsole -Parameter Text).position | Should -Be '1'
     }
 
     It 'sends nothing with -WhatIf' {

@@ -67,4 +67,26 @@ Describe 'Get-PvhVm' {
         $completion.CompletionMatches.CompletionText | Should -Be "'with space'"
         Remove-PvhVm -Name 'with space'  -Confirm:$false
     }
+
+    It 'completes names that are no bare word single-quoted and escaped, so each parses back to the name' {
+        $names = 'e&f', 'a|b', "it$([char]0x2019)s", 'x y', 'd$x', 'b`t', "q'r", 's;t', '1e3', '-u'
+        $vms = $names | ForEach-Object { New-PvhVm -Name $_ }
+        try {
+            foreach ($name in $names) {
+                # A bare '-' starts a parameter name (and PowerShell completes nothing after a lone '-): the user types a quote and more.
+                $line = "Start-PvhVm -Name $(if ($name[0] -eq '-') { "'$name" } else { $name[0] })"
+                $text = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches |
+                    Where-Object ListItemText -eq $name | ForEach-Object CompletionText
+                $text | Should -HaveCount 1 -Because "'$name' is registered"
+                $text | Should -BeLike "'*'" -Because "'$name' is no bare word"
+                $errors = $null
+                $ast = [System.Management.Automation.Language.Parser]::ParseInput("Start-PvhVm -Name $text", [ref] $null, [ref] $errors)
+                $errors | Should -BeNullOrEmpty -Because "completion $text"
+                $elements = $ast.EndBlock.Statements[0].PipelineElements[0].CommandElements
+                $elements | Should -HaveCount 3 -Because "completion $text"
+                $elements[2].Value | Should -BeExactly $name -Because "completion $text"
+            }
+        }
+        finally { $vms | Remove-PvhVm -Confirm:$false }
+    }
 }

@@ -34,6 +34,15 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
         }
     }
 
+    It 'gives each parameter the position it binds at in every parameter set' {
+        foreach ($parameter in @($help.parameters.parameter)) {
+            $positions = @($command.Parameters[$parameter.name].ParameterSets.Values.Position |
+                ForEach-Object { if ($_ -ge 0) { "$_" } else { 'named' } } | Select-Object -Unique)
+            $positions | Should -HaveCount 1 -Because "-$($parameter.name) should bind at one position, which the help can state"
+            $parameter.position | Should -Be $positions[0] -Because "-$($parameter.name)"
+        }
+    }
+
     It 'has at least two examples with commands and output or remarks' {
         $examples = @($help.examples.example)
         $examples.Count | Should -BeGreaterOrEqual 2
@@ -46,6 +55,15 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
     It 'lists inputs and outputs' {
         $help.returnValues.returnValue.type.name | Should -Not -BeNullOrEmpty
         $help.inputTypes.inputType.type.name | Should -Not -BeNullOrEmpty
+    }
+
+    It 'binds a piped string when its inputs list System.String' {
+        if ($help.inputTypes.inputType.type.name -notcontains 'System.String') { return }
+        $required = @{ 'Send-PvhConsole' = @{ Text = 'x' } }
+        $arguments = $required[$name] ?? @{}
+        'pvh-help-absent' | & $name @arguments -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Not -BeLike 'InputObjectNotBound*'
+        $err | Should -HaveCount 1
     }
 }
 

@@ -59,6 +59,24 @@ Describe 'Test-PvhHost' {
         Test-PvhHost -DevicePath (Join-Path $TestDrive 'kvm') -Quiet | Should -BeExactly $false
     }
 
+    It 'resolves -DevicePath through the provider: relative to the current location, from ~ and PSDrives' {
+        Push-Location /dev
+        try {
+            $info = Test-PvhHost -DevicePath kvm
+            $info.DevicePath | Should -Be '/dev/kvm'
+            $info.IsUsable | Should -BeTrue
+        }
+        finally { Pop-Location }
+        (Test-PvhHost -DevicePath '~/pvhvm-no-kvm').DevicePath | Should -Be (Join-Path $HOME 'pvhvm-no-kvm')
+        (Test-PvhHost -DevicePath 'TestDrive:/kvm').DevicePath | Should -Be (Join-Path $TestDrive 'kvm')
+    }
+
+    It 'refuses a -DevicePath of a provider that holds no files, as PathNotFound' {
+        Test-PvhHost -DevicePath 'env:HOME' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'PathNotFound,PvhVm.Module.Commands.TestPvhHostCommand'
+        $err[0].Exception.Message | Should -BeLike '*Environment provider*'
+    }
+
     It 'explains a missing device' {
         $info = Test-PvhHost -DevicePath (Join-Path $TestDrive 'kvm')
         $info.IsUsable | Should -BeFalse

@@ -74,6 +74,17 @@ Describe 'New-PvhVm' {
         $vms.CommandLine | Should -Be 'one', 'two'
     }
 
+    It 'makes one VM per piped file, named after the file and booting it' {
+        $dir = New-Item -ItemType Directory (Join-Path $TestDrive 'guests')
+        Copy-Item (Get-TestGuestPath spin) (Join-Path $dir 'spin.elf')
+        Copy-Item (Get-TestGuestPath echo) (Join-Path $dir 'echo.elf')
+        $vms = Get-ChildItem (Join-Path $dir '*.elf') | New-PvhVm
+        $vms.Name | Should -Be 'echo.elf', 'spin.elf'
+        $vms.KernelPath | Should -Be (Join-Path $dir 'echo.elf'), (Join-Path $dir 'spin.elf')
+        $vms[0] | Start-PvhVm -PassThru | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30 -PassThru | Should -Not -BeNullOrEmpty
+        (Get-Item (Join-Path $dir 'spin.elf') | New-PvhVm -Name 'spin-item').KernelPath | Should -Be (Join-Path $dir 'spin.elf')
+    }
+
     It 'refuses a duplicate name, case-insensitively, with VmNameTaken' {
         $null = New-PvhVm -Name 'dup'
         New-PvhVm -Name 'DUP' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -89,6 +100,33 @@ Describe 'New-PvhVm' {
         Get-PvhVm | Should -BeNullOrEmpty
     }
 
+    It 'refuses a name of only white space as InvalidVmName, in plain words' {
+        New-PvhVm -Name '  ' -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'InvalidVmName,PvhVm.Module.Commands.NewPvhVmCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$($err[0])" | Should -Be 'A VM name cannot be empty or only white space.'
+        Get-PvhVm | Should -BeNullOrEmpty
+    }
+
+    It 'says which VM failed, as the target and in the message, for each row from the pipeline' {
+        $absent = Join-Path $TestDrive 'absent.elf'
+        $rows = @(
+            [pscustomobject]@{ Name = 'row-ok'; MemoryMB = 32 }
+            [pscustomobject]@{ Name = 'm1'; MemoryMB = 1 }
+            [pscustomobject]@{ Name = 'row-nokernel'; KernelPath = $absent }
+            [pscustomobject]@{ Name = 'row-noinitrd'; InitrdPath = $absent }
+        )
+        ($rows | New-PvhVm -ErrorVariable err -ErrorAction SilentlyContinue).Name | Should -Be 'row-ok'
+        $err.FullyQualifiedErrorId | Should -Be @(
+            'BootFailedMemoryTooSmall,PvhVm.Module.Commands.NewPvhVmCommand'
+            'KernelImageNotFound,PvhVm.Module.Commands.NewPvhVmCommand'
+            'PathNotFound,PvhVm.Module.Commands.NewPvhVmCommand')
+        $err.TargetObject | Should -Be 'm1', 'row-nokernel', 'row-noinitrd'
+        "$($err[0])" | Should -Be "VM 'm1': MemoryMB 1 is below the minimum of 2 MiB."
+        "$($err[1])" | Should -BeLike "VM 'row-nokernel': *$absent*"
+        "$($err[2])" | Should -BeLike "VM 'row-noinitrd': *$absent*"
+    }
+
     It 'reports a missing kernel as KernelImageNotFound' {
         New-PvhVm -Name 'nokernel' -KernelPath (Join-Path $TestDrive 'absent.elf') -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'KernelImageNotFound,*'
@@ -102,7 +140,8 @@ Describe 'New-PvhVm' {
         New-PvhVm -Name 'junk' -KernelPath $junk -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'KernelImage*,*'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
-        $err[0].TargetObject | Should -Be $junk
+        $err[0].TargetObject | Should -Be 'junk'
+        "$($err[0])" | Should -BeLike "VM 'junk': *$junk*"
     }
 
     It 'reports an ELF without a PVH entry note as NotPvhBootable' {

@@ -43,6 +43,13 @@ Describe 'Start-PvhVm' {
         (Get-PvhVm 'byprop').ExitReason | Should -Be 'GuestReset'
     }
 
+    It 'starts VMs named by piped strings' {
+        $null = 'str-a', 'str-b' | ForEach-Object { New-PvhVm -Name $_ }
+        $vms = 'str-a', 'str-b' | Start-PvhVm -Wait -Timeout 30 -PassThru
+        $vms.Name | Should -Be 'str-a', 'str-b'
+        $vms.ExitReason | Should -Be 'GuestReset', 'GuestReset'
+    }
+
     It 'returns at once without -Wait, leaving the VM running' {
         New-PvhVm -Name 'nowait' -KernelPath $spin | Start-PvhVm | Should -BeNullOrEmpty
         (Get-PvhVm 'nowait').State | Should -Be 'Running'

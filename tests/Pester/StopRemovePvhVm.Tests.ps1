@@ -22,6 +22,12 @@ Describe 'Stop-PvhVm' {
         (Get-PvhVm 'stopwc-*').State | Should -Be 'Stopped', 'Stopped'
     }
 
+    It 'stops VMs named by piped strings' {
+        $null = 'stopstr-a', 'stopstr-b', 'stopstr-c' | ForEach-Object { New-PvhVm -Name $_ -KernelPath $spin } | Start-PvhVm
+        ('stopstr-a', 'stopstr-b' | Stop-PvhVm -PassThru).Name | Should -Be 'stopstr-a', 'stopstr-b'
+        (Get-PvhVm 'stopstr-*').State | Should -Be 'Stopped', 'Stopped', 'Running'
+    }
+
     It 'leaves the VM running with -WhatIf' {
         $vm = New-PvhVm -Name 'stop-whatif' -KernelPath $spin | Start-PvhVm -PassThru
         $vm | Stop-PvhVm -WhatIf
@@ -56,6 +62,18 @@ Describe 'Remove-PvhVm' {
         $null = New-PvhVm -Name 'rm-created'
         Remove-PvhVm -Name 'rm-created' -Confirm:$false
         Get-PvhVm -Name 'rm-created' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'removes VMs named by piped strings, and a piped VM object still binds as the VM it is' {
+        $null = 'rmstr-a', 'rmstr-b' | ForEach-Object { New-PvhVm -Name $_ }
+        'rmstr-a', 'rmstr-b' | Remove-PvhVm -Confirm:$false
+        Get-PvhVm 'rmstr-*' | Should -BeNullOrEmpty
+        $old = New-PvhVm -Name 'rmstr-a'
+        $old | Remove-PvhVm -Confirm:$false
+        $null = New-PvhVm -Name 'rmstr-a'
+        $old | Remove-PvhVm -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VmNotFound,*'
+        Get-PvhVm 'rmstr-a' | Should -Not -BeNullOrEmpty
     }
 
     It 'refuses to remove a running VM without -Force (VmRunning)' {

@@ -15,7 +15,9 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
+    /// <summary>The kernel; files from Get-ChildItem bind here through their PSPath (and by their Name to -Name).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath")]
     [ValidateNotNullOrEmpty]
     public string? KernelPath { get; set; }
 
@@ -41,10 +43,15 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
     protected override void ProcessRecord()
     {
+        if (string.IsNullOrWhiteSpace(Name))
+        {
+            WriteError(VmErrors.InvalidName(Name, "A VM name cannot be empty or only white space."));
+            return;
+        }
+
         if (WildcardPattern.ContainsWildcardCharacters(Name))
         {
-            WriteError(ErrorRecordFactory.Create(new ArgumentException($"The VM name '{Name}' contains wildcard characters (* ? [ ]); other cmdlets take names as wildcard patterns."),
-                "InvalidVmName", ErrorCategory.InvalidArgument, Name));
+            WriteError(VmErrors.InvalidName(Name, $"The VM name '{Name}' contains wildcard characters (* ? [ ]); other cmdlets take names as wildcard patterns."));
             return;
         }
 
@@ -56,14 +63,11 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         // The engine reads and judges the kernel (KernelImage* errors) and the initrd (BootFailedInitrd*) now, not at start.
         var kernel = BuiltInProbePath;
-        if (KernelPath is not null && !TryResolveFileSystemPath(KernelPath, out kernel))
-        {
-            return;
-        }
-
         string? initrd = null;
-        if (InitrdPath is not null && !TryResolveFile(InitrdPath, out initrd))
+        if (KernelPath is not null && !TryResolveFileSystemPath(KernelPath, out kernel, out var error)
+            || InitrdPath is not null && !TryResolveFile(InitrdPath, out initrd, out error))
         {
+            WriteError(VmErrors.ForVm(error, Name));
             return;
         }
 
@@ -82,7 +86,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         catch (Exception e) when (e is not PipelineStoppedException)
         {
             DrainLog(log);
-            WriteError(VmErrors.FromException(e, kernel));
+            WriteError(VmErrors.ForVm(VmErrors.FromException(e, Name), Name));
             return;
         }
 
@@ -100,10 +104,10 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         WriteObject(vm);
     }
 
-    /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or writes PathNotFound.</summary>
-    private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved)
+    /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or says why not (PathNotFound).</summary>
+    private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved, [NotNullWhen(false)] out ErrorRecord? error)
     {
-        if (!TryResolveFileSystemPath(path, out resolved))
+        if (!TryResolveFileSystemPath(path, out resolved, out error))
         {
             return false;
         }
@@ -114,33 +118,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return true;
         }
 
-        WriteError(VmErrors.PathNotFound(path, new ItemNotFoundException($"Cannot find the file '{resolved}'.")));
-        return false;
-    }
-
-    /// <summary>
-    /// Resolves a PowerShell path to a file-system path; a path of another provider (env:, function:, ...) would
-    /// otherwise come back as a bare name and be opened relative to the process's directory, not $PWD.
-    /// </summary>
-    private bool TryResolveFileSystemPath(string path, [NotNullWhen(true)] out string? resolved)
-    {
-        resolved = null;
-        try
-        {
-            var candidate = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
-            if (provider.Name == "FileSystem")
-            {
-                resolved = candidate;
-                return true;
-            }
-
-            WriteError(VmErrors.PathNotFound(path, new ItemNotFoundException($"'{path}' is a path of the {provider.Name} provider, which holds no files.")));
-        }
-        catch (SessionStateException e)
-        {
-            WriteError(VmErrors.PathNotFound(path, e));
-        }
-
+        error = VmErrors.PathNotFound(path, new ItemNotFoundException($"Cannot find the file '{resolved}'."));
         return false;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using Microsoft.Extensions.Logging;
 using PvhVm.Core.Machine;
@@ -154,5 +155,33 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
         }
 
         return found.DistinctBy(entry => entry.Vm.Id).ToList();
+    }
+
+    /// <summary>
+    /// Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to a file-system path, or says why not (PathNotFound);
+    /// a path of another provider (env:, function:, ...) would otherwise come back as a bare name and be opened relative
+    /// to the process's directory, not $PWD.
+    /// </summary>
+    internal bool TryResolveFileSystemPath(string path, [NotNullWhen(true)] out string? resolved, [NotNullWhen(false)] out ErrorRecord? error)
+    {
+        resolved = null;
+        try
+        {
+            var candidate = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            if (provider.Name == "FileSystem")
+            {
+                resolved = candidate;
+                error = null;
+                return true;
+            }
+
+            error = VmErrors.PathNotFound(path, new ItemNotFoundException($"'{path}' is a path of the {provider.Name} provider, which holds no files."));
+        }
+        catch (SessionStateException e)
+        {
+            error = VmErrors.PathNotFound(path, e);
+        }
+
+        return false;
     }
 }

@@ -9,9 +9,11 @@ namespace PvhVm.Module.Commands;
 [OutputType(typeof(void))]
 public sealed class SendPvhConsoleCommand : VmTargetCmdlet
 {
-    /// <summary>The text: after the name with -Name (Send-PvhConsole web1 'ls'), first with piped VMs ($vm | Send-PvhConsole 'ls').</summary>
-    [Parameter(ParameterSetName = ByName, Mandatory = true, Position = 1)]
-    [Parameter(ParameterSetName = ByVm, Mandatory = true, Position = 0)]
+    /// <summary>
+    /// The text, second in every parameter set: Send-PvhConsole web1 'ls', Send-PvhConsole -VM $vm 'ls'. A positional
+    /// argument binds before pipeline input is seen, so the first one always takes -Name: with piped VMs, name -Text.
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 1)]
     [AllowEmptyString]
     public string Text { get; set; } = "";
 

@@ -8,7 +8,7 @@ namespace PvhVm.Module.Commands;
 [OutputType(typeof(HostInfo), typeof(bool))]
 public sealed class TestPvhHostCommand : PvhCmdlet
 {
-    /// <summary>The KVM device to probe.</summary>
+    /// <summary>The KVM device to probe: a PowerShell path (relative to $PWD, ~, PSDrives) of the FileSystem provider.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string DevicePath { get; set; } = "/dev/kvm";
@@ -19,7 +19,13 @@ public sealed class TestPvhHostCommand : PvhCmdlet
 
     protected override void ProcessRecord()
     {
-        var info = KvmHost.Probe(DevicePath);
+        if (!TryResolveFileSystemPath(DevicePath, out var device, out var error))
+        {
+            WriteError(error);
+            return;
+        }
+
+        var info = KvmHost.Probe(device);
         if (Quiet)
         {
             WriteObject(info.IsUsable);

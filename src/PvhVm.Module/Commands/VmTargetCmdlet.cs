@@ -6,22 +6,24 @@ using PvhVm.Module.Registry;
 namespace PvhVm.Module.Commands;
 
 /// <summary>
-/// A cmdlet that acts on registered VMs, named by -Name (wildcards; also bound from any pipeline object with a
-/// Name property, such as a VM that came back deserialized from a job) or given as VM objects by -VM / the pipeline.
+/// A cmdlet that acts on registered VMs, named by -Name (wildcards; also bound from piped strings and from any pipeline
+/// object with a Name property, such as a VM that came back deserialized from a job) or given as VM objects by -VM / the pipeline.
 /// </summary>
 public abstract class VmTargetCmdlet : PvhCmdlet
 {
     protected const string ByName = "ByName";
     protected const string ByVm = "ByVm";
 
-    [Parameter(ParameterSetName = ByName, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ByName, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] Name { get; set; } = [];
 
     // Not positional, so that a bare word binds to -Name; the default parameter set, so that a piped VM binds here by
-    // value rather than to -Name by property name (which would pick whichever VM holds that name now).
+    // value rather than to -Name by property name (which would pick whichever VM holds that name now). PowerShell binds
+    // a piped object by value without conversion first: a VM binds here, a string to -Name, anything else with a Name
+    // property to -Name by property name.
     [Parameter(ParameterSetName = ByVm, Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
     public VirtualMachine[] VM { get; set; } = [];
