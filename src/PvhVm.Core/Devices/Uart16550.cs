@@ -158,12 +158,14 @@ public sealed class Uart16550 : IPortIoDevice
 
                 break;
             case 2:
-                _fifoEnabled = (value & 0x01) != 0;
-                if ((value & 0x02) != 0)
+                // Turning the FIFOs on or off empties them, as does the receive-FIFO reset bit (16550A FCR0/FCR1).
+                var fifoEnabled = (value & 0x01) != 0;
+                if ((value & 0x02) != 0 || fifoEnabled != _fifoEnabled)
                 {
                     _received.Clear();
                 }
 
+                _fifoEnabled = fifoEnabled;
                 break;
             case 3:
                 _lcr = value;

@@ -24,6 +24,46 @@ public sealed class Uart16550Tests
     }
 
     [Fact]
+    public void TurningTheFifosOnOrOffEmptiesTheReceiveQueue()
+    {
+        _uart.Receive("ab"u8);
+        Out(2, 0x01);
+        Assert.Equal(0, In(5) & 0x01);
+        _uart.Receive("c"u8);
+        Out(2, 0x01);
+        Assert.Equal(0x01, In(5) & 0x01);
+        Out(2, 0x00);
+        Assert.Equal(0, In(5) & 0x01);
+    }
+
+    [Fact]
+    public void LinuxStartupFindsNoThreOrTxenBugAndLeavesTheLineLow()
+    {
+        // serial8250_do_startup: clear FIFOs, read LSR/RBR/IIR/MSR, the LSR safety check, then the THRE and TXEN tests.
+        Out(2, 0x01);
+        Out(2, 0x07);
+        Out(2, 0x00);
+        _ = In(5);
+        _ = In(0);
+        _ = In(2);
+        _ = In(6);
+        Assert.NotEqual(0xFF, In(5));
+        Out(1, 0x02);
+        var firstIir = In(2);
+        Out(1, 0x00);
+        Out(1, 0x02);
+        var secondIir = In(2);
+        Out(1, 0x00);
+        Assert.False((firstIir & 1) == 0 && (secondIir & 1) != 0, "Linux would set UART_BUG_THRE");
+        Out(1, 0x02);
+        var lsr = In(5);
+        var iir = In(2);
+        Out(1, 0x00);
+        Assert.False((lsr & 0x40) != 0 && (iir & 1) != 0, "Linux would set UART_BUG_TXEN");
+        Assert.False(_irq[^1]);
+    }
+
+    [Fact]
     public void ScratchAndDivisorLatchAreSeparateRegisters()
     {
         Out(7, 0x5A);
