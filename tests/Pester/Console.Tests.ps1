@@ -58,7 +58,9 @@ Describe 'Get-PvhConsole' {
         $vm = New-PvhVm -Name 'con-ctrlc' -KernelPath $echo | Start-PvhVm -PassThru
         $run = Start-BackgroundPipeline 'Get-PvhConsole -Name con-ctrlc -Wait'
         $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
-        Start-Sleep -Milliseconds 300
+        # Following has begun once the line already printed has come through.
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not (Get-BackgroundOutput $run) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
         Stop-BackgroundPipeline $run
         (Get-BackgroundOutput $run).Text | Should -Be 'echo ready'
         $run.PowerShell.Dispose()

@@ -50,12 +50,12 @@ public sealed class ConsoleLogTests
         var waiter = Task.Run(() => log.WaitForLinesAfter(-1, TimeSpan.FromSeconds(10), CancellationToken.None));
         Thread.Sleep(50);
         log.Write("x\n"u8);
-        Assert.True(await waiter.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(await waiter.WaitAsync(TimeSpan.FromSeconds(30)));
 
         var second = Task.Run(() => log.WaitForLinesAfter(0, TimeSpan.FromSeconds(10), CancellationToken.None));
         Thread.Sleep(50);
         log.Complete();
-        Assert.False(await second.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.False(await second.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

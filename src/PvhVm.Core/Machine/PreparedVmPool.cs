@@ -62,9 +62,10 @@ internal static class PreparedVmPool
                 DescriptorHeadroom.Ensure(2);
                 prepared = PreparedVm.Create(ramSize);
             }
-            catch (Exception e) when (e is KvmException or Boot.GuestMemoryException)
+            catch (Exception)
             {
-                // Nothing is lost: the next start prepares its own VM and reports the error itself.
+                // Nothing is lost: the next start prepares its own VM and reports the error itself. Whatever went
+                // wrong here, an exception escaping a pool thread would end the host process.
             }
 
             lock (Gate)

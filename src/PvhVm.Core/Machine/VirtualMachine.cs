@@ -22,7 +22,9 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
     public const int MaximumProcessorCount = 254;
 
     private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    // How long Stop and Dispose wait for the vCPU threads: normally milliseconds, but a loaded host has kept a thread
+    // from a core for seconds. Past it nothing is unmapped under a vCPU; the last one out releases everything.
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
     // PublicationOnly: a failure (no /dev/kvm yet, descriptors exhausted) is not cached for the life of the process.
     private static readonly Lazy<KvmCpuidEntry2[]> SupportedCpuid = new(() =>
     {

@@ -13,7 +13,7 @@ namespace PvhVm.Core.Tests.Machine;
 /// (A class fixture rather than the DebianKernel collection, so these boots run beside the kernel parser tests.)
 public sealed class LinuxBootTests(DebianKernelFixture kernel) : IClassFixture<DebianKernelFixture>
 {
-    private static readonly TimeSpan EarlyBootBound = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan EarlyBootBound = TimeSpan.FromMinutes(10);
 
     [Fact]
     public void ElfKernelReportsOurCommandLineMemoryMapInitrdAcpiAndCpus()

@@ -7,6 +7,8 @@ namespace PvhVm.Core.Tests.Reliability.Host;
 /// Faults of the host rather than the guest: no access to /dev/kvm, a device that is not KVM, descriptors running
 /// out. Those that need another user or a lower limit run the test assembly as a child process.
 /// </summary>
+/// (Serial: the descriptor-limit children run near the edge and must not share the host with the heaviest tests.)
+[Collection(SerialCollection.Name)]
 public sealed class HostFaultTests
 {
     // nobody/nogroup: in no group that could open /dev/kvm (root:root 0600 here, root:kvm 0660 on most hosts).
