@@ -326,8 +326,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
             Console.Complete();
             _exited.Set();
         }
-
-        if (started)
+        else
         {
             EndVm(VmExitReason.Stopped, null);
             if (!_startReturned.Wait(StopGrace) || !_exited.Wait(StopGrace))
