@@ -7,6 +7,7 @@ internal static partial class Libc
 {
     public const int O_RDWR = 0x2;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NOCTTY = 0x100;
 
     public const int PROT_NONE = 0x0;
     public const int PROT_READ = 0x1;

@@ -18,8 +18,10 @@ internal sealed class RegularFileException(RegularFileProblem problem, string de
 }
 
 /// <summary>
-/// Opens an untrusted path read-only: non-blocking, so a FIFO never blocks the caller, and checked with statx on the
-/// open descriptor, so a file swapped after a check cannot slip through. Only regular files pass.
+/// Opens an untrusted path read-only. The type is checked by path before the open, so a device is never opened (opening
+/// some has effects: a watchdog arms, a terminal becomes the controlling one), and again on the open descriptor, so a
+/// file swapped in between cannot slip through; the open itself is non-blocking, so a FIFO swapped in cannot block the
+/// caller. Only regular files pass.
 /// </summary>
 internal static class RegularFile
 {
@@ -31,32 +33,42 @@ internal static class RegularFile
             throw new RegularFileException(RegularFileProblem.NotFound, "not a valid path");
         }
 
-        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        _ = EnsureRegular(Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE | Libc.STATX_SIZE, out var byPath), byPath);
+        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY | Libc.O_CLOEXEC);
         if (fd < 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
-            throw errno is Libc.ENOENT or Libc.ENOTDIR
-                ? new RegularFileException(RegularFileProblem.NotFound, "no such file")
-                : new RegularFileException(RegularFileProblem.Unreadable, Libc.ErrorText(errno));
+            throw Failure(Marshal.GetLastPInvokeError());
         }
 
         var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (Libc.Statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_SIZE, out var status) != 0)
+        try
         {
-            var errno = Marshal.GetLastPInvokeError();
+            size = EnsureRegular(Libc.Statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE | Libc.STATX_SIZE, out var status), status);
+            return handle;
+        }
+        catch
+        {
             handle.Dispose();
-            throw new RegularFileException(RegularFileProblem.Unreadable, Libc.ErrorText(errno));
+            throw;
+        }
+    }
+
+    /// <summary>The size, when a statx call succeeded on a regular file.</summary>
+    private static ulong EnsureRegular(int statxResult, in StatxBuffer status)
+    {
+        if (statxResult != 0)
+        {
+            throw Failure(Marshal.GetLastPInvokeError());
         }
 
         var type = status.Mode & Libc.S_IFMT;
-        if (type != Libc.S_IFREG)
-        {
-            handle.Dispose();
-            throw new RegularFileException(RegularFileProblem.NotARegularFile,
+        return type == Libc.S_IFREG
+            ? status.Size
+            : throw new RegularFileException(RegularFileProblem.NotARegularFile,
                 type == Libc.S_IFDIR ? "is a directory" : "is not a regular file (FIFO, socket or device)");
-        }
-
-        size = status.Size;
-        return handle;
     }
+
+    private static RegularFileException Failure(int errno) => errno is Libc.ENOENT or Libc.ENOTDIR
+        ? new RegularFileException(RegularFileProblem.NotFound, "no such file")
+        : new RegularFileException(RegularFileProblem.Unreadable, Libc.ErrorText(errno));
 }

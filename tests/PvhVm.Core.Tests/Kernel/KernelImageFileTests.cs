@@ -25,6 +25,19 @@ public sealed class KernelImageFileTests : IDisposable
     public void A_device_is_not_a_file() => Assert.Equal(KernelImageErrorKind.NotAFile, OpenKind("/dev/zero"));
 
     [Fact]
+    public void A_socket_is_judged_by_its_type_before_any_open()
+    {
+        // open(2) of a socket always fails (ENXIO): only a check before the open can say what it is. The same check
+        // keeps devices from being opened at all, since opening some has effects.
+        string path = Path.Combine(_directory, "socket");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        var error = Assert.Throws<KernelImageException>(() => KernelImage.Open(path));
+        Assert.Equal(KernelImageErrorKind.NotAFile, error.Kind);
+        Assert.Contains("not a regular file", error.Message);
+    }
+
+    [Fact]
     public async Task A_fifo_is_rejected_without_blocking_on_open()
     {
         string fifo = Path.Combine(_directory, "fifo");
