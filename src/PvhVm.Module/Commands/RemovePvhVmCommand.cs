@@ -30,21 +30,13 @@ public sealed class RemovePvhVmCommand : VmTargetCmdlet
                 continue;
             }
 
-            try
-            {
-                if (running)
-                {
-                    vm.Stop();
-                }
-            }
-            catch (Exception e) when (e is not PipelineStoppedException)
-            {
-                WriteError(VmErrors.FromException(e, vm));
-                continue;
-            }
-            finally
+            if (!running)
             {
                 DrainLogs([entry]);
+            }
+            else if (!TryStop(entry))
+            {
+                continue;
             }
 
             if (VmRegistry.Remove(entry))

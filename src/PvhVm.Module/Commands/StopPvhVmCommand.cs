@@ -33,18 +33,9 @@ public sealed class StopPvhVmCommand : VmTargetCmdlet
                     continue;
                 }
 
-                try
+                if (!TryStop(entry))
                 {
-                    vm.Stop();
-                }
-                catch (Exception e) when (e is not PipelineStoppedException)
-                {
-                    WriteError(VmErrors.FromException(e, vm));
                     continue;
-                }
-                finally
-                {
-                    DrainLogs([entry]);
                 }
             }
             else

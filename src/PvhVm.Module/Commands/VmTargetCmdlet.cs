@@ -54,6 +54,25 @@ public abstract class VmTargetCmdlet : PvhCmdlet
         return found.DistinctBy(entry => entry.Vm.Id).ToList();
     }
 
+    /// <summary>Stops the VM and drains its engine messages; what the engine threw is the VM's error, and false.</summary>
+    internal bool TryStop(RegisteredVm entry)
+    {
+        try
+        {
+            entry.Vm.Stop();
+            return true;
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(VmErrors.FromException(e, entry.Vm));
+            return false;
+        }
+        finally
+        {
+            DrainLogs([entry]);
+        }
+    }
+
     /// <summary>
     /// Waits, concurrently, until each VM has exited or (with a pattern) printed a matching console line.
     /// Returns the VMs that got there; each that did not is a non-terminating error. Ctrl+C ends the wait

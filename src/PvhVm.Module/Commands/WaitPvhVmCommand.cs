@@ -52,13 +52,22 @@ public sealed class WaitPvhVmCommand : VmTargetCmdlet
             return;
         }
 
-        // A VM that was never started would be waited for until someone starts it: say so instead.
-        foreach (var entry in _targets.Where(entry => entry.Vm.State == VmState.Created))
+        // A VM that was never started would be waited for until someone starts it: say so instead. One look at each
+        // state, so a VM started meanwhile is either refused or waited for, never both.
+        var started = new List<RegisteredVm>();
+        foreach (var entry in _targets)
         {
-            WriteError(VmErrors.InvalidState(entry.Vm, "wait for"));
+            if (entry.Vm.State == VmState.Created)
+            {
+                WriteError(VmErrors.InvalidState(entry.Vm, "wait for"));
+            }
+            else
+            {
+                started.Add(entry);
+            }
         }
 
-        foreach (var entry in WaitForAll([.. _targets.Where(entry => entry.Vm.State != VmState.Created)], pattern, ToTimeout(Timeout)))
+        foreach (var entry in WaitForAll(started, pattern, ToTimeout(Timeout)))
         {
             if (PassThru)
             {
