@@ -1,7 +1,4 @@
 using System.Management.Automation;
-using PvhVm.Core.Boot;
-using PvhVm.Core.Kernel;
-using PvhVm.Core.Kvm;
 using PvhVm.Core.Machine;
 
 namespace PvhVm.Module;
@@ -36,6 +33,10 @@ internal static class VmErrors
     public static ErrorRecord PatternNotSeen(VirtualMachine vm, string pattern)
         => ErrorRecordFactory.Create($"VM '{vm.Name}' exited ({vm.ExitReason}) before a console line matched '{pattern}'.", "ConsolePatternNotFound", ErrorCategory.ObjectNotFound, vm);
 
+    /// <summary>A -Pattern or -ConsolePattern that is not a valid regular expression, for every cmdlet that takes one.</summary>
+    public static ErrorRecord InvalidConsolePattern(string pattern, ArgumentException exception)
+        => ErrorRecordFactory.Create(exception, "InvalidConsolePattern", ErrorCategory.InvalidArgument, pattern);
+
     public static ErrorRecord PathNotFound(string path, Exception exception)
         => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
 
@@ -49,28 +50,5 @@ internal static class VmErrors
         {
             RecommendedAction = error.ErrorDetails?.RecommendedAction,
         },
-    };
-
-    /// <summary>Translates what the engine threw for one VM (or kernel path) into the module's error ids.</summary>
-    public static ErrorRecord FromException(Exception exception, object? target) => exception switch
-    {
-        KernelImageException e => ErrorRecordFactory.Create(e, $"KernelImage{e.Kind}", e.Kind switch
-        {
-            KernelImageErrorKind.NotFound => ErrorCategory.ObjectNotFound,
-            KernelImageErrorKind.Unreadable => ErrorCategory.ReadError,
-            KernelImageErrorKind.NotAFile => ErrorCategory.InvalidArgument,
-            _ => ErrorCategory.InvalidData,
-        }, target),
-        BootException { Kind: BootErrorKind.NotPvhBootable } e => ErrorRecordFactory.Create(e, "NotPvhBootable", ErrorCategory.InvalidData, target),
-        BootException e => ErrorRecordFactory.Create(e, $"BootFailed{e.Kind}", ErrorCategory.InvalidArgument, target),
-        KvmException { IsHostUnavailable: true } e => ErrorRecordFactory.Create(e, "KvmUnavailable",
-            e.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
-            target, KvmHost.DescribeRemedy(e)),
-        KvmException e => ErrorRecordFactory.Create(e, "KvmFailed", ErrorCategory.DeviceError, target),
-        FileNotFoundException or DirectoryNotFoundException => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, target),
-        UnauthorizedAccessException => ErrorRecordFactory.Create(exception, "PathAccessDenied", ErrorCategory.PermissionDenied, target),
-        InvalidOperationException => ErrorRecordFactory.Create(exception, "InvalidVmState", ErrorCategory.InvalidOperation, target),
-        ArgumentException => ErrorRecordFactory.Create(exception, "InvalidVmConfig", ErrorCategory.InvalidArgument, target),
-        _ => ErrorRecordFactory.Create(exception, "VmOperationFailed", ErrorCategory.NotSpecified, target),
     };
 }

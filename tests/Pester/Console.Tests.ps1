@@ -68,7 +68,7 @@ Describe 'Get-PvhConsole' {
     }
 
     It 'rejects an invalid -Pattern' {
-        { Get-PvhConsole -Name 'con-a' -Pattern '(' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidPattern,*'
+        { Get-PvhConsole -Name 'con-a' -Pattern '(' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConsolePattern,PvhVm.Module.Commands.GetPvhConsoleCommand'
     }
 }
 

@@ -134,11 +134,11 @@ Describe 'New-PvhVm' {
         Get-PvhVm | Should -BeNullOrEmpty
     }
 
-    It 'reports a file that is no kernel image with a KernelImage* error id and InvalidData' {
+    It 'reports a file that is no kernel image as NotAKernelImage, as Get-PvhBootInfo does' {
         $junk = Join-Path $TestDrive 'junk.bin'
         [IO.File]::WriteAllBytes($junk, [byte[]](0..255))
         New-PvhVm -Name 'junk' -KernelPath $junk -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'KernelImage*,*'
+        $err[0].FullyQualifiedErrorId | Should -Be 'NotAKernelImage,PvhVm.Module.Commands.NewPvhVmCommand'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
         $err[0].TargetObject | Should -Be 'junk'
         "$($err[0])" | Should -BeLike "VM 'junk': *$junk*"

@@ -96,15 +96,15 @@ Describe 'Start-PvhVm' {
         $err[0].TargetObject | Should -Be 'nosuchvm'
     }
 
-    It 'reports a boot the engine refuses at start as BootFailed plus its kind, with InvalidArgument, and starts the others' {
+    It 'reports a boot the engine refuses at start as BootFailed plus its kind, with LimitsExceeded, and starts the others' {
         $initrd = Join-Path $TestDrive 'big.img'
         [IO.File]::WriteAllBytes($initrd, [byte[]]::new(8MB))
         $null = New-PvhVm -Name 'initrd-too-big' -MemoryMB 4 -InitrdPath $initrd
         $null = New-PvhVm -Name 'boots-fine'
         Start-PvhVm -Name 'initrd-too-big', 'boots-fine' -Wait -Timeout 30 -ErrorVariable err -ErrorAction SilentlyContinue
         $err | Should -HaveCount 1
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'BootFailedInitrdTooLarge,*'
-        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].FullyQualifiedErrorId | Should -Be 'BootFailedInitrdTooLarge,PvhVm.Module.Commands.StartPvhVmCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
         $err[0].TargetObject.Name | Should -Be 'initrd-too-big'
         (Get-PvhVm 'initrd-too-big').State | Should -Be 'Failed'
         (Get-PvhVm 'boots-fine').ExitReason | Should -Be 'GuestReset'

@@ -116,7 +116,7 @@ public sealed class GuestMemory : IDisposable
         if (address == Libc.MAP_FAILED)
         {
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            throw new GuestMemoryException($"Could not map {size} bytes of guest RAM: {Libc.ErrorText(errno)}.");
+            throw new Host.HostResourceException(Host.HostResource.Memory, $"mmap {size} bytes of guest RAM", errno);
         }
 
         return address;

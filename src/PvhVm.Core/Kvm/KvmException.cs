@@ -1,3 +1,5 @@
+using PvhVm.Core.Host;
+
 namespace PvhVm.Core.Kvm;
 
 /// <summary>A KVM ioctl (or opening /dev/kvm) failed; names the call and the errno.</summary>
@@ -20,6 +22,14 @@ public sealed class KvmException : Exception
     public string Operation { get; }
 
     public int Errno { get; }
+
+    /// <summary>
+    /// The exception for a failed call: <see cref="HostResourceException"/> when the errno says the host ran out of
+    /// descriptors or memory (the VM is not at fault), otherwise a <see cref="KvmException"/>.
+    /// </summary>
+    public static Exception ForErrno(string operation, int errno) => HostResourceException.ExhaustedBy(errno) is { } resource
+        ? new HostResourceException(resource, operation, errno)
+        : new KvmException(operation, errno);
 
     /// <summary>True when /dev/kvm is missing or not accessible: a host problem, not a VM problem.</summary>
     public bool IsHostUnavailable => Operation.StartsWith("open ", StringComparison.Ordinal) && Errno is ENOENT or EACCES or EPERM or ENXIO or ENODEV;

@@ -17,7 +17,7 @@ public sealed class KvmFileDescriptor : SafeHandle
 
     protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
 
-    /// <summary>ioctl with an integer argument; throws <see cref="KvmException"/> naming the call on failure.</summary>
+    /// <summary>ioctl with an integer argument; on failure throws <see cref="KvmException.ForErrno"/>'s exception naming the call.</summary>
     internal int Ioctl(nuint request, nint argument, string name)
     {
         var added = false;
@@ -25,7 +25,7 @@ public sealed class KvmFileDescriptor : SafeHandle
         try
         {
             var result = Libc.Ioctl(Fd, request, argument);
-            return result >= 0 ? result : throw new KvmException(name, Marshal.GetLastPInvokeError());
+            return result >= 0 ? result : throw KvmException.ForErrno(name, Marshal.GetLastPInvokeError());
         }
         finally
         {

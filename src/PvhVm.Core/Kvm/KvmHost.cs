@@ -1,4 +1,5 @@
 using PvhVm.Core.Interop;
+using PvhVm.Core.Host;
 
 namespace PvhVm.Core.Kvm;
 
@@ -35,6 +36,10 @@ public static class KvmHost
         catch (KvmException e)
         {
             return Unusable(devicePath, e.Message, "Check that the KVM module is loaded and the device is a KVM device.");
+        }
+        catch (HostResourceException e)
+        {
+            return Unusable(devicePath, e.Message, HostResourceException.Remedy(e.Resource));
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class KvmSystem : IDisposable
         var fd = Libc.Open(devicePath, Libc.O_RDWR | Libc.O_CLOEXEC);
         if (fd < 0)
         {
-            throw new KvmException($"open {devicePath}", Marshal.GetLastPInvokeError());
+            throw KvmException.ForErrno($"open {devicePath}", Marshal.GetLastPInvokeError());
         }
 
         var system = new KvmSystem(new KvmFileDescriptor(fd));

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using PvhVm.Core.Interop;
-using PvhVm.Core.Kvm;
+using PvhVm.Core.Host;
 
 namespace PvhVm.Core.Machine;
 
@@ -13,7 +13,7 @@ internal static class DescriptorHeadroom
     /// <summary>Descriptors left to the runtime and the rest of the host process.</summary>
     public const int Reserve = 32;
 
-    /// <summary>Throws <see cref="KvmException"/> (EMFILE) unless <paramref name="needed"/> more descriptors leave the reserve free.</summary>
+    /// <summary>Throws <see cref="HostResourceException"/> (EMFILE) unless <paramref name="needed"/> more descriptors leave the reserve free.</summary>
     /// <remarks>
     /// Opens and closes that many eventfds rather than counting /proc/self/fd: the probe asks the kernel the exact
     /// question (can this many be opened now?) and costs a few microseconds, where listing cost a millisecond a start.
@@ -30,7 +30,7 @@ internal static class DescriptorHeadroom
                 if (probes[opened] < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
-                    throw new KvmException("reserve file descriptors", errno,
+                    throw new HostResourceException(HostResource.FileDescriptors, "reserve file descriptors", errno,
                         $"only {opened} more descriptors can be opened; this VM needs {needed} and {Reserve} stay free for the runtime. Raise the limit (ulimit -n) or stop other VMs");
                 }
             }

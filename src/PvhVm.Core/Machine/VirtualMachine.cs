@@ -228,7 +228,7 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
                 ((IVcpuHost)this).VcpuFinished(_runners[i]);
             }
 
-            throw new KvmException("start vCPU thread", Interop.Libc.EAGAIN, e.Message);
+            throw new Host.HostResourceException(Host.HostResource.Threads, "start vCPU thread", Interop.Libc.EAGAIN, e.Message);
         }
     }
 

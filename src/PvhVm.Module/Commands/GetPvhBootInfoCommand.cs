@@ -37,7 +37,7 @@ public sealed class GetPvhBootInfoCommand : PSCmdlet
             }
             catch (KernelImageException e)
             {
-                WriteError(KernelImageErrors.Record(e));
+                WriteError(EngineErrors.Record(e, e.Path));
             }
         }
     }
@@ -72,7 +72,7 @@ public sealed class GetPvhBootInfoCommand : PSCmdlet
 
     // A missing item, drive or provider.
     private void WriteNotFound(string path, SessionStateException e)
-        => WriteError(KernelImageErrors.Record(new KernelImageException(KernelImageErrorKind.NotFound, path, e.Message, e)));
+        => WriteError(EngineErrors.Record(new KernelImageException(KernelImageErrorKind.NotFound, path, e.Message, e), path));
 
     private bool IsFileSystem(ProviderInfo provider, string path)
     {
@@ -81,7 +81,7 @@ public sealed class GetPvhBootInfoCommand : PSCmdlet
             return true;
         }
 
-        WriteError(KernelImageErrors.Record(new KernelImageException(KernelImageErrorKind.NotAFile, path, $"the {provider.Name} provider holds no files")));
+        WriteError(EngineErrors.Record(new KernelImageException(KernelImageErrorKind.NotAFile, path, $"the {provider.Name} provider holds no files"), path));
         return false;
     }
 }

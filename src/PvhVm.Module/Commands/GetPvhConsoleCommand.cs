@@ -99,7 +99,7 @@ public sealed class GetPvhConsoleCommand : VmTargetCmdlet
         }
         catch (ArgumentException e)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(e, "InvalidPattern", ErrorCategory.InvalidArgument, Pattern));
+            ThrowTerminatingError(VmErrors.InvalidConsolePattern(Pattern!, e));
             throw;
         }
     }

@@ -86,7 +86,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         catch (Exception e) when (e is not PipelineStoppedException)
         {
             DrainLog(log);
-            WriteError(VmErrors.ForVm(VmErrors.FromException(e, Name), Name));
+            WriteError(VmErrors.ForVm(EngineErrors.Record(e, Name), Name));
             return;
         }
 

@@ -48,7 +48,7 @@ public sealed class SendPvhConsoleCommand : VmTargetCmdlet
             }
             catch (Exception e) when (e is not PipelineStoppedException)
             {
-                WriteError(VmErrors.FromException(e, vm));
+                WriteError(EngineErrors.Record(e, vm));
             }
         }
     }

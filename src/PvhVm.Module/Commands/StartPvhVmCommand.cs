@@ -49,7 +49,7 @@ public sealed class StartPvhVmCommand : VmTargetCmdlet
         {
             if (tasks[i].IsFaulted)
             {
-                WriteError(VmErrors.FromException(tasks[i].Exception!.GetBaseException(), _targets[i].Vm));
+                WriteError(EngineErrors.Record(tasks[i].Exception!.GetBaseException(), _targets[i].Vm));
             }
             else
             {

@@ -64,7 +64,7 @@ public abstract class VmTargetCmdlet : PvhCmdlet
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(VmErrors.FromException(e, entry.Vm));
+            WriteError(EngineErrors.Record(e, entry.Vm));
             return false;
         }
         finally
@@ -89,7 +89,7 @@ public abstract class VmTargetCmdlet : PvhCmdlet
             var vm = vms[i].Vm;
             if (tasks[i].IsFaulted)
             {
-                WriteError(VmErrors.FromException(tasks[i].Exception!.GetBaseException(), vm));
+                WriteError(EngineErrors.Record(tasks[i].Exception!.GetBaseException(), vm));
             }
             else if (tasks[i].Result)
             {

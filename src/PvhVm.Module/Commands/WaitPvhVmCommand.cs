@@ -48,7 +48,7 @@ public sealed class WaitPvhVmCommand : VmTargetCmdlet
         }
         catch (ArgumentException e)
         {
-            ThrowTerminatingError(ErrorRecordFactory.Create(e, "InvalidConsolePattern", ErrorCategory.InvalidArgument, ConsolePattern));
+            ThrowTerminatingError(VmErrors.InvalidConsolePattern(ConsolePattern!, e));
             return;
         }
 

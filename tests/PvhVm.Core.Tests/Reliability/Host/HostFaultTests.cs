@@ -84,7 +84,7 @@ public sealed class HostFaultTests
         int started = int.Parse(facts["started"].Single(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(started, 5, 299);
         Assert.Equal(3, facts["refused"].Count);
-        Assert.All(facts["refused"], r => Assert.Matches("^(KvmException|KernelImageException): .*(Too many open files|Resource temporarily unavailable)", r));
+        Assert.All(facts["refused"], r => Assert.Matches("^(HostResourceException|KernelImageException): .*(Too many open files|Resource temporarily unavailable)", r));
         Assert.Equal(started.ToString(System.Globalization.CultureInfo.InvariantCulture), facts["alive"].Single());
         Assert.Equal(started.ToString(System.Globalization.CultureInfo.InvariantCulture), facts["stopped"].Single());
         Assert.Equal("running", facts["after-release"].Single());
@@ -94,7 +94,7 @@ public sealed class HostFaultTests
     public void AVmStartsOnceDescriptorsAreFreeAgain()
     {
         var facts = ChildRun.Run(WithDescriptorLimit(160), "squeeze", GuestImages.PathOf("sleep"));
-        Assert.Matches("^KvmException: .*Too many open files", facts["squeezed"].Single());
+        Assert.Matches("^HostResourceException: .*Too many open files", facts["squeezed"].Single());
         Assert.Equal("running", facts["retry"].Single());
     }
 }

@@ -32,7 +32,7 @@ public sealed class HostSlowTests(ITestOutputHelper output)
                     vm.Start();
                     running.Add(vm);
                 }
-                catch (Exception e) when (e is PvhVm.Core.Kvm.KvmException or PvhVm.Core.Boot.GuestMemoryException)
+                catch (PvhVm.Core.Host.HostResourceException e)
                 {
                     refused.Add(e.Message);
                     vm.Dispose();

@@ -1,0 +1,95 @@
+using System.Management.Automation;
+using PvhVm.Core.Boot;
+using PvhVm.Core.Host;
+using PvhVm.Core.Kernel;
+using PvhVm.Core.Kvm;
+
+namespace PvhVm.Module;
+
+/// <summary>An error id a user sees, and its category.</summary>
+internal readonly record struct ErrorIdentity(string Id, ErrorCategory Category);
+
+/// <summary>
+/// The one map from what the engine throws (exception type and kind) to the error id and category every cmdlet
+/// reports. The ids are the module's interface: scripts match on them, so each stays as written here. Every kind
+/// has its entry (tests/Pester/Errors.Tests.ps1 pins each one), so a kind added to Core fails that test until it has one.
+/// </summary>
+internal static class EngineErrors
+{
+    private static readonly Dictionary<KernelImageErrorKind, ErrorIdentity> KernelImage = new()
+    {
+        [KernelImageErrorKind.NotFound] = new("KernelImageNotFound", ErrorCategory.ObjectNotFound),
+        [KernelImageErrorKind.NotAFile] = new("KernelImageNotAFile", ErrorCategory.InvalidArgument),
+        [KernelImageErrorKind.NotAKernelImage] = new("NotAKernelImage", ErrorCategory.InvalidData),
+        [KernelImageErrorKind.Truncated] = new("KernelImageTruncated", ErrorCategory.InvalidData),
+        [KernelImageErrorKind.CorruptHeader] = new("KernelImageCorruptHeader", ErrorCategory.InvalidData),
+        [KernelImageErrorKind.NoteOverrun] = new("KernelNoteOverrun", ErrorCategory.InvalidData),
+        [KernelImageErrorKind.DecompressionFailed] = new("KernelDecompressionFailed", ErrorCategory.InvalidData),
+        [KernelImageErrorKind.UnsupportedCompression] = new("KernelUnsupportedCompression", ErrorCategory.NotImplemented),
+        [KernelImageErrorKind.TooLarge] = new("KernelImageTooLarge", ErrorCategory.LimitsExceeded),
+        [KernelImageErrorKind.Unreadable] = new("KernelImageUnreadable", ErrorCategory.ReadError),
+    };
+
+    private static readonly Dictionary<BootErrorKind, ErrorIdentity> Boot = new()
+    {
+        [BootErrorKind.NotPvhBootable] = new("NotPvhBootable", ErrorCategory.InvalidData),
+
+        // The kernel contradicts itself or the PVH layout: no parameter fixes it.
+        [BootErrorKind.SegmentInMmioHole] = new("BootFailedSegmentInMmioHole", ErrorCategory.InvalidData),
+        [BootErrorKind.SegmentOverlapsBootData] = new("BootFailedSegmentOverlapsBootData", ErrorCategory.InvalidData),
+        [BootErrorKind.SegmentsOverlap] = new("BootFailedSegmentsOverlap", ErrorCategory.InvalidData),
+        [BootErrorKind.EntryOutsideSegments] = new("BootFailedEntryOutsideSegments", ErrorCategory.InvalidData),
+        [BootErrorKind.InvalidSegment] = new("BootFailedInvalidSegment", ErrorCategory.InvalidData),
+
+        // A parameter of New-PvhVm is wrong for this kernel or host.
+        [BootErrorKind.SegmentOutsideRam] = new("BootFailedSegmentOutsideRam", ErrorCategory.InvalidArgument),
+        [BootErrorKind.MemoryTooSmall] = new("BootFailedMemoryTooSmall", ErrorCategory.InvalidArgument),
+        [BootErrorKind.InvalidProcessorCount] = new("BootFailedInvalidProcessorCount", ErrorCategory.InvalidArgument),
+        [BootErrorKind.InvalidCommandLine] = new("BootFailedInvalidCommandLine", ErrorCategory.InvalidArgument),
+        [BootErrorKind.MemoryTooLarge] = new("BootFailedMemoryTooLarge", ErrorCategory.LimitsExceeded),
+        [BootErrorKind.CommandLineTooLong] = new("BootFailedCommandLineTooLong", ErrorCategory.LimitsExceeded),
+        [BootErrorKind.InitrdTooLarge] = new("BootFailedInitrdTooLarge", ErrorCategory.LimitsExceeded),
+        [BootErrorKind.InitrdNotFound] = new("BootFailedInitrdNotFound", ErrorCategory.ObjectNotFound),
+        [BootErrorKind.InitrdUnreadable] = new("BootFailedInitrdUnreadable", ErrorCategory.ReadError),
+    };
+
+    private static readonly Dictionary<HostResource, ErrorIdentity> HostResources = new()
+    {
+        [HostResource.Threads] = new("HostThreadsExhausted", ErrorCategory.ResourceUnavailable),
+        [HostResource.FileDescriptors] = new("HostDescriptorsExhausted", ErrorCategory.ResourceUnavailable),
+        [HostResource.Memory] = new("HostMemoryExhausted", ErrorCategory.ResourceUnavailable),
+    };
+
+
+    /// <summary>The id and category <paramref name="exception"/> surfaces as.</summary>
+    public static ErrorIdentity Identify(Exception exception) => exception switch
+    {
+        KernelImageException e => KernelImage[e.Kind],
+        BootException e => Boot[e.Kind],
+        HostResourceException e => HostResources[e.Resource],
+        KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
+        KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
+        KvmException => new("KvmFailed", ErrorCategory.DeviceError),
+        GuestMemoryException => new("GuestMemoryOutOfRange", ErrorCategory.InvalidData),
+        FileNotFoundException or DirectoryNotFoundException => new("PathNotFound", ErrorCategory.ObjectNotFound),
+        UnauthorizedAccessException => new("PathAccessDenied", ErrorCategory.PermissionDenied),
+        InvalidOperationException => new("InvalidVmState", ErrorCategory.InvalidOperation),
+        ArgumentException => new("InvalidVmConfig", ErrorCategory.InvalidArgument),
+        _ => new("VmOperationFailed", ErrorCategory.NotSpecified),
+    };
+
+    /// <summary>What the user can do about it, where the engine knows.</summary>
+    private static string? RecommendedAction(Exception exception) => exception switch
+    {
+        KvmException { IsHostUnavailable: true } e => KvmHost.DescribeRemedy(e),
+        HostResourceException e => HostResourceException.Remedy(e.Resource),
+        _ => null,
+    };
+
+    /// <summary>The ErrorRecord for what the engine threw about <paramref name="target"/> (a VM, its name, or a kernel path).</summary>
+    public static ErrorRecord Record(Exception exception, object? target)
+    {
+        var (id, category) = Identify(exception);
+        return ErrorRecordFactory.Create(exception, id, category, target, RecommendedAction(exception));
+    }
+}
