@@ -43,6 +43,39 @@ Describe 'Default views' {
     }
 }
 
+Describe 'List views (Format-List and Format-List *)' {
+    It 'shows a VM under Format-List * without type names or record dumps, nested addresses in hex' {
+        $all = $vm | Format-List * | Out-String -Width 400
+        $all | Should -Not -Match 'System\.|PvhVm\.Core\.'
+        $all | Should -Not -Match '\w+ \{ \w+ = '
+        $all | Should -Match 'Config\s+: fmt: 256 MB, 1 vCPU\(s\), kernel .*probe\.elf'
+        $all | Should -Match 'BootInfo\s+: probe\.elf \(Elf64, None, PVH entry 0x00100000\)'
+        $all | Should -Match 'Console\s+: \d+ line\(s\), 0 dropped'
+        $all | Should -Match 'MemoryMap\s+: \{0x000000000-0x000000500 Ram FreeRam, '
+        $all | Should -Match 'E820Map\s+: \{0x000000000-0x00009fc00 Ram, 0x00009fc00-0x0000e0000 Reserved, '
+    }
+
+    It 'shows a VM''s list view with the properties a user reads, the PVH entry in hex' {
+        $list = $vm | Format-List | Out-String -Width 400
+        $list | Should -Match 'State\s+: Stopped'
+        $list | Should -Match 'Memory\s+: 256 MB'
+        $list | Should -Match 'PvhEntry\s+: 0x00100000'
+        $list | Should -Not -Match 'MemoryMap|E820Map|Config'
+    }
+
+    It 'shows memory regions as lists with hex addresses' {
+        $list = Get-PvhMemoryMap fmt | Where-Object Usage -EQ StartInfo | Format-List | Out-String
+        $list | Should -Match 'Start\s+: 0x000006000'
+        $list | Should -Match 'End\s+: 0x000006038'
+        $list | Should -Match 'Size\s+: 0x38'
+    }
+
+    It 'shows every other object the module emits under Format-List * without type names' {
+        $objects = @(Get-PvhConsole fmt) + @(Get-PvhMemoryMap fmt) + @(Test-PvhHost) + @(Get-PvhBootInfo $vm.KernelPath)
+        $objects | Format-List * | Out-String -Width 400 | Should -Not -Match 'System\.|PvhVm\.Core\.'
+    }
+}
+
 Describe 'Serialization (Start-Job runs in another process)' {
     BeforeAll {
         $module = Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1'

@@ -92,4 +92,26 @@ Describe 'Get-PvhBootInfo' {
         $segments = $info.Segments | Out-String -Width 200
         $segments | Should -Match 'LOAD\s+R E\s+0x200000\s+0xffffffff81000000\s+0x1000000'
     }
+
+    It 'reads well under Format-List *: no type names or record dumps, nested addresses in hex' {
+        $info = Get-PvhBootInfo $Vmlinuz
+        $all = $info | Format-List * | Out-String -Width 400
+        $all | Should -Not -Match 'System\.|PvhVm\.Core\.'
+        $all | Should -Not -Match '\w+ \{ \w+ = '
+        $all | Should -Match 'Segments\s+: \{LOAD R E 0x1000000\+0x[0-9a-f]+, '
+        $all | Should -Match 'Notes\s+: \{Xen/XEN_ELFNOTE_GUEST_OS: linux, '
+        $all | Should -Match ('SetupHeader\s+: boot protocol 2\.\d\d, .*preferred address 0x{0:x}' -f $info.SetupHeader.PreferredAddress)
+    }
+
+    It 'renders a note and a segment as lists with hex values' {
+        $info = Get-PvhBootInfo $Vmlinux
+        $note = $info.Notes | Where-Object TypeName -EQ 'XEN_ELFNOTE_PHYS32_ENTRY' | Format-List | Out-String -Width 200
+        $note | Should -Match ('Value\s+: 0x{0:x}' -f $info.PvhEntryPoint)
+        $note | Should -Match 'Descriptor\s+: ([0-9a-f]{2} )+[0-9a-f]{2}\s'
+        $note | Should -Match 'FileOffset\s+: 0x[0-9a-f]+'
+        $segment = $info.Segments[0] | Format-List | Out-String -Width 200
+        $segment | Should -Match 'VirtualAddress\s+: 0xffffffff81000000'
+        $segment | Should -Match 'PhysicalAddress\s+: 0x1000000'
+        ($info.Notes + $info.Segments) | Format-List * | Out-String -Width 400 | Should -Not -Match 'System\.|PvhVm\.Core\.'
+    }
 }
