@@ -4,17 +4,18 @@
     Builds, tests, demonstrates and benchmarks the PvhVm module.
 .DESCRIPTION
     Build  - publishes Release into out/PvhVm/<version>/ as a complete, importable module folder.
-    Test   - Build, then the xunit suite, then Pester against the built module folder (without the slow tests).
-    SlowTest - Build, then only the slow tests: xunit Category=Slow and Pester tag Slow (fuzzing, leak cycles, ...).
+    Test   - Prerequisites, Build, then the xunit suite, then Pester against the built module folder (without the slow tests).
+    SlowTest - Prerequisites, Build, then only the slow tests: xunit Category=Slow and Pester tag Slow (fuzzing, leak cycles, ...).
     Demo   - Build, import the built module and boot the built-in probe kernel.
-    Bench  - Build, then the benchmarks side by side with QEMU (bench/RESULTS.md).
+    Bench  - Prerequisites, Build, then the benchmarks side by side with QEMU (bench/RESULTS.md).
     Clean  - removes out/ and every bin/obj folder.
+    Prerequisites - installs (apt-get) every tool a test or benchmark uses: scripts/install-prerequisites.sh.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'SlowTest', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'SlowTest', 'Demo', 'Bench', 'Clean', 'Prerequisites')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -32,11 +33,18 @@ $resultsDir = Join-Path $out 'test-results'
 
 # A simple (non-advanced) function, so that native flags such as -o reach the command untouched.
 function Invoke-Native {
-    $command, $arguments = $args
+    # Always an array: splatting a lone string would pass its characters.
+    $command = $args[0]
+    $arguments = @($args | Select-Object -Skip 1)
     & $command @arguments
     if ($LASTEXITCODE -ne 0) {
         throw "'$command $($arguments -join ' ')' failed with exit code $LASTEXITCODE."
     }
+}
+
+# Every tool the tests and benchmarks run, installed up front: no test installs anything.
+function Invoke-Prerequisites {
+    Invoke-Native bash (Join-Path $root 'scripts/install-prerequisites.sh')
 }
 
 function Invoke-Build {
@@ -60,6 +68,7 @@ function Get-Pester {
 }
 
 function Invoke-Test([switch] $Slow) {
+    Invoke-Prerequisites
     Invoke-Build
     New-Item -ItemType Directory -Force $resultsDir | Out-Null
     $suffix = if ($Slow) { '-slow' } else { '' }
@@ -128,6 +137,7 @@ switch ($Task) {
     'Test' { Invoke-Test }
     'SlowTest' { Invoke-Test -Slow }
     'Demo' { Invoke-Demo }
-    'Bench' { Invoke-Build; & (Join-Path $root 'bench/Invoke-Bench.ps1') -ModuleDir $moduleDir }
+    'Bench' { Invoke-Prerequisites; Invoke-Build; & (Join-Path $root 'bench/Invoke-Bench.ps1') -ModuleDir $moduleDir }
     'Clean' { Invoke-Clean }
+    'Prerequisites' { Invoke-Prerequisites }
 }

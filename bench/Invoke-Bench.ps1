@@ -33,20 +33,10 @@ function Invoke-Checked {
     $output
 }
 
-function Install-Qemu {
-    if (Get-Command qemu-system-x86_64 -ErrorAction SilentlyContinue) { return }
-    Write-Host 'Installing qemu-system-x86 (apt-get)'
-    if (-not (Test-Path '/var/lib/apt/lists/*_Packages*')) { Invoke-Checked apt-get update -qq | Out-Null }
-    $env:DEBIAN_FRONTEND = 'noninteractive'
-    & apt-get install -y -qq qemu-system-x86 | Out-Null
-    if ($LASTEXITCODE -ne 0) {
-        Invoke-Checked apt-get update -qq | Out-Null
-        Invoke-Checked apt-get install -y -qq qemu-system-x86 | Out-Null
-    }
-}
-
 # --- tools -------------------------------------------------------------------------------------------
-Install-Qemu
+if (-not (Get-Command qemu-system-x86_64 -ErrorAction SilentlyContinue)) {
+    throw 'qemu-system-x86_64 is not installed: run scripts/install-prerequisites.sh (build.ps1 -Task Bench runs it first).'
+}
 $floor = Join-Path $work 'pvhfloor'
 Invoke-Checked gcc -O2 -Wall -Wextra -Werror -o $floor (Join-Path $benchDir 'floor/pvhfloor.c')
 $benchProject = Join-Path $benchDir 'PvhVm.Bench/PvhVm.Bench.csproj'

@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
 # Fetches Debian's cloud kernel (linux-image-*-cloud-amd64-unsigned) into a cache outside the work tree
 # and prints two lines on stdout: the vmlinuz path, then the package version.
-# With --tools it also installs the command-line compressors the kernel tests build payloads with.
 # Cache: ${PVHVM_KERNEL_CACHE:-$HOME/.cache/pvhvm/kernels}/<package>_<version>/; reused when present.
 set -euo pipefail
 
 cache="${PVHVM_KERNEL_CACHE:-$HOME/.cache/pvhvm/kernels}"
-install_tools=0
-for arg in "$@"; do
-    case "$arg" in
-        --tools) install_tools=1 ;;
-        *) echo "usage: $0 [--tools]" >&2; exit 2 ;;
-    esac
-done
+[ "$#" -eq 0 ] || { echo "usage: $0" >&2; exit 2; }
 
 log() { echo "get-test-kernel: $*" >&2; }
 
@@ -46,27 +39,9 @@ resolve_package() {
         | awk '{print $1}' | sort -V | tail -n1
 }
 
-install_missing_tools() {
-    local missing=() tool pkg
-    for pair in gzip:gzip bzip2:bzip2 xz:xz-utils lzma:xz-utils lzop:lzop lz4:lz4 zstd:zstd readelf:binutils; do
-        tool=${pair%%:*}; pkg=${pair#*:}
-        command -v "$tool" >/dev/null || missing+=("$pkg")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        apt_lists_present || apt_update
-        log "installing ${missing[*]}"
-        if ! sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2; then
-            apt_update
-            sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >&2
-        fi
-    fi
-}
-
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9   # several test runs and helpers share the cache
-
-[ "$install_tools" -eq 1 ] && install_missing_tools
 
 package=""
 if apt_lists_present; then package=$(resolve_package); fi

@@ -18,7 +18,7 @@ public sealed class IaslDisassemblyTests
     [InlineData(4)]
     public void IaslDisassemblesEveryTableWithoutErrorsOrWarnings(int cpus)
     {
-        var iasl = EnsureIasl();
+        var iasl = HostTools.Require("iasl");
         using var memory = GuestMemory.Allocate(64 * MiB);
         var plan = PvhBootLoader.Load(memory, TestKernel.Standard(), Parameters(cpus: cpus));
         var tables = AcpiWalker.FromStartInfo(memory, plan.StartInfoAddress);
@@ -91,19 +91,6 @@ public sealed class IaslDisassemblyTests
         return count;
     }
 
-    private static string EnsureIasl()
-    {
-        const string iasl = "/usr/bin/iasl";
-        if (!File.Exists(iasl))
-        {
-            Assert.Equal(0, Run("apt-get", "/", "update", "-qq").ExitCode);
-            var (code, output) = Run("apt-get", "/", "install", "-y", "-qq", "acpica-tools");
-            Assert.True(code == 0, $"apt-get install acpica-tools failed:\n{output}");
-        }
-
-        return iasl;
-    }
-
     private static (int ExitCode, string Output) Run(string program, string workingDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -112,7 +99,6 @@ public sealed class IaslDisassemblyTests
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var output = new StringBuilder(process.StandardOutput.ReadToEnd());

@@ -12,7 +12,7 @@ public sealed class DebianKernelFixture
 {
     public DebianKernelFixture()
     {
-        var (output, _) = Run("bash", [Path.Combine(RepositoryRoot, "scripts", "get-test-kernel.sh"), "--tools"], TimeSpan.FromMinutes(10));
+        var (output, _) = Run("bash", [Path.Combine(RepositoryRoot, "scripts", "get-test-kernel.sh")], TimeSpan.FromMinutes(10));
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (lines.Length < 2 || !File.Exists(lines[0]))
         {

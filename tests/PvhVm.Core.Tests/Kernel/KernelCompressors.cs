@@ -56,7 +56,7 @@ internal static class KernelCompressors
     /// <summary>Feeds <paramref name="input"/> to a program's stdin (compressing to stdout with -c) and returns its stdout.</summary>
     public static byte[] Pipe(byte[] input, string[] command)
     {
-        var start = new ProcessStartInfo(command[0])
+        var start = new ProcessStartInfo(HostTools.Require(command[0]))
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
