@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using PvhVm.Core.Kvm;
+
+namespace PvhVm.Core.Tests.Kvm;
+
+/// <summary>
+/// The offsets, sizes and constants the engine hard-codes, checked against linux/kvm.h itself: kvm_layout.c is
+/// compiled with gcc at test time and prints offsetof/sizeof as the host's kernel headers (linux-libc-dev) define them.
+/// </summary>
+public sealed class KvmHeaderLayoutTests
+{
+    private static readonly Lazy<IReadOnlyDictionary<string, ulong>> Header = new(CompileAndRun);
+
+    [Theory]
+    [InlineData("kvm_run.immediate_exit", KvmRunLayout.ImmediateExit)]
+    [InlineData("kvm_run.exit_reason", KvmRunLayout.ExitReason)]
+    [InlineData("kvm_run.io", KvmRunLayout.Exit)]
+    [InlineData("kvm_run.io.direction", KvmRunLayout.IoDirection)]
+    [InlineData("kvm_run.io.size", KvmRunLayout.IoSize)]
+    [InlineData("kvm_run.io.port", KvmRunLayout.IoPort)]
+    [InlineData("kvm_run.io.count", KvmRunLayout.IoCount)]
+    [InlineData("kvm_run.io.data_offset", KvmRunLayout.IoDataOffset)]
+    [InlineData("kvm_run.mmio.phys_addr", KvmRunLayout.MmioPhysAddr)]
+    [InlineData("kvm_run.mmio.data", KvmRunLayout.MmioData)]
+    [InlineData("kvm_run.mmio.len", KvmRunLayout.MmioLength)]
+    [InlineData("kvm_run.mmio.is_write", KvmRunLayout.MmioIsWrite)]
+    [InlineData("kvm_run.internal.suberror", KvmRunLayout.InternalSuberror)]
+    [InlineData("kvm_run.internal.ndata", KvmRunLayout.InternalNdata)]
+    [InlineData("kvm_run.internal.data", KvmRunLayout.InternalData)]
+    [InlineData("kvm_run.emulation_failure.flags", KvmRunLayout.EmulationFlags)]
+    [InlineData("kvm_run.emulation_failure.insn_size", KvmRunLayout.EmulationInsnSize)]
+    [InlineData("kvm_run.emulation_failure.insn_bytes", KvmRunLayout.EmulationInsnBytes)]
+    [InlineData("kvm_run.fail_entry.hardware_entry_failure_reason", KvmRunLayout.FailEntryReason)]
+    [InlineData("kvm_run.system_event.type", KvmRunLayout.SystemEventType)]
+    [InlineData("KVM_EXIT_IO_OUT", KvmRunLayout.IoDirectionOut)]
+    [InlineData("KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES", KvmRunLayout.EmulationFlagInstructionBytes)]
+    public void KvmRunLayoutMatchesTheHeader(string field, ulong ours) => Assert.Equal(Header.Value[field], ours);
+
+    [Fact]
+    public void StructSizesAndOffsetsMatchTheHeader()
+    {
+        Assert.Equal(Header.Value["sizeof.kvm_regs"], (ulong)Unsafe.SizeOf<KvmRegs>());
+        Assert.Equal(Header.Value["sizeof.kvm_segment"], (ulong)Unsafe.SizeOf<KvmSegment>());
+        Assert.Equal(Header.Value["sizeof.kvm_dtable"], (ulong)Unsafe.SizeOf<KvmDtable>());
+        Assert.Equal(Header.Value["sizeof.kvm_sregs"], (ulong)Unsafe.SizeOf<KvmSregs>());
+        Assert.Equal(Header.Value["sizeof.kvm_userspace_memory_region"], (ulong)Unsafe.SizeOf<KvmUserspaceMemoryRegion>());
+        Assert.Equal(Header.Value["sizeof.kvm_cpuid_entry2"], (ulong)Unsafe.SizeOf<KvmCpuidEntry2>());
+        Assert.Equal(Header.Value["sizeof.kvm_msr_entry"], (ulong)Unsafe.SizeOf<KvmMsrEntry>());
+
+        var sregs = default(KvmSregs);
+        Assert.Equal(Header.Value["kvm_sregs.gdt"], OffsetOf(ref sregs, ref sregs.Gdt));
+        Assert.Equal(Header.Value["kvm_sregs.cr0"], OffsetOf(ref sregs, ref sregs.Cr0));
+        Assert.Equal(Header.Value["kvm_sregs.efer"], OffsetOf(ref sregs, ref sregs.Efer));
+        Assert.Equal(Header.Value["kvm_sregs.interrupt_bitmap"], OffsetOf(ref sregs, ref Unsafe.As<KvmSregs.InterruptBitmap, ulong>(ref sregs.Interrupts)));
+        var regs = default(KvmRegs);
+        Assert.Equal(Header.Value["kvm_regs.rip"], OffsetOf(ref regs, ref regs.Rip));
+    }
+
+    [Fact]
+    public void EveryExitReasonCodeIsTheHeadersKvmExitConstant()
+    {
+        foreach (var code in Enum.GetValues<KvmExitReasonCode>())
+        {
+            // IrqWindowOpen -> KVM_EXIT_IRQ_WINDOW_OPEN
+            var name = "KVM_EXIT_" + Regex.Replace(code.ToString(), "(?<=[a-z])(?=[A-Z])", "_").ToUpperInvariant();
+            Assert.True(Header.Value.TryGetValue(name, out var value), $"kvm_layout.c does not print {name}");
+            Assert.Equal(value, (ulong)code);
+        }
+    }
+
+    private static ulong OffsetOf<TStruct, TField>(ref TStruct owner, ref TField field)
+        => (ulong)Unsafe.ByteOffset(ref Unsafe.As<TStruct, byte>(ref owner), ref Unsafe.As<TField, byte>(ref field));
+
+    private static IReadOnlyDictionary<string, ulong> CompileAndRun()
+    {
+        var gcc = HostTools.Require("gcc");
+        var source = Path.Combine(AppContext.BaseDirectory, "Kvm", "kvm_layout.c");
+        var program = Path.Combine(Path.GetTempPath(), $"pvhvm-kvm-layout-{Environment.ProcessId}");
+        try
+        {
+            var (compiled, compilerOutput) = Run(gcc, "-Wall", "-Werror", "-o", program, source);
+            Assert.True(compiled == 0,
+                $"gcc could not compile {source} (is linux/kvm.h from linux-libc-dev installed? Run {HostTools.PrerequisitesScript}):\n{compilerOutput}");
+            var (exitCode, output) = Run(program);
+            Assert.Equal(0, exitCode);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split('='))
+                .ToDictionary(pair => pair[0], pair => ulong.Parse(pair[1], CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            File.Delete(program);
+        }
+    }
+
+    private static (int ExitCode, string Output) Run(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        arguments.ToList().ForEach(start.ArgumentList.Add);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + error.Result);
+    }
+}
