@@ -13,6 +13,18 @@ internal static class PreparedVmPool
     private static PreparedVm? _ready;
     private static bool _preparing;
 
+    /// <summary>The VM the next <see cref="Take"/> of its size hands out, once the background refill has made it.</summary>
+    internal static PreparedVm? Ready
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _ready;
+            }
+        }
+    }
+
     /// <summary>A prepared VM of <paramref name="ramSize"/> bytes, from the pool or made now; then refills the pool.</summary>
     public static PreparedVm Take(ulong ramSize)
     {
