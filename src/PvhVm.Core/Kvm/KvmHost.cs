@@ -1,5 +1,5 @@
-using PvhVm.Core.Interop;
 using PvhVm.Core.Host;
+using PvhVm.Core.Interop;
 
 namespace PvhVm.Core.Kvm;
 
