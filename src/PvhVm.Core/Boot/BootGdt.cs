@@ -1,3 +1,5 @@
+using PvhVm.Core.Memory;
+
 namespace PvhVm.Core.Boot;
 
 /// <summary>

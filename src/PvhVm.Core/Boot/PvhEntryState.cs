@@ -31,7 +31,7 @@ public static class PvhEntryState
         Ss: BootGdt.Data,
         Tr: BootGdt.Tss,
         Ldt: NullLdt,
-        GdtBase: GuestLayout.GdtAddress,
+        GdtBase: Layout.GdtAddress,
         GdtLimit: BootGdt.Size - 1,
         IdtBase: 0,
         IdtLimit: 0);

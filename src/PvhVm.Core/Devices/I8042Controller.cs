@@ -7,8 +7,8 @@ namespace PvhVm.Core.Devices;
 /// </summary>
 public sealed class I8042Controller : IPortIoDevice
 {
-    public const ushort DataPort = 0x60;
-    public const ushort CommandPort = 0x64;
+    private const ushort DataPort = Layout.I8042DataPort;
+    private const ushort CommandPort = Layout.I8042CommandPort;
     private const byte ResetCommand = 0xFE;
 
     private readonly Action _onReset;

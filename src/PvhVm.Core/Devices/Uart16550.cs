@@ -8,9 +8,7 @@ namespace PvhVm.Core.Devices;
 /// </summary>
 public sealed class Uart16550 : IPortIoDevice
 {
-    public const ushort Com1Base = 0x3F8;
     public const ushort PortCount = 8;
-    public const uint Com1Irq = 4;
 
     /// <summary>Host input waiting for the guest; more than this is refused rather than buffered without bound.</summary>
     public const int ReceiveCapacity = 64 * 1024;
@@ -39,7 +37,7 @@ public sealed class Uart16550 : IPortIoDevice
 
     /// <param name="transmit">Receives every byte the guest sends.</param>
     /// <param name="setIrq">Drives the interrupt line; called only when its level changes.</param>
-    public Uart16550(Action<byte> transmit, Action<bool> setIrq, ushort basePort = Com1Base)
+    public Uart16550(Action<byte> transmit, Action<bool> setIrq, ushort basePort = Layout.Com1Port)
     {
         _transmit = transmit;
         _setIrq = setIrq;

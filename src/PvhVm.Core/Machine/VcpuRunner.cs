@@ -3,6 +3,7 @@ using PvhVm.Core.Boot;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Interop;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 

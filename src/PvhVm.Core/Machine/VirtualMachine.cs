@@ -5,6 +5,7 @@ using PvhVm.Core.Boot;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
@@ -16,9 +17,6 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
 {
     /// <summary>Smallest guest: enough for the boot structures below 1 MiB and a small kernel above.</summary>
     public const int MinimumMemoryMB = 2;
-
-    /// <summary>xAPIC ids in the MADT are 8-bit; 0xFF is broadcast.</summary>
-    public const int MaximumProcessorCount = 254;
 
     private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
     // How long Stop and Dispose wait for the vCPU threads: normally milliseconds, but a loaded host has kept a thread
@@ -70,9 +68,9 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
                 $"MemoryMB {config.MemoryMB} is more than this host's {HostMemory.TotalBytes >> 20} MiB of RAM.");
         }
 
-        if (config.ProcessorCount is < 1 or > MaximumProcessorCount)
+        if (config.ProcessorCount is < 1 or > Layout.MaxProcessors)
         {
-            throw new BootException(BootErrorKind.InvalidProcessorCount, $"ProcessorCount {config.ProcessorCount} is outside 1-{MaximumProcessorCount}.");
+            throw new BootException(BootErrorKind.InvalidProcessorCount, $"ProcessorCount {config.ProcessorCount} is outside 1-{Layout.MaxProcessors}.");
         }
 
         _kernel = KernelImage.Open(config.KernelPath);
@@ -357,13 +355,13 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         kernel.Dispose();
 
         var vm = _vm;
-        _uart = new Uart16550(b => Console.Write([b]), high => vm.SetIrqLine(Uart16550.Com1Irq, high));
+        _uart = new Uart16550(b => Console.Write([b]), high => vm.SetIrqLine(Layout.Com1Irq, high));
         _ports = new PortIoBus(_logger);
-        _ports.Register(Uart16550.Com1Base, Uart16550.PortCount, _uart);
+        _ports.Register(Layout.Com1Port, Uart16550.PortCount, _uart);
         var i8042 = new I8042Controller(() => EndVm(VmExitReason.GuestReset, null));
-        _ports.Register(I8042Controller.DataPort, 1, i8042);
-        _ports.Register(I8042Controller.CommandPort, 1, i8042);
-        _ports.Register(0x80, 1, new IgnoredPorts());
+        _ports.Register(Layout.I8042DataPort, 1, i8042);
+        _ports.Register(Layout.I8042CommandPort, 1, i8042);
+        _ports.Register(Layout.PostPort, 1, new IgnoredPorts());
 
         VcpuKicker.EnsureInstalled();
         // Published only when complete: a Stop or a failure meanwhile sees no half-built arrays.

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 

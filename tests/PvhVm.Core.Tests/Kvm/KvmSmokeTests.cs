@@ -1,5 +1,6 @@
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Kvm;
 

@@ -3,6 +3,7 @@ using PvhVm.Core.Boot;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Kvm;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Machine;
 

@@ -16,8 +16,8 @@ public static class DsdtBuilder
                 Aml.Name("_HID", Aml.EisaId("PNP0501")),
                 Aml.Name("_UID", Aml.Zero),
                 Aml.Name("_CRS", Aml.ResourceTemplate(
-                    Aml.IoPorts(Uart16550.Com1Base, (byte)Uart16550.PortCount),
-                    Aml.Irq((int)Uart16550.Com1Irq)))));
+                    Aml.IoPorts(Layout.Com1Port, (byte)Uart16550.PortCount),
+                    Aml.Irq((int)Layout.Com1Irq)))));
         var headerSize = System.Runtime.InteropServices.Marshal.SizeOf<AcpiTableHeader>();
         var table = AcpiTableHeader.NewTable("DSDT", revision: 2, headerSize + aml.Length);
         aml.CopyTo(table, headerSize);

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Memory;
 using PvhVm.Core.Tests.Guests;
 using Xunit.Abstractions;
 
@@ -32,7 +33,7 @@ public sealed class HostSlowTests(ITestOutputHelper output)
                     vm.Start();
                     running.Add(vm);
                 }
-                catch (Exception e) when (e is PvhVm.Core.Kvm.KvmException or PvhVm.Core.Boot.GuestMemoryException)
+                catch (Exception e) when (e is PvhVm.Core.Kvm.KvmException or PvhVm.Core.Memory.GuestMemoryException)
                 {
                     refused.Add(e.Message);
                     vm.Dispose();

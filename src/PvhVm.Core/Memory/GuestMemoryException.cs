@@ -1,4 +1,4 @@
-namespace PvhVm.Core.Boot;
+namespace PvhVm.Core.Memory;
 
 /// <summary>An access to guest-physical memory that is not entirely backed by guest RAM, or a mapping that failed.</summary>
 public sealed class GuestMemoryException : Exception
