@@ -30,7 +30,7 @@ public static class PvhBootLoader
                 $"Guest RAM of {memory.RamSize} bytes is below the minimum of {Layout.MinimumRamSize} bytes that the boot structures need.");
         }
 
-        var acpi = AcpiTables.Build(Layout.AcpiTablesAddress, parameters.ProcessorCount);
+        var acpi = AcpiTables.Build(Layout.AcpiTablesAddress, parameters.ProcessorCount, parameters.DsdtDevices);
         var layout = LayoutBuilder.For(memory, $"{AcpiTables.Summary}, {parameters.ProcessorCount} CPU(s)");
         var memoryMap = MemoryMapBuilder.FromLayout(layout.Regions);
 

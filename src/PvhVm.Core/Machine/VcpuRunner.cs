@@ -21,6 +21,7 @@ internal sealed class VcpuRunner
     private readonly KvmVcpu _vcpu;
     private readonly GuestMemory _memory;
     private readonly PortIoBus _ports;
+    private readonly MmioBus _mmio;
     private readonly IVcpuHost _host;
     private readonly ILogger _logger;
     private readonly object _threadGate = new();
@@ -31,11 +32,12 @@ internal sealed class VcpuRunner
     private volatile bool _haltCheckRequested;
     private long _exits;
 
-    public VcpuRunner(KvmVcpu vcpu, GuestMemory memory, PortIoBus ports, IVcpuHost host, ILogger logger)
+    public VcpuRunner(KvmVcpu vcpu, GuestMemory memory, PortIoBus ports, MmioBus mmio, IVcpuHost host, ILogger logger)
     {
         _vcpu = vcpu;
         _memory = memory;
         _ports = ports;
+        _mmio = mmio;
         _host = host;
         _logger = logger;
     }
@@ -146,11 +148,10 @@ internal sealed class VcpuRunner
                 PortAccess(exit, output: false);
                 return true;
             case VcpuExitKind.MmioRead:
-                exit.Data.Fill(0xFF);
-                _host.UnhandledMmio(Index, exit.Address, exit.Data.Length, isWrite: false);
+                _mmio.Read(exit.Address, exit.Data);
                 return true;
             case VcpuExitKind.MmioWrite:
-                _host.UnhandledMmio(Index, exit.Address, exit.Data.Length, isWrite: true);
+                _mmio.Write(exit.Address, exit.Data);
                 return true;
             case VcpuExitKind.Intr or VcpuExitKind.IrqWindowOpen:
                 return true;

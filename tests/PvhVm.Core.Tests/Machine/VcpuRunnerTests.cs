@@ -56,10 +56,6 @@ public sealed class VcpuRunnerTests
             return false;
         }
 
-        public void UnhandledMmio(int vcpu, ulong address, int length, bool isWrite)
-        {
-        }
-
         public void VcpuParked()
         {
         }
@@ -89,7 +85,7 @@ public sealed class VcpuRunnerTests
             Vcpu.SetSregs(sregs);
             Vcpu.SetRegs(new KvmRegs { Rip = 0x1000, Rflags = 0x2 });
             VcpuKicker.EnsureInstalled();
-            Runner = new VcpuRunner(Vcpu, _memory, new PortIoBus(NullLogger.Instance), Host, NullLogger.Instance);
+            Runner = new VcpuRunner(Vcpu, _memory, new PortIoBus(NullLogger.Instance), new MmioBus(NullLogger.Instance), Host, NullLogger.Instance);
         }
 
         public RecordingHost Host { get; } = new();
