@@ -3,7 +3,7 @@ using System.Text;
 namespace PvhVm.Core.Boot;
 
 /// <summary>The kernel command line as the guest reads it: UTF-8 bytes with a terminating NUL, within the kernel's limit.</summary>
-public static class CommandLine
+internal static class CommandLine
 {
     /// <summary>
     /// The longest command line, without NUL, for <paramref name="kernelLimit"/> (bzImage cmdline_size, which excludes

@@ -6,7 +6,7 @@ using PvhVm.Core.Memory;
 namespace PvhVm.Core.Boot;
 
 /// <summary>Lays out a PVH boot in guest memory: kernel segments, GDT, start_info, memory map, command line, modules, ACPI.</summary>
-public static class PvhBootLoader
+internal static class PvhBootLoader
 {
     /// <summary>
     /// Validates everything first (processor count, command line, entry, segments, initrd, placement), then writes

@@ -7,7 +7,7 @@ namespace PvhVm.Core.Boot;
 /// Writes hvm_start_info, its module list and its memory-map table at the addresses of <see cref="Layout"/>.
 /// The start_info address is what the boot vCPU receives in EBX.
 /// </summary>
-public static class StartInfoWriter
+internal static class StartInfoWriter
 {
     /// <summary>The initrd as module 0: where it was loaded and how many bytes it has.</summary>
     public readonly record struct Module(ulong Address, ulong Size);

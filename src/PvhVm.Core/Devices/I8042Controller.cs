@@ -5,7 +5,7 @@ namespace PvhVm.Core.Devices;
 /// on port 0x64 ends the VM as a guest reset. Register it on <see cref="DataPort"/> and <see cref="CommandPort"/>
 /// only: 0x61 between them belongs to the PIT's speaker gate.
 /// </summary>
-public sealed class I8042Controller : IPortIoDevice
+internal sealed class I8042Controller : IPortIoDevice
 {
     private const ushort DataPort = Layout.I8042DataPort;
     private const ushort CommandPort = Layout.I8042CommandPort;

@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Devices;
 
 /// <summary>A device on the <see cref="MmioBus"/>: accesses arrive with their offset from the device's base address.</summary>
-public interface IMmioDevice
+internal interface IMmioDevice
 {
     void Read(ulong offset, Span<byte> data);
 

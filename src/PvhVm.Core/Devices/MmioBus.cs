@@ -7,7 +7,7 @@ namespace PvhVm.Core.Devices;
 /// all-ones and its write vanishes, as on a PC bus; such accesses are counted, and only the first few logged, because
 /// a guest can make millions of them.
 /// </summary>
-public sealed class MmioBus
+internal sealed class MmioBus
 {
     private const int LoggedAccesses = 16;
 

@@ -6,7 +6,7 @@ namespace PvhVm.Core.Devices;
 /// Routes port I/O to devices by range. Accesses nobody claims are counted, logged at debug level
 /// (the first few of each port, so a flooding guest cannot flood the log) and read as all-ones.
 /// </summary>
-public sealed class PortIoBus
+internal sealed class PortIoBus
 {
     private const int LoggedPerPort = 4;
 

@@ -8,7 +8,7 @@ namespace PvhVm.Core.Kvm;
 /// A ref struct: <see cref="Data"/> is a view of the vCPU's kvm_run page, valid until the next run, and writing
 /// it is how an IN or an MMIO read is answered. Nothing is allocated per exit.
 /// </summary>
-public readonly ref struct VcpuExit
+internal readonly ref struct VcpuExit
 {
     private const uint EmulationFailure = 1;
     private const int EmulationInstructionData = 3;

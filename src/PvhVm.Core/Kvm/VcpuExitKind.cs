@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Kvm;
 
 /// <summary>What one KVM_RUN ended with, decoded (kvm-ioctls' <c>VcpuExit</c> variants that x86 guests produce).</summary>
-public enum VcpuExitKind
+internal enum VcpuExitKind
 {
     /// <summary>KVM_RUN returned EINTR/EAGAIN: a signal or immediate_exit took the thread out; no exit happened.</summary>
     Interrupted,

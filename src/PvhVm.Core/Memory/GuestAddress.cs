@@ -4,7 +4,7 @@ namespace PvhVm.Core.Memory;
 /// A guest-physical address (vm-memory's <c>GuestAddress</c>). Arithmetic on it is checked: addresses and offsets come
 /// from untrusted kernels and guests, and a sum that wraps past 2^64 must fail, never alias low memory.
 /// </summary>
-public readonly record struct GuestAddress(ulong Value)
+internal readonly record struct GuestAddress(ulong Value)
 {
     /// <summary>The ABI structures and the layout carry addresses as plain u64.</summary>
     public static implicit operator GuestAddress(ulong value) => new(value);

@@ -10,7 +10,7 @@ namespace PvhVm.Core.Memory;
 /// guests (and soon from virtqueues), so a bad one is a <see cref="GuestMemoryException"/>, never a host access.
 /// Scalars are little-endian, as the guest stores them.
 /// </summary>
-public sealed class GuestMemory : IDisposable
+internal sealed class GuestMemory : IDisposable
 {
     public const ulong PageSize = 4096;
 

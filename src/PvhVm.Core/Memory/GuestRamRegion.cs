@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Memory;
 
 /// <summary>One contiguous block of guest RAM. Where the host mapped it stays inside the engine.</summary>
-public sealed record GuestRamRegion(ulong GuestAddress, ulong Size)
+internal sealed record GuestRamRegion(ulong GuestAddress, ulong Size)
 {
     internal GuestRamRegion(ulong guestAddress, ulong size, nint hostAddress)
         : this(guestAddress, size)

@@ -6,7 +6,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// The complete set of ACPI tables as one contiguous image for a given guest address: RSDP first (16-byte
 /// aligned, as a legacy scan expects), then XSDT, FADT, DSDT and MADT, each 16-byte aligned.
 /// </summary>
-public sealed class AcpiTables
+internal sealed class AcpiTables
 {
     public const string Summary = "ACPI tables (RSDP, XSDT, FACP, DSDT, APIC)";
 

@@ -3,7 +3,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// <summary>
 /// Differentiated System Description Table: the devices the device manager describes (COM1 today), in <c>\_SB</c>.
 /// </summary>
-public static class DsdtBuilder
+internal static class DsdtBuilder
 {
     /// <param name="devices">AML Device terms, one per device.</param>
     public static byte[] Build(IReadOnlyList<byte[]> devices)

@@ -8,7 +8,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// each vCPU) and the one I/O APIC of KVM's in-kernel irqchip. No interrupt source overrides: KVM's default GSI
 /// routing wires ISA IRQ n to I/O APIC pin n, and the DSDT names COM1's interrupt by that number.
 /// </summary>
-public static class MadtBuilder
+internal static class MadtBuilder
 {
     /// <summary>The header plus the local APIC address and flags.</summary>
     public const int FixedLength = 44;
