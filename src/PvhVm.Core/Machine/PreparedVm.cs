@@ -55,10 +55,11 @@ internal sealed class PreparedVm : IDisposable
         }
     }
 
+    /// <summary>The VM before its RAM: unmapping RAM under a live VM makes KVM invalidate the mappings page by page.</summary>
     public void Dispose()
     {
-        Memory.Dispose();
         Vm.Dispose();
         System.Dispose();
+        Memory.Dispose();
     }
 }
