@@ -1,6 +1,4 @@
-using PvhVm.Core.Boot;
 using PvhVm.Core.Kvm;
-using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Kvm;
 
@@ -49,7 +47,8 @@ public sealed class KvmSmokeTests
     [Fact]
     public void ProtectedModeCodeExitsOnPortWriteThenHalt()
     {
-        using var guest = new FlatGuest([0x66, 0xBA, 0xF8, 0x03, 0xB0, 0x41, 0xEE, 0xF4]); // mov dx,0x3f8; mov al,'A'; out dx,al; hlt
+        // mov dx,0x3f8; mov al,'A'; out dx,al; hlt
+        using var guest = new BareGuest([0x66, 0xBA, 0xF8, 0x03, 0xB0, 0x41, 0xEE, 0xF4], protectedMode: true);
 
         var exit = guest.Vcpu.Run();
         Assert.Equal(VcpuExitKind.IoOut, exit.Kind);
@@ -67,8 +66,8 @@ public sealed class KvmSmokeTests
     public void AnswersWrittenIntoInAndMmioReadExitsReachTheGuest()
     {
         // mov dx,0x60; in al,dx; mov bl,al; mov eax,[0xd0000000]; mov dx,0x3f8; out dx,al; mov al,bl; out dx,al; hlt
-        using var guest = new FlatGuest([0x66, 0xBA, 0x60, 0x00, 0xEC, 0x88, 0xC3, 0xA1, 0x00, 0x00, 0x00, 0xD0,
-            0x66, 0xBA, 0xF8, 0x03, 0xEE, 0x88, 0xD8, 0xEE, 0xF4]);
+        using var guest = new BareGuest([0x66, 0xBA, 0x60, 0x00, 0xEC, 0x88, 0xC3, 0xA1, 0x00, 0x00, 0x00, 0xD0,
+            0x66, 0xBA, 0xF8, 0x03, 0xEE, 0x88, 0xD8, 0xEE, 0xF4], protectedMode: true);
 
         var exit = guest.Vcpu.Run();
         Assert.Equal((VcpuExitKind.IoIn, (ushort)0x60, 1), (exit.Kind, exit.Port, exit.Data.Length));
@@ -88,40 +87,5 @@ public sealed class KvmSmokeTests
         var exit = vcpu.Run();
         Assert.Equal(VcpuExitKind.IoOut, exit.Kind);
         return exit.Data.ToArray();
-    }
-
-    /// <summary>One vCPU in flat 32-bit protected mode, about to run <c>code</c> at 0x1000 in 1 MiB of RAM.</summary>
-    private sealed class FlatGuest : IDisposable
-    {
-        private readonly KvmSystem _system = KvmSystem.Open();
-        private readonly KvmVm _vm;
-        private readonly GuestMemory _memory = GuestMemory.Allocate(1 << 20);
-
-        public FlatGuest(byte[] code)
-        {
-            _vm = _system.CreateVm();
-            _vm.SetUserMemoryRegion(0, 0, _memory.RamSize, _memory.Regions[0].HostAddress);
-            _memory.Write(0x1000, code);
-            Vcpu = _vm.CreateVcpu(0);
-            Vcpu.SetCpuid(_system.GetSupportedCpuid());
-
-            var sregs = Vcpu.GetSregs();
-            var codeSegment = new KvmSegment { Limit = 0xFFFFFFFF, Selector = 0x08, Type = 0xB, Present = 1, Db = 1, S = 1, G = 1 };
-            var data = codeSegment with { Selector = 0x10, Type = 0x3 };
-            (sregs.Cs, sregs.Ds, sregs.Es, sregs.Fs, sregs.Gs, sregs.Ss) = (codeSegment, data, data, data, data, data);
-            sregs.Cr0 = 0x11;
-            Vcpu.SetSregs(sregs);
-            Vcpu.SetRegs(new KvmRegs { Rip = 0x1000, Rflags = 0x2 });
-        }
-
-        public KvmVcpu Vcpu { get; }
-
-        public void Dispose()
-        {
-            Vcpu.Dispose();
-            _vm.Dispose();
-            _system.Dispose();
-            _memory.Dispose();
-        }
     }
 }
