@@ -74,7 +74,7 @@ internal static partial class EngineRuns
         }
 
         var firstByte = Stopwatch.GetTimestamp();
-        var banner = vm.WaitForConsole(LinuxVersion(), TimeSpan.FromSeconds(timeoutSeconds));
+        var banner = vm.Console.WaitFor(LinuxVersion(), TimeSpan.FromSeconds(timeoutSeconds));
         var t3 = Stopwatch.GetTimestamp();
         vm.Stop();
         Json.Line(new

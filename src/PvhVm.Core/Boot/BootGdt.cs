@@ -1,3 +1,5 @@
+using PvhVm.Core.Memory;
+
 namespace PvhVm.Core.Boot;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace PvhVm.Core.Boot;
 /// registers in <see cref="PvhEntryState"/> are loaded from these same descriptors, so the hidden state and the
 /// table in guest memory agree (Linux's PVH entry reloads its own GDT soon after, but must not see a mismatch first).
 /// </summary>
-public static class BootGdt
+internal static class BootGdt
 {
     public const ushort CodeSelector = 0x08;
     public const ushort DataSelector = 0x10;

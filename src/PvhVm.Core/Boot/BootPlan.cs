@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Boot;
 
 /// <summary>The result of loading: the boot vCPU's state, where start_info went, and the whole guest layout.</summary>
-public sealed record BootPlan(
+internal sealed record BootPlan(
     CpuEntryState EntryState,
     ulong StartInfoAddress,
     IReadOnlyList<E820Entry> MemoryMap,

@@ -3,15 +3,15 @@ using System.Text;
 namespace PvhVm.Core.Boot;
 
 /// <summary>The kernel command line as the guest reads it: UTF-8 bytes with a terminating NUL, within the kernel's limit.</summary>
-public static class CommandLine
+internal static class CommandLine
 {
     /// <summary>
     /// The longest command line, without NUL, for <paramref name="kernelLimit"/> (bzImage cmdline_size, which excludes
-    /// the NUL): the kernel's own limit when it declares one, else <see cref="GuestLayout.DefaultCommandLineLimit"/>,
-    /// never more than the space reserved at <see cref="GuestLayout.CommandLineAddress"/>.
+    /// the NUL): the kernel's own limit when it declares one, else <see cref="Layout.DefaultCommandLineLimit"/>,
+    /// never more than the space reserved at <see cref="Layout.CommandLineAddress"/>.
     /// </summary>
     public static int MaxLength(int? kernelLimit)
-        => Math.Clamp(kernelLimit ?? GuestLayout.DefaultCommandLineLimit, 0, GuestLayout.CommandLineCapacity - 1);
+        => Math.Clamp(kernelLimit ?? Layout.DefaultCommandLineLimit, 0, Layout.CommandLineCapacity - 1);
 
     /// <summary>The NUL-terminated bytes to copy into the guest.</summary>
     public static byte[] Encode(string commandLine, int? kernelLimit)

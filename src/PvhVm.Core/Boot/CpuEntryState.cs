@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Boot;
 
 /// <summary>The boot vCPU's registers at the PVH entry, as the ABI prescribes.</summary>
-public sealed record CpuEntryState(
+internal sealed record CpuEntryState(
     ulong Rip,
     ulong Rbx,
     ulong Rflags,

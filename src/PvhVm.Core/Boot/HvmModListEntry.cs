@@ -4,7 +4,7 @@ namespace PvhVm.Core.Boot;
 
 /// <summary>struct hvm_modlist_entry: one module (Linux takes module 0 as its initrd), 32 bytes.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public struct HvmModListEntry
+internal struct HvmModListEntry
 {
     public ulong Address;
     public ulong Size;

@@ -7,7 +7,7 @@ namespace PvhVm.Core.Boot;
 /// addresses guest-physical. A zero address means "not present".
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public struct HvmStartInfo
+internal struct HvmStartInfo
 {
     /// <summary>"xEn3" with the 0x80 bit of the "E" set.</summary>
     public const uint MagicValue = 0x336E_C578;

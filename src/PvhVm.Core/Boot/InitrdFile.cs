@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using PvhVm.Core.Interop;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Boot;
 

@@ -1,4 +1,5 @@
 using PvhVm.Core.Kernel;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Boot;
 
@@ -98,10 +99,10 @@ internal static class KernelSegmentLoader
             throw new BootException(BootErrorKind.SegmentOutsideRam, $"{Name(index, segment)} wraps around the end of the address space.");
         }
 
-        if (segment.PhysicalAddress < GuestMemory.HighRamStart && segment.PhysicalEnd > GuestMemory.MmioHoleStart)
+        if (segment.PhysicalAddress < Layout.HighRamStart && segment.PhysicalEnd > Layout.MmioHoleStart)
         {
             throw new BootException(BootErrorKind.SegmentInMmioHole,
-                $"{Name(index, segment)} reaches into the MMIO hole [0x{GuestMemory.MmioHoleStart:x}, 0x{GuestMemory.HighRamStart:x}).");
+                $"{Name(index, segment)} reaches into the MMIO hole [0x{Layout.MmioHoleStart:x}, 0x{Layout.HighRamStart:x}).");
         }
 
         if (!memory.Contains(segment.PhysicalAddress, segment.MemorySize))

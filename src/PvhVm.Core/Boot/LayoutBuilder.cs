@@ -1,3 +1,5 @@
+using PvhVm.Core.Memory;
+
 namespace PvhVm.Core.Boot;
 
 /// <summary>
@@ -18,26 +20,26 @@ internal sealed class LayoutBuilder
 
     public IReadOnlyList<LayoutRegion> Regions => _regions;
 
-    /// <summary>The starting map for <paramref name="memory"/>, which must hold at least <see cref="GuestLayout.MinimumRamSize"/>.</summary>
+    /// <summary>The starting map for <paramref name="memory"/>, which must hold at least <see cref="Layout.MinimumRamSize"/>.</summary>
     public static LayoutBuilder For(GuestMemory memory, string acpiDescription)
     {
         var low = memory.Regions[0];
         var regions = new List<LayoutRegion>
         {
-            Free(0, GuestLayout.LowRamEnd),
-            new(GuestLayout.LowRamEnd, GuestLayout.AcpiTablesAddress - GuestLayout.LowRamEnd, E820Type.Reserved,
+            Free(0, Layout.LowRamEnd),
+            new(Layout.LowRamEnd, Layout.AcpiTablesAddress - Layout.LowRamEnd, E820Type.Reserved,
                 RegionUsage.Reserved, "legacy EBDA, VGA and option ROM window"),
-            new(GuestLayout.AcpiTablesAddress, GuestLayout.HighMemoryStart - GuestLayout.AcpiTablesAddress, E820Type.Acpi,
+            new(Layout.AcpiTablesAddress, Layout.HighMemoryStart - Layout.AcpiTablesAddress, E820Type.Acpi,
                 RegionUsage.AcpiTables, acpiDescription),
         };
-        if (low.End > GuestLayout.HighMemoryStart)
+        if (low.End > Layout.HighMemoryStart)
         {
-            regions.Add(Free(GuestLayout.HighMemoryStart, low.End - GuestLayout.HighMemoryStart));
+            regions.Add(Free(Layout.HighMemoryStart, low.End - Layout.HighMemoryStart));
         }
 
-        regions.Add(new LayoutRegion(GuestMemory.MmioHoleStart, GuestMemory.HighRamStart - GuestMemory.MmioHoleStart,
+        regions.Add(new LayoutRegion(Layout.MmioHoleStart, Layout.HighRamStart - Layout.MmioHoleStart,
             E820Type.Reserved, RegionUsage.MmioHole,
-            $"32-bit MMIO hole (I/O APIC 0x{GuestLayout.IoApicAddress:x}, local APIC 0x{GuestLayout.LocalApicAddress:x})"));
+            $"32-bit MMIO hole (I/O APIC 0x{Layout.IoApicAddress:x}, local APIC 0x{Layout.LocalApicAddress:x})"));
         foreach (var high in memory.Regions.Skip(1))
         {
             regions.Add(Free(high.GuestAddress, high.Size));

@@ -5,7 +5,7 @@ namespace PvhVm.Core.Boot;
 /// MMIO hole is left out (it is neither RAM nor firmware memory; the MADT names the APICs in it). Because claims
 /// only ever turn free RAM into used RAM, the map is the same before and after the kernel and initrd are placed.
 /// </summary>
-public static class MemoryMapBuilder
+internal static class MemoryMapBuilder
 {
     public static IReadOnlyList<E820Entry> FromLayout(IReadOnlyList<LayoutRegion> layout)
     {

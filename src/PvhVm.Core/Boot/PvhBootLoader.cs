@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
 using PvhVm.Core.Boot.Acpi;
 using PvhVm.Core.Kernel;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Boot;
 
 /// <summary>Lays out a PVH boot in guest memory: kernel segments, GDT, start_info, memory map, command line, modules, ACPI.</summary>
-public static class PvhBootLoader
+internal static class PvhBootLoader
 {
     /// <summary>
     /// Validates everything first (processor count, command line, entry, segments, initrd, placement), then writes
@@ -14,38 +15,38 @@ public static class PvhBootLoader
     /// </summary>
     public static BootPlan Load(GuestMemory memory, ILoadableKernel kernel, BootParameters parameters)
     {
-        if (parameters.ProcessorCount is < 1 or > GuestLayout.MaxProcessors)
+        if (parameters.ProcessorCount is < 1 or > Layout.MaxProcessors)
         {
             throw new BootException(BootErrorKind.InvalidProcessorCount,
-                $"Processor count {parameters.ProcessorCount} is outside 1..{GuestLayout.MaxProcessors}.");
+                $"Processor count {parameters.ProcessorCount} is outside 1..{Layout.MaxProcessors}.");
         }
 
         var commandLine = CommandLine.Encode(parameters.CommandLine, kernel.CommandLineLimit);
         var entry = kernel.PvhEntryPoint
             ?? throw new BootException(BootErrorKind.NotPvhBootable, $"'{kernel.Path}' has no PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY).");
-        if (memory.RamSize < GuestLayout.MinimumRamSize)
+        if (memory.RamSize < Layout.MinimumRamSize)
         {
             throw new BootException(BootErrorKind.MemoryTooSmall,
-                $"Guest RAM of {memory.RamSize} bytes is below the minimum of {GuestLayout.MinimumRamSize} bytes that the boot structures need.");
+                $"Guest RAM of {memory.RamSize} bytes is below the minimum of {Layout.MinimumRamSize} bytes that the boot structures need.");
         }
 
-        var acpi = AcpiTables.Build(GuestLayout.AcpiTablesAddress, parameters.ProcessorCount);
+        var acpi = AcpiTables.Build(Layout.AcpiTablesAddress, parameters.ProcessorCount, parameters.DsdtDevices);
         var layout = LayoutBuilder.For(memory, $"{AcpiTables.Summary}, {parameters.ProcessorCount} CPU(s)");
         var memoryMap = MemoryMapBuilder.FromLayout(layout.Regions);
 
         using var initrd = parameters.InitrdPath is null ? null : InitrdFile.Open(parameters.InitrdPath);
-        ClaimBootStructure(layout, GuestLayout.GdtAddress, BootGdt.Size, RegionUsage.Gdt, "boot GDT (null, code 0x08, data 0x10, TSS 0x18)");
-        ClaimBootStructure(layout, GuestLayout.StartInfoAddress, (ulong)Marshal.SizeOf<HvmStartInfo>(),
+        ClaimBootStructure(layout, Layout.GdtAddress, BootGdt.Size, RegionUsage.Gdt, "boot GDT (null, code 0x08, data 0x10, TSS 0x18)");
+        ClaimBootStructure(layout, Layout.StartInfoAddress, (ulong)Marshal.SizeOf<HvmStartInfo>(),
             RegionUsage.StartInfo, "hvm_start_info (version 1)");
         if (initrd is not null)
         {
-            ClaimBootStructure(layout, GuestLayout.ModuleListAddress, (ulong)Marshal.SizeOf<HvmModListEntry>(),
+            ClaimBootStructure(layout, Layout.ModuleListAddress, (ulong)Marshal.SizeOf<HvmModListEntry>(),
                 RegionUsage.ModuleList, "module list (1 module: initrd)");
         }
 
-        ClaimBootStructure(layout, GuestLayout.MemoryMapTableAddress, (ulong)(memoryMap.Count * E820Entry.EncodedSize),
+        ClaimBootStructure(layout, Layout.MemoryMapTableAddress, (ulong)(memoryMap.Count * E820Entry.EncodedSize),
             RegionUsage.MemoryMapTable, $"memory map table ({memoryMap.Count} entries)");
-        ClaimBootStructure(layout, GuestLayout.CommandLineAddress, (ulong)commandLine.Length, RegionUsage.CommandLine,
+        ClaimBootStructure(layout, Layout.CommandLineAddress, (ulong)commandLine.Length, RegionUsage.CommandLine,
             $"kernel command line ({commandLine.Length - 1} bytes + NUL)");
 
         KernelSegmentLoader.Claim(layout, memory, kernel);
@@ -58,13 +59,13 @@ public static class PvhBootLoader
             initrd.ReadInto(memory, initrdAddress!.Value);
         }
 
-        BootGdt.Write(memory, GuestLayout.GdtAddress);
-        memory.Write(GuestLayout.CommandLineAddress, commandLine);
-        memory.Write(GuestLayout.AcpiTablesAddress, acpi.Image);
-        StartInfoWriter.Write(memory, GuestLayout.CommandLineAddress, acpi.RsdpAddress, memoryMap,
+        BootGdt.Write(memory, Layout.GdtAddress);
+        memory.Write(Layout.CommandLineAddress, commandLine);
+        memory.Write(Layout.AcpiTablesAddress, acpi.Image);
+        StartInfoWriter.Write(memory, Layout.CommandLineAddress, acpi.RsdpAddress, memoryMap,
             initrd is null ? null : new StartInfoWriter.Module(initrdAddress!.Value, initrd.Size));
 
-        return new BootPlan(PvhEntryState.Create(entry, GuestLayout.StartInfoAddress), GuestLayout.StartInfoAddress,
+        return new BootPlan(PvhEntryState.Create(entry, Layout.StartInfoAddress), Layout.StartInfoAddress,
             memoryMap, layout.Regions.ToArray());
     }
 
@@ -74,8 +75,8 @@ public static class PvhBootLoader
     /// </summary>
     private static ulong PlaceInitrd(LayoutBuilder layout, GuestMemory memory, InitrdFile initrd)
     {
-        var ceiling = Math.Min(memory.Regions[0].End, GuestMemory.MmioHoleStart);
-        return layout.TryClaimHighest(initrd.Size, GuestMemory.PageSize, GuestLayout.HighMemoryStart, ceiling, RegionUsage.Initrd,
+        var ceiling = Math.Min(memory.Regions[0].End, Layout.MmioHoleStart);
+        return layout.TryClaimHighest(initrd.Size, GuestMemory.PageSize, Layout.HighMemoryStart, ceiling, RegionUsage.Initrd,
                 $"initrd ({Path.GetFileName(initrd.Path)}, {initrd.Size} bytes)")
             ?? throw new BootException(BootErrorKind.InitrdTooLarge,
                 $"Initrd '{initrd.Path}' ({initrd.Size} bytes) does not fit in free RAM between 1 MiB and 0x{ceiling:x} next to the kernel.");

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Boot;
 /// The boot vCPU's registers at the PVH entry (Xen docs/misc/pvh.pandoc, Linux arch/x86/platform/pvh/head.S):
 /// 32-bit protected mode without paging, flat segments from <see cref="BootGdt"/>, EBX = start_info.
 /// </summary>
-public static class PvhEntryState
+internal static class PvhEntryState
 {
     /// <summary>CR0.PE; ET is set because every x86-64 CPU hard-wires it to 1.</summary>
     public const ulong Cr0 = 0x11;
@@ -31,7 +31,7 @@ public static class PvhEntryState
         Ss: BootGdt.Data,
         Tr: BootGdt.Tss,
         Ldt: NullLdt,
-        GdtBase: GuestLayout.GdtAddress,
+        GdtBase: Layout.GdtAddress,
         GdtLimit: BootGdt.Size - 1,
         IdtBase: 0,
         IdtLimit: 0);

@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Boot;
 
 /// <summary>A segment register's hidden state, in the terms of kvm_segment.</summary>
-public readonly record struct SegmentState(
+internal readonly record struct SegmentState(
     ushort Selector,
     ulong Base,
     uint Limit,

@@ -1,12 +1,13 @@
 using System.Runtime.InteropServices;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Boot;
 
 /// <summary>
-/// Writes hvm_start_info, its module list and its memory-map table at the addresses of <see cref="GuestLayout"/>.
+/// Writes hvm_start_info, its module list and its memory-map table at the addresses of <see cref="Layout"/>.
 /// The start_info address is what the boot vCPU receives in EBX.
 /// </summary>
-public static class StartInfoWriter
+internal static class StartInfoWriter
 {
     /// <summary>The initrd as module 0: where it was loaded and how many bytes it has.</summary>
     public readonly record struct Module(ulong Address, ulong Size);
@@ -14,12 +15,12 @@ public static class StartInfoWriter
     public static void Write(GuestMemory memory, ulong commandLineAddress, ulong rsdpAddress,
         IReadOnlyList<E820Entry> memoryMap, Module? initrd)
     {
-        if (memoryMap.Count > GuestLayout.MemoryMapTableCapacity)
+        if (memoryMap.Count > Layout.MemoryMapTableCapacity)
         {
-            throw new ArgumentException($"The memory map has {memoryMap.Count} entries; the table holds {GuestLayout.MemoryMapTableCapacity}.", nameof(memoryMap));
+            throw new ArgumentException($"The memory map has {memoryMap.Count} entries; the table holds {Layout.MemoryMapTableCapacity}.", nameof(memoryMap));
         }
 
-        var table = memory.GetSpan(GuestLayout.MemoryMapTableAddress, memoryMap.Count * E820Entry.EncodedSize);
+        var table = memory.GetSpan(Layout.MemoryMapTableAddress, memoryMap.Count * E820Entry.EncodedSize);
         for (var i = 0; i < memoryMap.Count; i++)
         {
             var entry = new HvmMemmapTableEntry { Address = memoryMap[i].Address, Size = memoryMap[i].Size, Type = (uint)memoryMap[i].Type };
@@ -29,7 +30,7 @@ public static class StartInfoWriter
         if (initrd is { } module)
         {
             var entry = new HvmModListEntry { Address = module.Address, Size = module.Size };
-            MemoryMarshal.Write(memory.GetSpan(GuestLayout.ModuleListAddress, Marshal.SizeOf<HvmModListEntry>()), in entry);
+            MemoryMarshal.Write(memory.GetSpan(Layout.ModuleListAddress, Marshal.SizeOf<HvmModListEntry>()), in entry);
         }
 
         var startInfo = new HvmStartInfo
@@ -37,12 +38,12 @@ public static class StartInfoWriter
             Magic = HvmStartInfo.MagicValue,
             Version = HvmStartInfo.CurrentVersion,
             ModuleCount = initrd is null ? 0u : 1u,
-            ModuleListAddress = initrd is null ? 0 : GuestLayout.ModuleListAddress,
+            ModuleListAddress = initrd is null ? 0 : Layout.ModuleListAddress,
             CommandLineAddress = commandLineAddress,
             RsdpAddress = rsdpAddress,
-            MemoryMapAddress = GuestLayout.MemoryMapTableAddress,
+            MemoryMapAddress = Layout.MemoryMapTableAddress,
             MemoryMapEntryCount = (uint)memoryMap.Count,
         };
-        MemoryMarshal.Write(memory.GetSpan(GuestLayout.StartInfoAddress, Marshal.SizeOf<HvmStartInfo>()), in startInfo);
+        MemoryMarshal.Write(memory.GetSpan(Layout.StartInfoAddress, Marshal.SizeOf<HvmStartInfo>()), in startInfo);
     }
 }

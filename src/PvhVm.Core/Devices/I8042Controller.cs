@@ -7,10 +7,10 @@ namespace PvhVm.Core.Devices;
 /// keyboard are acknowledged and dropped. Register it on <see cref="DataPort"/> and <see cref="CommandPort"/> only:
 /// 0x61 between them belongs to the PIT's speaker gate.
 /// </summary>
-public sealed class I8042Controller : IPortIoDevice
+internal sealed class I8042Controller : IPortIoDevice
 {
-    public const ushort DataPort = 0x60;
-    public const ushort CommandPort = 0x64;
+    private const ushort DataPort = Layout.I8042DataPort;
+    private const ushort CommandPort = Layout.I8042CommandPort;
 
     /// <summary>Controller commands, written to <see cref="CommandPort"/>.</summary>
     private static class Command

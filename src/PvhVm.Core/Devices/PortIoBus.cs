@@ -6,11 +6,11 @@ namespace PvhVm.Core.Devices;
 /// Routes port I/O to devices by range. Accesses nobody claims are counted, logged at debug level
 /// (the first few of each port, so a flooding guest cannot flood the log) and read as all-ones.
 /// </summary>
-public sealed class PortIoBus
+internal sealed class PortIoBus
 {
     private const int LoggedPerPort = 4;
 
-    private readonly List<(ushort Base, ushort Length, IPortIoDevice Device)> _ranges = [];
+    private readonly BusRanges<IPortIoDevice> _ranges = new();
     private readonly Dictionary<ushort, int> _unhandledPerPort = [];
     private readonly ILogger _logger;
     private long _unhandledAccesses;
@@ -23,22 +23,12 @@ public sealed class PortIoBus
     /// <summary>Port accesses that no device claimed.</summary>
     public long UnhandledAccesses => Interlocked.Read(ref _unhandledAccesses);
 
-    public void Register(ushort basePort, ushort length, IPortIoDevice device)
-    {
-        foreach (var (b, l, _) in _ranges)
-        {
-            if (basePort < b + l && b < basePort + length)
-            {
-                throw new ArgumentException($"Ports 0x{basePort:x}+{length} overlap a registered device.");
-            }
-        }
-
-        _ranges.Add((basePort, length, device));
-    }
+    /// <summary>Claims ports [basePort, basePort+length) for <paramref name="device"/>; overlapping ranges are refused.</summary>
+    public void Register(ushort basePort, ushort length, IPortIoDevice device) => _ranges.Add(basePort, length, device);
 
     public void Read(ushort port, Span<byte> data)
     {
-        if (Find(port) is { } hit)
+        if (_ranges.Find(port, 1, out _) is { } hit)
         {
             hit.Read(port, data);
             return;
@@ -50,26 +40,13 @@ public sealed class PortIoBus
 
     public void Write(ushort port, ReadOnlySpan<byte> data)
     {
-        if (Find(port) is { } hit)
+        if (_ranges.Find(port, 1, out _) is { } hit)
         {
             hit.Write(port, data);
             return;
         }
 
         CountUnhandled(port, "write", data.Length);
-    }
-
-    private IPortIoDevice? Find(ushort port)
-    {
-        foreach (var (b, l, device) in _ranges)
-        {
-            if (port >= b && port - b < l)
-            {
-                return device;
-            }
-        }
-
-        return null;
     }
 
     private void CountUnhandled(ushort port, string access, int size)

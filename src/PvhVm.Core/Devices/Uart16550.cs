@@ -6,11 +6,9 @@ namespace PvhVm.Core.Devices;
 /// Transmission completes at once (the host takes every byte), so THR is always empty. The IRQ output is
 /// level-style: high while an enabled interrupt is pending, as QEMU's 16550 drives it.
 /// </summary>
-public sealed class Uart16550 : IPortIoDevice
+internal sealed class Uart16550 : IPortIoDevice
 {
-    public const ushort Com1Base = 0x3F8;
     public const ushort PortCount = 8;
-    public const uint Com1Irq = 4;
 
     /// <summary>Host input waiting for the guest; more than this is refused rather than buffered without bound.</summary>
     public const int ReceiveCapacity = 64 * 1024;
@@ -87,7 +85,7 @@ public sealed class Uart16550 : IPortIoDevice
 
     /// <param name="transmit">Receives every byte the guest sends.</param>
     /// <param name="setIrq">Drives the interrupt line; called only when its level changes.</param>
-    public Uart16550(Action<byte> transmit, Action<bool> setIrq, ushort basePort = Com1Base)
+    public Uart16550(Action<byte> transmit, Action<bool> setIrq, ushort basePort = Layout.Com1Port)
     {
         _transmit = transmit;
         _setIrq = setIrq;

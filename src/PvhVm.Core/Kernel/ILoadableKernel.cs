@@ -4,7 +4,7 @@ namespace PvhVm.Core.Kernel;
 /// A kernel image reduced to what the PVH loader needs: where its PT_LOAD segments go
 /// and the 32-bit physical entry point from XEN_ELFNOTE_PHYS32_ENTRY.
 /// </summary>
-public interface ILoadableKernel
+internal interface ILoadableKernel
 {
     /// <summary>The image path, for error messages.</summary>
     string Path { get; }

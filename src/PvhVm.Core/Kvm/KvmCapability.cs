@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Kvm;
 
 /// <summary>KVM_CAP_* numbers the engine asks about.</summary>
-public enum KvmCapability
+internal enum KvmCapability
 {
     Irqchip = 0,
     Hlt = 1,

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Kvm;
 
 /// <summary>struct kvm_cpuid_entry2 (40 bytes); kvm_cpuid2 is an 8-byte header {nent, padding} followed by these.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmCpuidEntry2
+internal struct KvmCpuidEntry2
 {
     public const uint SignificantIndex = 1;
 

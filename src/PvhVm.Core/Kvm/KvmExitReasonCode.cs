@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Kvm;
 
 /// <summary>kvm_run.exit_reason values (KVM_EXIT_*).</summary>
-public enum KvmExitReasonCode : uint
+internal enum KvmExitReasonCode : uint
 {
     Unknown = 0,
     Exception = 1,

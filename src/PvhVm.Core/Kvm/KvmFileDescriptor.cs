@@ -4,7 +4,7 @@ using PvhVm.Core.Interop;
 namespace PvhVm.Core.Kvm;
 
 /// <summary>A file descriptor from /dev/kvm (system, VM or vCPU), closed exactly once.</summary>
-public sealed class KvmFileDescriptor : SafeHandle
+internal sealed class KvmFileDescriptor : SafeHandle
 {
     public KvmFileDescriptor(int fd) : base(-1, ownsHandle: true)
     {

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Kvm;
 
 /// <summary>struct kvm_msr_entry (16 bytes); kvm_msrs is an 8-byte header {nmsrs, pad} followed by these.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmMsrEntry
+internal struct KvmMsrEntry
 {
     public uint Index;
     private uint _reserved;

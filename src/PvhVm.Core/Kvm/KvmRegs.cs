@@ -4,7 +4,7 @@ namespace PvhVm.Core.Kvm;
 
 /// <summary>struct kvm_regs (144 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmRegs
+internal struct KvmRegs
 {
     public ulong Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rsp, Rbp;
     public ulong R8, R9, R10, R11, R12, R13, R14, R15;

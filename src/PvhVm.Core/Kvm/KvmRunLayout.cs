@@ -22,20 +22,33 @@ internal static class KvmRunLayout
     public const int MmioLength = Exit + 16;
     public const int MmioIsWrite = Exit + 20;
 
-    // internal / emulation_failure: { u32 suberror; u32 ndata; u64 flags; u8 insn_size; u8 insn_bytes[15]; }
+    // internal: { u32 suberror; u32 ndata; u64 data[16]; } (emulation_failure overlays the data words)
     public const int InternalSuberror = Exit + 0;
     public const int InternalNdata = Exit + 4;
     public const int InternalData = Exit + 8;
+
+    // emulation_failure (suberror 1): { u32 suberror; u32 ndata; u64 flags; u8 insn_size; u8 insn_bytes[15]; }
     public const int EmulationFlags = Exit + 8;
     public const int EmulationInsnSize = Exit + 16;
     public const int EmulationInsnBytes = Exit + 17;
 
+    /// <summary>KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES: insn_size and insn_bytes are valid.</summary>
+    public const ulong EmulationFlagInstructionBytes = 1;
+
     // fail_entry: { u64 hardware_entry_failure_reason; u32 cpu; }
     public const int FailEntryReason = Exit + 0;
+    public const int FailEntryCpu = Exit + 8;
 
-    // system_event: { u32 type; u32 ndata; ... }
+    // system_event: { u32 type; u32 ndata; u64 data[16]; } (before Linux 5.18: { u32 type; u64 flags; }, flags = data[0])
     public const int SystemEventType = Exit + 0;
+    public const int SystemEventNdata = Exit + 4;
+    public const int SystemEventData = Exit + 8;
+
+    /// <summary>Capacity of the internal and system_event data arrays.</summary>
+    public const uint MaxDataWords = 16;
 
     public const byte IoDirectionOut = 1;
-    public const ulong EmulationFlagInstructionBytes = 1;
+
+    /// <summary>kvm_run.mmio.data holds at most 8 bytes.</summary>
+    public const int MmioDataCapacity = 8;
 }

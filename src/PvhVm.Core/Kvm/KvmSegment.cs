@@ -4,7 +4,7 @@ namespace PvhVm.Core.Kvm;
 
 /// <summary>struct kvm_segment (24 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmSegment
+internal struct KvmSegment
 {
     public ulong Base;
     public uint Limit;
@@ -23,7 +23,7 @@ public struct KvmSegment
 
 /// <summary>struct kvm_dtable (16 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmDtable
+internal struct KvmDtable
 {
     public ulong Base;
     public ushort Limit;

@@ -5,7 +5,7 @@ namespace PvhVm.Core.Kvm;
 
 /// <summary>struct kvm_sregs (312 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmSregs
+internal struct KvmSregs
 {
     public KvmSegment Cs, Ds, Es, Fs, Gs, Ss, Tr, Ldt;
     public KvmDtable Gdt, Idt;

@@ -4,7 +4,7 @@ using PvhVm.Core.Interop;
 namespace PvhVm.Core.Kvm;
 
 /// <summary>The /dev/kvm system file descriptor: API version, capabilities, VM creation, supported CPUID.</summary>
-public sealed class KvmSystem : IDisposable
+internal sealed class KvmSystem : IDisposable
 {
     public const string DefaultDevicePath = "/dev/kvm";
     public const int ExpectedApiVersion = 12;

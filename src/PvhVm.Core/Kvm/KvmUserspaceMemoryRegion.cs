@@ -4,7 +4,7 @@ namespace PvhVm.Core.Kvm;
 
 /// <summary>struct kvm_userspace_memory_region (32 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct KvmUserspaceMemoryRegion
+internal struct KvmUserspaceMemoryRegion
 {
     public uint Slot;
     public uint Flags;

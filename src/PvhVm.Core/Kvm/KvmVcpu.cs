@@ -4,7 +4,7 @@ using PvhVm.Core.Interop;
 namespace PvhVm.Core.Kvm;
 
 /// <summary>A vCPU file descriptor and its mmap'd kvm_run: registers, CPUID, MSRs, and KVM_RUN.</summary>
-public sealed unsafe class KvmVcpu : IDisposable
+internal sealed unsafe class KvmVcpu : IDisposable
 {
     public const uint MpStateRunnable = 0;
     public const uint MpStateUninitialized = 1;
@@ -35,8 +35,6 @@ public sealed unsafe class KvmVcpu : IDisposable
 
     public int Index { get; }
 
-    public KvmExitReasonCode ExitReason => (KvmExitReasonCode)(*(uint*)(_run + KvmRunLayout.ExitReason));
-
     /// <summary>kvm_run.immediate_exit: when set, KVM_RUN returns EINTR at once (used to stop a vCPU).</summary>
     public bool ImmediateExit
     {
@@ -44,13 +42,11 @@ public sealed unsafe class KvmVcpu : IDisposable
         set => Volatile.Write(ref _run[KvmRunLayout.ImmediateExit], value ? (byte)1 : (byte)0);
     }
 
-    /// <summary>The raw kvm_run page; valid while the vCPU lives. Exit decoding reads fields at <see cref="KvmRunLayout"/> offsets.</summary>
-    internal byte* RunData => _run;
-
-    internal int RunSize => _runSize;
-
-    /// <summary>Enters the guest until the next exit. Returns false when interrupted by a signal (EINTR/EAGAIN).</summary>
-    public bool Run()
+    /// <summary>
+    /// Enters the guest until the next exit and decodes it; <see cref="VcpuExitKind.Interrupted"/> when a signal or
+    /// immediate_exit took the thread out first (EINTR/EAGAIN). The exit's data views kvm_run until the next call.
+    /// </summary>
+    public VcpuExit Run()
     {
         // A reference for the whole call: a descriptor closed under a running vCPU could be reused by another file.
         var added = false;
@@ -59,17 +55,69 @@ public sealed unsafe class KvmVcpu : IDisposable
         {
             if (Libc.Ioctl(_fd.Fd, KvmIoctls.Run, 0) >= 0)
             {
-                return true;
+                return DecodeExit();
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            return errno is Libc.EINTR or Libc.EAGAIN ? false : throw new KvmException("KVM_RUN", errno);
+            return errno is Libc.EINTR or Libc.EAGAIN ? VcpuExit.Interrupted : throw new KvmException("KVM_RUN", errno);
         }
         finally
         {
             _fd.DangerousRelease();
         }
     }
+
+    private VcpuExit DecodeExit()
+    {
+        var reason = (KvmExitReasonCode)(*(uint*)(_run + KvmRunLayout.ExitReason));
+        switch (reason)
+        {
+            case KvmExitReasonCode.Io:
+                return DecodeIo();
+            case KvmExitReasonCode.Mmio:
+                var length = (int)Math.Min(*(uint*)(_run + KvmRunLayout.MmioLength), KvmRunLayout.MmioDataCapacity);
+                return VcpuExit.Mmio(_run[KvmRunLayout.MmioIsWrite] != 0, *(ulong*)(_run + KvmRunLayout.MmioPhysAddr),
+                    new Span<byte>(_run + KvmRunLayout.MmioData, length));
+            case KvmExitReasonCode.Hlt:
+                return VcpuExit.Simple(VcpuExitKind.Halt, reason);
+            case KvmExitReasonCode.Shutdown:
+                return VcpuExit.Simple(VcpuExitKind.Shutdown, reason);
+            case KvmExitReasonCode.Intr:
+                return VcpuExit.Simple(VcpuExitKind.Intr, reason);
+            case KvmExitReasonCode.IrqWindowOpen:
+                return VcpuExit.Simple(VcpuExitKind.IrqWindowOpen, reason);
+            case KvmExitReasonCode.SystemEvent:
+                // Kernels before 5.18 leave ndata zero and still carry one word, the flags.
+                var words = Math.Clamp(*(uint*)(_run + KvmRunLayout.SystemEventNdata), 1u, KvmRunLayout.MaxDataWords);
+                return VcpuExit.SystemEvent(*(uint*)(_run + KvmRunLayout.SystemEventType), DataWords(KvmRunLayout.SystemEventData, words));
+            case KvmExitReasonCode.InternalError:
+                var ndata = Math.Min(*(uint*)(_run + KvmRunLayout.InternalNdata), KvmRunLayout.MaxDataWords);
+                return VcpuExit.InternalError(*(uint*)(_run + KvmRunLayout.InternalSuberror), DataWords(KvmRunLayout.InternalData, ndata));
+            case KvmExitReasonCode.FailEntry:
+                return VcpuExit.FailEntry(*(ulong*)(_run + KvmRunLayout.FailEntryReason), *(uint*)(_run + KvmRunLayout.FailEntryCpu));
+            default:
+                return VcpuExit.Simple(VcpuExitKind.Unknown, reason);
+        }
+    }
+
+    private VcpuExit DecodeIo()
+    {
+        var size = (int)_run[KvmRunLayout.IoSize];
+        var port = *(ushort*)(_run + KvmRunLayout.IoPort);
+        var count = *(uint*)(_run + KvmRunLayout.IoCount);
+        var offset = *(ulong*)(_run + KvmRunLayout.IoDataOffset);
+        var total = (ulong)size * count;
+        // The data lives inside the kvm_run mapping; a kernel bug must not make us read or write past it.
+        if (size is not (1 or 2 or 4) || offset > (ulong)_runSize || total > (ulong)_runSize - offset)
+        {
+            throw new KvmException("KVM_EXIT_IO", 0, $"malformed I/O exit (port 0x{port:x}, size {size}, count {count})");
+        }
+
+        return VcpuExit.Io(_run[KvmRunLayout.IoDirection] == KvmRunLayout.IoDirectionOut, port, size,
+            new Span<byte>(_run + offset, (int)total));
+    }
+
+    private Span<byte> DataWords(int offset, uint words) => new(_run + offset, (int)words * sizeof(ulong));
 
     public KvmRegs GetRegs() => Get<KvmRegs>(KvmIoctls.GetRegs, "KVM_GET_REGS");
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace PvhVm.Core.Machine;
 
@@ -166,6 +167,34 @@ public sealed class ConsoleLog
             }
 
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Waits for a line matching <paramref name="pattern"/> (also among lines already held); null on timeout,
+    /// completion (the VM ended) or cancellation.
+    /// </summary>
+    public ConsoleLine? WaitFor(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = Deadline.After(timeout);
+        var seen = -1L;
+        while (true)
+        {
+            foreach (var line in ReadAfter(seen))
+            {
+                if (pattern.IsMatch(line.Text))
+                {
+                    return line;
+                }
+
+                seen = line.Sequence;
+            }
+
+            if (!WaitForLinesAfter(seen, deadline.Remaining, cancellationToken))
+            {
+                // One last look: lines flushed by completion arrive together with the wake-up.
+                return ReadAfter(seen).FirstOrDefault(l => pattern.IsMatch(l.Text));
+            }
         }
     }
 

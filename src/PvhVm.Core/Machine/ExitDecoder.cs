@@ -1,50 +1,40 @@
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
-/// <summary>Reads a fault's details out of kvm_run: internal-error suberror, RIP and the instruction bytes.</summary>
-internal static unsafe class ExitDecoder
+/// <summary>Describes an exit that ends the VM as a fault: internal-error suberror, RIP and the instruction bytes.</summary>
+internal static class ExitDecoder
 {
-    private const uint EmulationFailure = 1;
     private const int MaxInstructionLength = 15;
 
-    public static VmFault DescribeFault(KvmVcpu vcpu, GuestMemory memory)
+    public static VmFault DescribeFault(KvmVcpu vcpu, VcpuExit exit, GuestMemory memory)
     {
-        var run = vcpu.RunData;
-        var reason = vcpu.ExitReason;
+        var reason = exit.Reason;
         uint? suberror = null;
-        byte[] instruction = [];
-        var detail = "";
-        switch (reason)
+        var instruction = exit.EmulatedInstruction.ToArray();
+        string detail;
+        switch (exit.Kind)
         {
-            case KvmExitReasonCode.InternalError:
-                suberror = *(uint*)(run + KvmRunLayout.InternalSuberror);
-                var ndata = *(uint*)(run + KvmRunLayout.InternalNdata);
-                if (suberror == EmulationFailure && ndata >= 3
-                    && (*(ulong*)(run + KvmRunLayout.EmulationFlags) & KvmRunLayout.EmulationFlagInstructionBytes) != 0)
-                {
-                    var size = Math.Min((int)run[KvmRunLayout.EmulationInsnSize], MaxInstructionLength);
-                    instruction = new ReadOnlySpan<byte>(run + KvmRunLayout.EmulationInsnBytes, size).ToArray();
-                }
-
-                detail = suberror switch
+            case VcpuExitKind.InternalError:
+                suberror = exit.Suberror;
+                detail = exit.Suberror switch
                 {
                     1 => "emulation failure",
                     2 => "simultaneous exceptions",
                     3 => "delivery event (vectoring info)",
                     4 => "unexpected exit",
-                    _ => $"suberror {suberror}",
+                    _ => $"suberror {exit.Suberror}",
                 };
                 break;
-            case KvmExitReasonCode.FailEntry:
-                detail = $"hardware entry failure reason 0x{*(ulong*)(run + KvmRunLayout.FailEntryReason):x}";
+            case VcpuExitKind.FailEntry:
+                detail = $"hardware entry failure reason 0x{exit.HardwareEntryFailureReason:x}";
                 break;
             default:
                 detail = "unexpected exit";
                 break;
         }
-
         ulong rip = 0;
         try
         {

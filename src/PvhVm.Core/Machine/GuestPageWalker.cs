@@ -1,5 +1,6 @@
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
@@ -43,7 +44,7 @@ internal static class GuestPageWalker
                 break;
             }
 
-            bytes.Add(memory.GetSpan(physical, 1)[0]);
+            bytes.Add(memory.ReadByte(physical));
         }
 
         return bytes.ToArray();
@@ -79,5 +80,5 @@ internal static class GuestPageWalker
     }
 
     private static ulong? ReadEntry(GuestMemory memory, ulong address)
-        => memory.Contains(address, 8) ? BitConverter.ToUInt64(memory.GetSpan(address, 8)) : null;
+        => memory.Contains(address, 8) ? memory.ReadUInt64(address) : null;
 }

@@ -6,8 +6,6 @@ internal interface IVcpuHost
     /// <summary>Ends the VM with a reason (the first reason wins). Returns false: the calling vCPU stops too.</summary>
     bool EndVm(VmExitReason reason, VmFault? fault);
 
-    void UnhandledMmio(int vcpu, ulong address, int length, bool isWrite);
-
     /// <summary>A halt check found a vCPU parked; the machine looks at whether all are.</summary>
     void VcpuParked();
 

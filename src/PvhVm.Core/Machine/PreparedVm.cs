@@ -1,5 +1,6 @@
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
@@ -9,10 +10,6 @@ namespace PvhVm.Core.Machine;
 /// </summary>
 internal sealed class PreparedVm : IDisposable
 {
-    // KVM needs these on Intel hosts; they sit in the MMIO hole, away from RAM, the LAPIC and the I/O APIC.
-    private const uint TssAddress = 0xFFFB_D000;
-    private const ulong IdentityMapAddress = 0xFFFB_C000;
-
     private PreparedVm(KvmSystem system, KvmVm vm, GuestMemory memory)
     {
         System = system;
@@ -35,8 +32,8 @@ internal sealed class PreparedVm : IDisposable
         {
             system = KvmSystem.Open();
             vm = system.CreateVm();
-            vm.SetTssAddress(TssAddress);
-            vm.SetIdentityMapAddress(IdentityMapAddress);
+            vm.SetTssAddress(Layout.TssAddress);
+            vm.SetIdentityMapAddress(Layout.IdentityMapAddress);
             // No PIT: creating one costs a kernel thread (~3 ms here) and a PVH Linux keeps time with
             // kvm-clock and the TSC-deadline LAPIC timer, as on cloud-hypervisor, which has no PIT either.
             vm.CreateIrqchip();
@@ -58,10 +55,11 @@ internal sealed class PreparedVm : IDisposable
         }
     }
 
+    /// <summary>The VM before its RAM: unmapping RAM under a live VM makes KVM invalidate the mappings page by page.</summary>
     public void Dispose()
     {
-        Memory.Dispose();
         Vm.Dispose();
         System.Dispose();
+        Memory.Dispose();
     }
 }

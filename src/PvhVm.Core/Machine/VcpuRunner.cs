@@ -3,6 +3,7 @@ using PvhVm.Core.Boot;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Interop;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
@@ -10,7 +11,7 @@ namespace PvhVm.Core.Machine;
 /// One vCPU's thread: enters the guest with KVM_RUN, dispatches port I/O and MMIO exits, and reports the
 /// exits that end the VM. Can be kicked out of the guest from any thread (signal + immediate_exit).
 /// </summary>
-internal sealed unsafe class VcpuRunner
+internal sealed class VcpuRunner
 {
     private const int ThreadStackSize = 256 * 1024;
     private const ulong InterruptFlag = 1ul << 9;
@@ -20,6 +21,7 @@ internal sealed unsafe class VcpuRunner
     private readonly KvmVcpu _vcpu;
     private readonly GuestMemory _memory;
     private readonly PortIoBus _ports;
+    private readonly MmioBus _mmio;
     private readonly IVcpuHost _host;
     private readonly ILogger _logger;
     private readonly object _threadGate = new();
@@ -30,11 +32,12 @@ internal sealed unsafe class VcpuRunner
     private volatile bool _haltCheckRequested;
     private long _exits;
 
-    public VcpuRunner(KvmVcpu vcpu, GuestMemory memory, PortIoBus ports, IVcpuHost host, ILogger logger)
+    public VcpuRunner(KvmVcpu vcpu, GuestMemory memory, PortIoBus ports, MmioBus mmio, IVcpuHost host, ILogger logger)
     {
         _vcpu = vcpu;
         _memory = memory;
         _ports = ports;
+        _mmio = mmio;
         _host = host;
         _logger = logger;
     }
@@ -97,7 +100,8 @@ internal sealed unsafe class VcpuRunner
         {
             while (!_stopRequested)
             {
-                if (!_vcpu.Run())
+                var exit = _vcpu.Run();
+                if (exit.Kind == VcpuExitKind.Interrupted)
                 {
                     if (_haltCheckRequested)
                     {
@@ -110,7 +114,7 @@ internal sealed unsafe class VcpuRunner
 
                 Interlocked.Increment(ref _exits);
                 IsParked = false;
-                if (!HandleExit())
+                if (!HandleExit(exit))
                 {
                     break;
                 }
@@ -133,72 +137,51 @@ internal sealed unsafe class VcpuRunner
     }
 
     /// <summary>Handles one exit; false when the VM ends.</summary>
-    private bool HandleExit()
+    private bool HandleExit(VcpuExit exit)
     {
-        var run = _vcpu.RunData;
-        switch (_vcpu.ExitReason)
+        switch (exit.Kind)
         {
-            case KvmExitReasonCode.Io:
-                HandlePortIo(run);
+            case VcpuExitKind.IoOut:
+                PortAccess(exit, output: true);
                 return true;
-            case KvmExitReasonCode.Mmio:
-                HandleMmio(run);
+            case VcpuExitKind.IoIn:
+                PortAccess(exit, output: false);
                 return true;
-            case KvmExitReasonCode.Intr or KvmExitReasonCode.IrqWindowOpen:
+            case VcpuExitKind.MmioRead:
+                _mmio.Read(exit.Address, exit.Data);
                 return true;
-            case KvmExitReasonCode.Hlt:
+            case VcpuExitKind.MmioWrite:
+                _mmio.Write(exit.Address, exit.Data);
+                return true;
+            case VcpuExitKind.Intr or VcpuExitKind.IrqWindowOpen:
+                return true;
+            case VcpuExitKind.Halt:
                 return _host.EndVm(VmExitReason.GuestHalt, null);
-            case KvmExitReasonCode.Shutdown:
+            case VcpuExitKind.Shutdown:
                 return _host.EndVm(VmExitReason.TripleFault, null);
-            case KvmExitReasonCode.SystemEvent:
-                var type = *(uint*)(run + KvmRunLayout.SystemEventType);
-                return type is SystemEventReset or SystemEventShutdown
-                    ? _host.EndVm(VmExitReason.GuestReset, null)
-                    : _host.EndVm(VmExitReason.Fault, ExitDecoder.DescribeFault(_vcpu, _memory));
+            case VcpuExitKind.SystemEvent when exit.SystemEventType is SystemEventReset or SystemEventShutdown:
+                return _host.EndVm(VmExitReason.GuestReset, null);
             default:
-                return _host.EndVm(VmExitReason.Fault, ExitDecoder.DescribeFault(_vcpu, _memory));
+                return _host.EndVm(VmExitReason.Fault, ExitDecoder.DescribeFault(_vcpu, exit, _memory));
         }
     }
 
-    private void HandlePortIo(byte* run)
+    /// <summary>One bus access per item of a string instruction (<c>rep outsb</c> and the like).</summary>
+    private void PortAccess(VcpuExit exit, bool output)
     {
-        var size = (int)run[KvmRunLayout.IoSize];
-        var port = *(ushort*)(run + KvmRunLayout.IoPort);
-        var count = *(uint*)(run + KvmRunLayout.IoCount);
-        var offset = *(ulong*)(run + KvmRunLayout.IoDataOffset);
-        var total = (ulong)size * count;
-        if (size is not (1 or 2 or 4) || offset > (ulong)_vcpu.RunSize || total > (ulong)_vcpu.RunSize - offset)
+        var data = exit.Data;
+        for (var offset = 0; offset < data.Length; offset += exit.AccessSize)
         {
-            throw new KvmException("KVM_EXIT_IO", 0, $"malformed I/O exit (port 0x{port:x}, size {size}, count {count})");
-        }
-
-        var data = new Span<byte>(run + offset, (int)total);
-        var output = run[KvmRunLayout.IoDirection] == KvmRunLayout.IoDirectionOut;
-        for (var i = 0; i < (int)count; i++)
-        {
-            var item = data.Slice(i * size, size);
+            var item = data.Slice(offset, exit.AccessSize);
             if (output)
             {
-                _ports.Write(port, item);
+                _ports.Write(exit.Port, item);
             }
             else
             {
-                _ports.Read(port, item);
+                _ports.Read(exit.Port, item);
             }
         }
-    }
-
-    private void HandleMmio(byte* run)
-    {
-        var address = *(ulong*)(run + KvmRunLayout.MmioPhysAddr);
-        var length = Math.Min(*(uint*)(run + KvmRunLayout.MmioLength), 8u);
-        var isWrite = run[KvmRunLayout.MmioIsWrite] != 0;
-        if (!isWrite)
-        {
-            new Span<byte>(run + KvmRunLayout.MmioData, (int)length).Fill(0xFF);
-        }
-
-        _host.UnhandledMmio(Index, address, (int)length, isWrite);
     }
 
     private void CheckParked()

@@ -82,7 +82,7 @@ public abstract class VmTargetCmdlet : PvhCmdlet
     {
         var tasks = RunForEach(vms, (entry, cancel) => pattern is null
             ? entry.Vm.WaitForExit(timeout, cancel)
-            : entry.Vm.WaitForConsole(pattern, timeout, cancel) is not null);
+            : entry.Vm.Console.WaitFor(pattern, timeout, cancel) is not null);
         var reached = new List<RegisteredVm>();
         for (var i = 0; i < vms.Count; i++)
         {

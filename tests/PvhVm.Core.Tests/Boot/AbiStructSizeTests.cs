@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Boot.Acpi;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 
@@ -27,7 +28,7 @@ public sealed class AbiStructSizeTests
         var error = Assert.Throws<ArgumentException>(() => StartInfoWriter.Write(memory, 0, 0, map, null));
         Assert.Contains("holds 128", error.Message);
         StartInfoWriter.Write(memory, 0, 0, map[..128], null);
-        Assert.Equal(127UL << 12, MemoryMarshal.Read<HvmMemmapTableEntry>(memory.GetSpan(GuestLayout.MemoryMapTableAddress + 127 * E820Entry.EncodedSize, E820Entry.EncodedSize)).Address);
+        Assert.Equal(127UL << 12, MemoryMarshal.Read<HvmMemmapTableEntry>(memory.GetSpan(Layout.MemoryMapTableAddress + 127 * E820Entry.EncodedSize, E820Entry.EncodedSize)).Address);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Boot.Acpi;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 
@@ -19,7 +20,7 @@ public sealed class AcpiTablesTests
 
         Assert.Equal(["FACP", "APIC"], tables.XsdtEntries.Select(t => t.Signature));
         var madt = tables.Get("APIC");
-        Assert.Equal((uint)GuestLayout.LocalApicAddress, BitConverter.ToUInt32(madt, 36));
+        Assert.Equal((uint)Layout.LocalApicAddress, BitConverter.ToUInt32(madt, 36));
         var entries = AcpiWalker.MadtEntries(madt);
         var localApics = entries.Where(e => e[0] == 0).ToList();
         Assert.Equal(cpus, localApics.Count);
@@ -28,7 +29,7 @@ public sealed class AcpiTablesTests
         Assert.All(localApics, e => Assert.Equal(1u, BitConverter.ToUInt32(e, 4) & 1));
         var ioApic = Assert.Single(entries, e => e[0] == 1);
         Assert.Equal(12, ioApic[1]);
-        Assert.Equal((uint)GuestLayout.IoApicAddress, BitConverter.ToUInt32(ioApic, 4));
+        Assert.Equal((uint)Layout.IoApicAddress, BitConverter.ToUInt32(ioApic, 4));
         Assert.Equal(0u, BitConverter.ToUInt32(ioApic, 8));
     }
 
@@ -79,9 +80,9 @@ public sealed class AcpiTablesTests
     public void MadtRejectsProcessorCountsItCannotName()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => MadtBuilder.Build(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => MadtBuilder.Build(GuestLayout.MaxProcessors + 1));
-        var madt = MadtBuilder.Build(GuestLayout.MaxProcessors);
-        Assert.Equal(254, madt[madt.Length - 12 - 8 + 3]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MadtBuilder.Build(Layout.MaxProcessors + 1));
+        var madt = MadtBuilder.Build(Layout.MaxProcessors);
+        Assert.Equal(Layout.MaxProcessors - 1, madt[madt.Length - 12 - 8 + 3]);
     }
 }
 

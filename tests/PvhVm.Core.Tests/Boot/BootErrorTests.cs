@@ -2,6 +2,7 @@ using System.Diagnostics;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kernel;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 
@@ -121,7 +122,7 @@ public sealed class BootErrorTests
     [Theory]
     [InlineData(null, 2048)]
     [InlineData(100, 101)]
-    [InlineData(int.MaxValue, GuestLayout.CommandLineCapacity)]
+    [InlineData(int.MaxValue, Layout.CommandLineCapacity)]
     public void CommandLineOverTheLimitIsTooLong(int? kernelLimit, int length)
     {
         var kernel = new TestKernel(entry: 0x100_0000) { CommandLineLimit = kernelLimit }.With(0x100_0000, new byte[16], 16, Rx);

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Machine;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 
@@ -10,7 +12,7 @@ internal static class BootTestSupport
     public const ulong GiB = 1024 * MiB;
 
     public static BootParameters Parameters(string commandLine = "console=ttyS0 earlyprintk=ttyS0", string? initrd = null, int cpus = 1)
-        => new(commandLine, initrd, cpus);
+        => new(commandLine, initrd, cpus, DeviceManager.DsdtDevices);
 
     public static ulong ReadU64(GuestMemory memory, ulong address) => BinaryPrimitives.ReadUInt64LittleEndian(memory.GetSpan(address, 8));
 

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Boot.Acpi;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 

@@ -1,5 +1,6 @@
 using PvhVm.Core.Boot;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 
@@ -47,11 +48,11 @@ public sealed class MemoryMapAndLayoutTests
 
         Assert.All(plan.MemoryMap, e => Assert.True(memory.Contains(e.Address, e.Size), $"{e} is not backed by a memory slot"));
         Assert.Equal(memory.RamSize, plan.MemoryMap.Aggregate(0ul, (sum, e) => sum + e.Size));
-        var ramAboveOneMiB = plan.MemoryMap.Where(e => e.Type == E820Type.Ram && e.Address >= GuestLayout.HighMemoryStart);
+        var ramAboveOneMiB = plan.MemoryMap.Where(e => e.Type == E820Type.Ram && e.Address >= Layout.HighMemoryStart);
         Assert.Equal(
-            memory.Regions.Select(r => (Start: Math.Max(r.GuestAddress, GuestLayout.HighMemoryStart), r.End)),
+            memory.Regions.Select(r => (Start: Math.Max(r.GuestAddress, Layout.HighMemoryStart), r.End)),
             ramAboveOneMiB.Select(e => (Start: e.Address, e.End)));
-        Assert.DoesNotContain(plan.MemoryMap, e => e.Address < GuestMemory.HighRamStart && e.End > GuestMemory.MmioHoleStart);
+        Assert.DoesNotContain(plan.MemoryMap, e => e.Address < Layout.HighRamStart && e.End > Layout.MmioHoleStart);
     }
 
     [Theory]
@@ -73,7 +74,7 @@ public sealed class MemoryMapAndLayoutTests
         }
 
         var hole = Assert.Single(layout, r => r.Usage == RegionUsage.MmioHole);
-        Assert.Equal((GuestMemory.MmioHoleStart, GuestMemory.HighRamStart), (hole.Start, hole.End));
+        Assert.Equal((Layout.MmioHoleStart, Layout.HighRamStart), (hole.Start, hole.End));
         Assert.All(Enum.GetValues<RegionUsage>(), usage => Assert.Contains(layout, r => r.Usage == usage));
     }
 

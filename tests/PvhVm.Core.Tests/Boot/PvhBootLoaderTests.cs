@@ -1,6 +1,7 @@
 using System.Text;
 using PvhVm.Core.Boot;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Tests.Boot;
 
@@ -14,15 +15,15 @@ public sealed class PvhBootLoaderTests
         var plan = PvhBootLoader.Load(memory, TestKernel.Standard(), Parameters(initrd: initrd.Path));
 
         var info = plan.StartInfoAddress;
-        Assert.Equal(GuestLayout.StartInfoAddress, info);
+        Assert.Equal(Layout.StartInfoAddress, info);
         Assert.Equal(0x336ec578u, ReadU32(memory, info));
         Assert.Equal(1u, ReadU32(memory, info + 4));
         Assert.Equal(0u, ReadU32(memory, info + 8));
         Assert.Equal(1u, ReadU32(memory, info + 12));
-        Assert.Equal(GuestLayout.ModuleListAddress, ReadU64(memory, info + 16));
-        Assert.Equal(GuestLayout.CommandLineAddress, ReadU64(memory, info + 24));
-        Assert.Equal(GuestLayout.AcpiTablesAddress, ReadU64(memory, info + 32));
-        Assert.Equal(GuestLayout.MemoryMapTableAddress, ReadU64(memory, info + 40));
+        Assert.Equal(Layout.ModuleListAddress, ReadU64(memory, info + 16));
+        Assert.Equal(Layout.CommandLineAddress, ReadU64(memory, info + 24));
+        Assert.Equal(Layout.AcpiTablesAddress, ReadU64(memory, info + 32));
+        Assert.Equal(Layout.MemoryMapTableAddress, ReadU64(memory, info + 40));
         Assert.Equal((uint)plan.MemoryMap.Count, ReadU32(memory, info + 48));
         Assert.Equal(0u, ReadU32(memory, info + 52));
     }
@@ -112,13 +113,13 @@ public sealed class PvhBootLoaderTests
         var state = PvhBootLoader.Load(memory, TestKernel.Standard(), Parameters()).EntryState;
 
         Assert.Equal(0x100_0100ul, state.Rip);
-        Assert.Equal(GuestLayout.StartInfoAddress, state.Rbx);
+        Assert.Equal(Layout.StartInfoAddress, state.Rbx);
         Assert.Equal(1ul, state.Cr0 & 1);
         Assert.Equal(0ul, state.Cr0 & 0x8000_0000);
         Assert.Equal((0ul, 0ul), (state.Cr4, state.Efer));
         Assert.Equal(0x2ul, state.Rflags);
         Assert.Equal((0ul, (ushort)0), (state.IdtBase, state.IdtLimit));
-        Assert.Equal((GuestLayout.GdtAddress, (ushort)31), (state.GdtBase, state.GdtLimit));
+        Assert.Equal((Layout.GdtAddress, (ushort)31), (state.GdtBase, state.GdtLimit));
         Assert.Equal(new SegmentState(0x08, 0, 0xFFFF_FFFF, 0xB, true, 0, true, true, false, true), state.Cs);
         foreach (var data in new[] { state.Ds, state.Es, state.Fs, state.Gs, state.Ss })
         {
@@ -157,11 +158,11 @@ public sealed class PvhBootLoaderTests
             .With(0x1_2000_0000, TestKernel.RandomBytes(0x2000, seed: 5), memorySize: 0x4000, TestKernel.Readable);
         var plan = PvhBootLoader.Load(memory, kernel, Parameters(initrd: initrd.Path));
 
-        Assert.Equal(new E820Entry(GuestMemory.HighRamStart, GiB + 512 * MiB, E820Type.Ram), plan.MemoryMap[^1]);
-        Assert.DoesNotContain(plan.MemoryMap, e => e.Address < GuestMemory.HighRamStart && e.End > GuestMemory.MmioHoleStart);
+        Assert.Equal(new E820Entry(Layout.HighRamStart, GiB + 512 * MiB, E820Type.Ram), plan.MemoryMap[^1]);
+        Assert.DoesNotContain(plan.MemoryMap, e => e.Address < Layout.HighRamStart && e.End > Layout.MmioHoleStart);
         Assert.Equal(kernel.BytesOf(kernel.LoadSegments[2]), memory.GetSpan(0x1_2000_0000, 0x2000).ToArray());
         var initrdRegion = Assert.Single(plan.Layout, r => r.Usage == RegionUsage.Initrd);
-        Assert.Equal(GuestMemory.MmioHoleStart - 0x2000, initrdRegion.Start);
+        Assert.Equal(Layout.MmioHoleStart - 0x2000, initrdRegion.Start);
     }
 
     [Fact]
@@ -173,7 +174,7 @@ public sealed class PvhBootLoaderTests
 
         Assert.Throws<BootException>(() => PvhBootLoader.Load(memory, kernel, Parameters()));
 
-        Assert.Equal(0u, ReadU32(memory, GuestLayout.StartInfoAddress));
+        Assert.Equal(0u, ReadU32(memory, Layout.StartInfoAddress));
         Assert.Equal(-1, memory.GetSpan(0x100_0000, 0x1000).IndexOfAnyExcept((byte)0));
     }
 

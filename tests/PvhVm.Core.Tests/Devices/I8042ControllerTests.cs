@@ -24,20 +24,20 @@ public sealed class I8042ControllerTests
     private byte Status()
     {
         var data = new byte[1];
-        _controller.Read(I8042Controller.CommandPort, data);
+        _controller.Read(Layout.I8042CommandPort, data);
         return data[0];
     }
 
     private byte ReadData()
     {
         var data = new byte[1];
-        _controller.Read(I8042Controller.DataPort, data);
+        _controller.Read(Layout.I8042DataPort, data);
         return data[0];
     }
 
-    private void WriteCommand(byte command) => _controller.Write(I8042Controller.CommandPort, [command]);
+    private void WriteCommand(byte command) => _controller.Write(Layout.I8042CommandPort, [command]);
 
-    private void WriteData(byte value) => _controller.Write(I8042Controller.DataPort, [value]);
+    private void WriteData(byte value) => _controller.Write(Layout.I8042DataPort, [value]);
 
     /// <summary>i8042_command with one reply byte: fails the test where Linux would time out.</summary>
     private byte CommandWithReply(byte command)
@@ -125,17 +125,17 @@ public sealed class I8042ControllerTests
         WriteCommand(0x60);
         WriteCommand(0xFE);
         Assert.Equal(1, _resets);
-        _controller.Write(I8042Controller.CommandPort, [0xFE, 0x00]);
+        _controller.Write(Layout.I8042CommandPort, [0xFE, 0x00]);
         Assert.Equal(2, _resets);
     }
 
     [Fact]
     public void WiderAccessesChangeNothing()
     {
-        _controller.Write(I8042Controller.CommandPort, [0x60, 0x00]);
-        _controller.Write(I8042Controller.DataPort, [0x00, 0x00]);
+        _controller.Write(Layout.I8042CommandPort, [0x60, 0x00]);
+        _controller.Write(Layout.I8042DataPort, [0x00, 0x00]);
         var wide = new byte[] { 0xEE, 0xEE };
-        _controller.Read(I8042Controller.CommandPort, wide);
+        _controller.Read(Layout.I8042CommandPort, wide);
         Assert.Equal([0, 0], wide);
         Assert.Equal(KeyboardUnlocked | SystemFlag, Status());
         Assert.Equal(0x05, CommandWithReply(0x20));

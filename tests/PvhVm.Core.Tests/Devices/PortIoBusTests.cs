@@ -22,8 +22,8 @@ public sealed class PortIoBusTests
         var resets = 0;
         var i8042 = new I8042Controller(() => resets++);
         var bus = new PortIoBus(NullLogger.Instance);
-        bus.Register(I8042Controller.DataPort, 1, i8042);
-        bus.Register(I8042Controller.CommandPort, 1, i8042);
+        bus.Register(Layout.I8042DataPort, 1, i8042);
+        bus.Register(Layout.I8042CommandPort, 1, i8042);
         bus.Write(0x64, [0xAA]);
         bus.Write(0x60, [0xFE]);
         Assert.Equal(0, resets);

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Tests.Devices;
 
 public sealed class Uart16550Tests
 {
-    private const ushort Base = Uart16550.Com1Base;
+    private const ushort Base = Layout.Com1Port;
     private readonly List<byte> _sent = [];
     private readonly List<bool> _irq = [];
     private readonly Uart16550 _uart;

@@ -1,10 +1,9 @@
-using PvhVm.Core.Boot;
 using PvhVm.Core.Kvm;
 
 namespace PvhVm.Core.Tests.Kvm;
 
 /// <summary>The ioctl wrapper against the real /dev/kvm: a few bytes of 32-bit code write to a port and halt.</summary>
-public sealed unsafe class KvmSmokeTests
+public sealed class KvmSmokeTests
 {
     [Fact]
     public void HostReportsApiVersionAndCapabilities()
@@ -48,32 +47,45 @@ public sealed unsafe class KvmSmokeTests
     [Fact]
     public void ProtectedModeCodeExitsOnPortWriteThenHalt()
     {
-        using var system = KvmSystem.Open();
-        using var vm = system.CreateVm();
-        using var memory = GuestMemory.Allocate(1 << 20);
-        vm.SetUserMemoryRegion(0, 0, memory.RamSize, memory.Regions[0].HostAddress);
         // mov dx,0x3f8; mov al,'A'; out dx,al; hlt
-        memory.Write(0x1000, [0x66, 0xBA, 0xF8, 0x03, 0xB0, 0x41, 0xEE, 0xF4]);
-        using var vcpu = vm.CreateVcpu(0);
-        vcpu.SetCpuid(system.GetSupportedCpuid());
+        using var guest = new BareGuest([0x66, 0xBA, 0xF8, 0x03, 0xB0, 0x41, 0xEE, 0xF4], protectedMode: true);
 
-        var sregs = vcpu.GetSregs();
-        var code = new KvmSegment { Limit = 0xFFFFFFFF, Selector = 0x08, Type = 0xB, Present = 1, Db = 1, S = 1, G = 1 };
-        var data = code with { Selector = 0x10, Type = 0x3 };
-        (sregs.Cs, sregs.Ds, sregs.Es, sregs.Fs, sregs.Gs, sregs.Ss) = (code, data, data, data, data, data);
-        sregs.Cr0 = 0x11;
-        vcpu.SetSregs(sregs);
-        vcpu.SetRegs(new KvmRegs { Rip = 0x1000, Rflags = 0x2 });
+        var exit = guest.Vcpu.Run();
+        Assert.Equal(VcpuExitKind.IoOut, exit.Kind);
+        Assert.Equal(KvmExitReasonCode.Io, exit.Reason);
+        Assert.Equal(0x3f8, exit.Port);
+        Assert.Equal(1, exit.AccessSize);
+        Assert.Equal("A"u8.ToArray(), exit.Data.ToArray());
 
-        Assert.True(vcpu.Run());
-        Assert.Equal(KvmExitReasonCode.Io, vcpu.ExitReason);
-        var run = vcpu.RunData;
-        Assert.Equal(0x3f8, *(ushort*)(run + 34));
-        Assert.Equal(1, run[32]);
-        Assert.Equal((byte)'A', run[*(long*)(run + 40)]);
+        exit = guest.Vcpu.Run();
+        Assert.Equal(VcpuExitKind.Halt, exit.Kind);
+        Assert.Equal(0x1008UL, guest.Vcpu.GetRegs().Rip);
+    }
 
-        Assert.True(vcpu.Run());
-        Assert.Equal(KvmExitReasonCode.Hlt, vcpu.ExitReason);
-        Assert.Equal(0x1008UL, vcpu.GetRegs().Rip);
+    [Fact]
+    public void AnswersWrittenIntoInAndMmioReadExitsReachTheGuest()
+    {
+        // mov dx,0x60; in al,dx; mov bl,al; mov eax,[0xd0000000]; mov dx,0x3f8; out dx,al; mov al,bl; out dx,al; hlt
+        using var guest = new BareGuest([0x66, 0xBA, 0x60, 0x00, 0xEC, 0x88, 0xC3, 0xA1, 0x00, 0x00, 0x00, 0xD0,
+            0x66, 0xBA, 0xF8, 0x03, 0xEE, 0x88, 0xD8, 0xEE, 0xF4], protectedMode: true);
+
+        var exit = guest.Vcpu.Run();
+        Assert.Equal((VcpuExitKind.IoIn, (ushort)0x60, 1), (exit.Kind, exit.Port, exit.Data.Length));
+        exit.Data[0] = 0x5A;
+
+        exit = guest.Vcpu.Run();
+        Assert.Equal((VcpuExitKind.MmioRead, 0xD000_0000UL, 4), (exit.Kind, exit.Address, exit.Data.Length));
+        exit.Data.Fill(0x33);
+
+        Assert.Equal(0x33, Assert.Single(OutByte(guest.Vcpu)));
+        Assert.Equal(0x5A, Assert.Single(OutByte(guest.Vcpu)));
+        Assert.Equal(VcpuExitKind.Halt, guest.Vcpu.Run().Kind);
+    }
+
+    private static byte[] OutByte(KvmVcpu vcpu)
+    {
+        var exit = vcpu.Run();
+        Assert.Equal(VcpuExitKind.IoOut, exit.Kind);
+        return exit.Data.ToArray();
     }
 }

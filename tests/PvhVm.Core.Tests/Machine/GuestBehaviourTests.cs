@@ -48,9 +48,9 @@ public sealed class GuestBehaviourTests
     public void EchoGuestReadsWhatTheHostTypes()
     {
         using var vm = Start("echo");
-        Assert.NotNull(vm.WaitForConsole(new Regex("^echo ready$"), Bound));
+        Assert.NotNull(vm.Console.WaitFor(new Regex("^echo ready$"), Bound));
         Assert.Equal(12, vm.SendConsole("hello there\n"u8));
-        Assert.NotNull(vm.WaitForConsole(new Regex("^hello there$"), Bound));
+        Assert.NotNull(vm.Console.WaitFor(new Regex("^hello there$"), Bound));
         vm.SendConsole("exit\n"u8);
         Assert.True(vm.WaitForExit(Bound));
         Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
@@ -61,7 +61,7 @@ public sealed class GuestBehaviourTests
     public void SpinningGuestIsForceStoppedPromptly()
     {
         using var vm = Start("spin");
-        Assert.NotNull(vm.WaitForConsole(new Regex("^spinning$"), Bound));
+        Assert.NotNull(vm.Console.WaitFor(new Regex("^spinning$"), Bound));
         Thread.Sleep(100);
         Assert.Equal(VmState.Running, vm.State);
         var clock = Stopwatch.StartNew();
@@ -164,14 +164,14 @@ public sealed class GuestBehaviourTests
         Assert.Equal(error.Message, vm.Fault?.Message);
         Assert.True(vm.WaitForExit(TimeSpan.Zero));
         Assert.True(vm.Console.IsCompleted);
-        Assert.Null(vm.WaitForConsole(new Regex("never"), Timeout.InfiniteTimeSpan));
+        Assert.Null(vm.Console.WaitFor(new Regex("never"), Timeout.InfiniteTimeSpan));
     }
 
     [Fact]
     public async Task DisposingAVmThatNeverStartedLetsItsWaitersGo()
     {
         var vm = new VirtualMachine(new VmConfig("never-started", GuestImages.PathOf("probe"), MemoryMB: 64));
-        var consoleWait = Task.Run(() => vm.WaitForConsole(new Regex("never"), Timeout.InfiniteTimeSpan));
+        var consoleWait = Task.Run(() => vm.Console.WaitFor(new Regex("never"), Timeout.InfiniteTimeSpan));
         var exitWait = Task.Run(() => vm.WaitForExit(Timeout.InfiniteTimeSpan));
         await Task.Delay(100);
         Assert.False(consoleWait.IsCompleted || exitWait.IsCompleted);
@@ -186,7 +186,7 @@ public sealed class GuestBehaviourTests
     public void TimeoutsTooLongForAWaitHandleWaitForever()
     {
         using var vm = Start("spin");
-        Assert.NotNull(vm.WaitForConsole(new Regex("^spinning$"), TimeSpan.MaxValue));
+        Assert.NotNull(vm.Console.WaitFor(new Regex("^spinning$"), TimeSpan.MaxValue));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         Assert.False(vm.WaitForExit(TimeSpan.FromDays(365), cancel.Token));
         Assert.True(cancel.IsCancellationRequested);

@@ -36,7 +36,7 @@ public sealed class LinuxBootTests(DebianKernelFixture kernel) : IClassFixture<D
             var commandLine = "console=ttyS0 earlyprintk=ttyS0 pvhvm.marker=7c1e panic=-1";
             using var vm = new VirtualMachine(new VmConfig("linux", kernel, initrd, commandLine, 512, cpus));
             vm.Start();
-            var cpusLine = vm.WaitForConsole(new Regex(@"smpboot: Allowing \d+ CPUs"), EarlyBootBound);
+            var cpusLine = vm.Console.WaitFor(new Regex(@"smpboot: Allowing \d+ CPUs"), EarlyBootBound);
             Assert.True(cpusLine is not null, "no smpboot line; console:\n" + string.Join('\n', vm.Console.Snapshot().Select(l => l.Text)));
             var lines = vm.Console.Snapshot().Select(l => l.Text).ToList();
             Assert.Contains(lines, l => l.EndsWith($"Command line: {commandLine}", StringComparison.Ordinal));

@@ -60,7 +60,7 @@ public sealed class PreparedVmPoolTests
         vm.Start();
         try
         {
-            Assert.NotNull(vm.WaitForConsole(new Regex("^sleeping$"), Bound));
+            Assert.NotNull(vm.Console.WaitFor(new Regex("^sleeping$"), Bound));
             Assert.NotSame(ready, PreparedVmPool.Ready);
 
             // The guest's code sits in the prepared VM's RAM (mapped as long as the VM runs): that is the VM it runs in.

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using PvhVm.Core.Boot;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Kvm;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Tests.Kvm;
 
 namespace PvhVm.Core.Tests.Machine;
 
@@ -55,10 +55,6 @@ public sealed class VcpuRunnerTests
             return false;
         }
 
-        public void UnhandledMmio(int vcpu, ulong address, int length, bool isWrite)
-        {
-        }
-
         public void VcpuParked()
         {
         }
@@ -70,39 +66,24 @@ public sealed class VcpuRunnerTests
         }
     }
 
-    /// <summary>A VM with one page of real-mode code at 0x1000 and one vCPU about to run it.</summary>
+    /// <summary>A VM with one page of real-mode code at 0x1000 and a runner for its one vCPU.</summary>
     private sealed class RealModeGuest : IDisposable
     {
-        private readonly KvmSystem _system = KvmSystem.Open();
-        private readonly KvmVm _vm;
-        private readonly GuestMemory _memory = GuestMemory.Allocate(1 << 20);
+        private readonly BareGuest _guest;
 
         public RealModeGuest(byte[] code)
         {
-            _vm = _system.CreateVm();
-            _vm.SetUserMemoryRegion(0, 0, _memory.RamSize, _memory.Regions[0].HostAddress);
-            _memory.Write(0x1000, code);
-            Vcpu = _vm.CreateVcpu(0);
-            var sregs = Vcpu.GetSregs();
-            sregs.Cs = sregs.Cs with { Base = 0, Selector = 0 };
-            Vcpu.SetSregs(sregs);
-            Vcpu.SetRegs(new KvmRegs { Rip = 0x1000, Rflags = 0x2 });
+            _guest = new BareGuest(code, protectedMode: false);
             VcpuKicker.EnsureInstalled();
-            Runner = new VcpuRunner(Vcpu, _memory, new PortIoBus(NullLogger.Instance), Host, NullLogger.Instance);
+            Runner = new VcpuRunner(Vcpu, _guest.Memory, new PortIoBus(NullLogger.Instance), new MmioBus(NullLogger.Instance), Host, NullLogger.Instance);
         }
 
         public RecordingHost Host { get; } = new();
 
-        public KvmVcpu Vcpu { get; }
+        public KvmVcpu Vcpu => _guest.Vcpu;
 
         public VcpuRunner Runner { get; }
 
-        public void Dispose()
-        {
-            Vcpu.Dispose();
-            _vm.Dispose();
-            _system.Dispose();
-            _memory.Dispose();
-        }
+        public void Dispose() => _guest.Dispose();
     }
 }

@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>ACPI checksums: the bytes of a table (or of the RSDP's first 20 bytes) must sum to zero modulo 256.</summary>
-public static class AcpiChecksum
+internal static class AcpiChecksum
 {
     /// <summary>Sum of the bytes modulo 256; zero for a correctly checksummed table.</summary>
     public static byte Sum(ReadOnlySpan<byte> data)

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>The 36-byte header every ACPI system description table starts with.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public unsafe struct AcpiTableHeader
+internal unsafe struct AcpiTableHeader
 {
     /// <summary>Offset of <see cref="Checksum"/>, which covers the whole table.</summary>
     public const int ChecksumOffset = 9;

@@ -6,7 +6,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// The complete set of ACPI tables as one contiguous image for a given guest address: RSDP first (16-byte
 /// aligned, as a legacy scan expects), then XSDT, FADT, DSDT and MADT, each 16-byte aligned.
 /// </summary>
-public sealed class AcpiTables
+internal sealed class AcpiTables
 {
     public const string Summary = "ACPI tables (RSDP, XSDT, FACP, DSDT, APIC)";
 
@@ -23,9 +23,10 @@ public sealed class AcpiTables
     /// <summary>The guest-physical address of the RSDP, for start_info.rsdp_paddr.</summary>
     public ulong RsdpAddress { get; }
 
-    public static AcpiTables Build(ulong baseAddress, int processorCount)
+    /// <param name="dsdtDevices">AML Device terms for the DSDT, from the device manager.</param>
+    public static AcpiTables Build(ulong baseAddress, int processorCount, IReadOnlyList<byte[]> dsdtDevices)
     {
-        var dsdt = DsdtBuilder.Build();
+        var dsdt = DsdtBuilder.Build(dsdtDevices);
         var madt = MadtBuilder.Build(processorCount);
 
         // Fixed sizes decide every address before the tables that point at each other are built.

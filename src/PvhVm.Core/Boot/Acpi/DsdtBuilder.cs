@@ -1,23 +1,14 @@
-using PvhVm.Core.Devices;
-
 namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>
-/// Differentiated System Description Table describing COM1. With the FADT's hardware-reduced flag Linux sets up no
-/// legacy ISA interrupts (its null PIC has none), so the UART's IRQ 4 reaches its driver only through this _CRS;
-/// without it ttyS0 has output by polling but no interrupt. QEMU's microvm describes its UART the same way.
+/// Differentiated System Description Table: the devices the device manager describes (COM1 today), in <c>\_SB</c>.
 /// </summary>
-public static class DsdtBuilder
+internal static class DsdtBuilder
 {
-    public static byte[] Build()
+    /// <param name="devices">AML Device terms, one per device.</param>
+    public static byte[] Build(IReadOnlyList<byte[]> devices)
     {
-        byte[] aml = Aml.RootScope("_SB",
-            Aml.Device("COM1",
-                Aml.Name("_HID", Aml.EisaId("PNP0501")),
-                Aml.Name("_UID", Aml.Zero),
-                Aml.Name("_CRS", Aml.ResourceTemplate(
-                    Aml.IoPorts(Uart16550.Com1Base, (byte)Uart16550.PortCount),
-                    Aml.Irq((int)Uart16550.Com1Irq)))));
+        var aml = Aml.RootScope("_SB", [.. devices]);
         var headerSize = System.Runtime.InteropServices.Marshal.SizeOf<AcpiTableHeader>();
         var table = AcpiTableHeader.NewTable("DSDT", revision: 2, headerSize + aml.Length);
         aml.CopyTo(table, headerSize);

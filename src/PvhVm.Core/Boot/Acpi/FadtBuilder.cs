@@ -6,7 +6,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// Fixed ACPI Description Table, revision 6 (276 bytes), for a hardware-reduced platform as Firecracker and
 /// cloud-hypervisor present: no PM timer, no fixed-hardware event blocks, no SCI, only the pointer to the DSDT.
 /// </summary>
-public static class FadtBuilder
+internal static class FadtBuilder
 {
     public const int Length = 276;
     public const byte Revision = 6;

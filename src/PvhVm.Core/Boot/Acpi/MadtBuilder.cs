@@ -8,7 +8,7 @@ namespace PvhVm.Core.Boot.Acpi;
 /// each vCPU) and the one I/O APIC of KVM's in-kernel irqchip. No interrupt source overrides: KVM's default GSI
 /// routing wires ISA IRQ n to I/O APIC pin n, and the DSDT names COM1's interrupt by that number.
 /// </summary>
-public static class MadtBuilder
+internal static class MadtBuilder
 {
     /// <summary>The header plus the local APIC address and flags.</summary>
     public const int FixedLength = 44;
@@ -22,12 +22,12 @@ public static class MadtBuilder
     public static byte[] Build(int processorCount)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(processorCount, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(processorCount, GuestLayout.MaxProcessors);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(processorCount, Layout.MaxProcessors);
         var localApicSize = Marshal.SizeOf<MadtLocalApic>();
         var ioApicSize = Marshal.SizeOf<MadtIoApic>();
         var table = AcpiTableHeader.NewTable("APIC", revision: 5, FixedLength + processorCount * localApicSize + ioApicSize);
         var body = table.AsSpan();
-        BinaryPrimitives.WriteUInt32LittleEndian(body[36..], (uint)GuestLayout.LocalApicAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(body[36..], (uint)Layout.LocalApicAddress);
         BinaryPrimitives.WriteUInt32LittleEndian(body[40..], PcAtCompatibleFlag);
 
         var offset = FixedLength;
@@ -50,7 +50,7 @@ public static class MadtBuilder
             Type = MadtIoApic.EntryType,
             Length = (byte)ioApicSize,
             IoApicId = IoApicId,
-            Address = (uint)GuestLayout.IoApicAddress,
+            Address = (uint)Layout.IoApicAddress,
             GsiBase = 0,
         };
         MemoryMarshal.Write(body[offset..], in ioApic);

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>MADT entry type 0: one processor's local APIC (8 bytes).</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public struct MadtLocalApic
+internal struct MadtLocalApic
 {
     public const byte EntryType = 0;
     public const uint EnabledFlag = 1;
@@ -18,7 +18,7 @@ public struct MadtLocalApic
 
 /// <summary>MADT entry type 1: an I/O APIC and the first GSI it serves (12 bytes).</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public struct MadtIoApic
+internal struct MadtIoApic
 {
     public const byte EntryType = 1;
 

@@ -4,7 +4,7 @@ namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>Root System Description Pointer, revision 2 (36 bytes): points at the XSDT only.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public unsafe struct Rsdp
+internal unsafe struct Rsdp
 {
     public const int Revision2 = 2;
 

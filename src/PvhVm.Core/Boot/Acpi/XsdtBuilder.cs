@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>Extended System Description Table: the header followed by 64-bit addresses of the other tables (not the DSDT).</summary>
-public static class XsdtBuilder
+internal static class XsdtBuilder
 {
     public static byte[] Build(IReadOnlyList<ulong> tableAddresses)
     {

@@ -64,7 +64,7 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
         Assert.Equal(VmState.Running, vm.State);
 
         clock.Restart();
-        Assert.Null(vm.WaitForConsole(new Regex("^never printed$"), timeout));
+        Assert.Null(vm.Console.WaitFor(new Regex("^never printed$"), timeout));
         Assert.InRange(clock.Elapsed, timeout - TimeSpan.FromMilliseconds(50), timeout + StopBound);
     }
 
@@ -84,7 +84,7 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
         using var vm = StartAndWait("spin", "^spinning$");
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var clock = Stopwatch.StartNew();
-        Assert.Null(vm.WaitForConsole(new Regex("^never printed$"), Timeout.InfiniteTimeSpan, cancel.Token));
+        Assert.Null(vm.Console.WaitFor(new Regex("^never printed$"), Timeout.InfiniteTimeSpan, cancel.Token));
         Assert.True(cancel.IsCancellationRequested, $"returned after {clock.Elapsed.TotalMilliseconds:F1} ms, before the cancellation");
         Assert.Equal(VmState.Running, vm.State);
     }
@@ -160,7 +160,7 @@ public sealed class HostileGuestTests(ITestOutputHelper output)
     {
         var vm = new VirtualMachine(new VmConfig(guest, GuestImages.PathOf(guest), MemoryMB: 64), logger);
         vm.Start();
-        Assert.True(vm.WaitForConsole(new Regex(ready), Bound) is not null, $"{guest}: no '{ready}' ({vm.State} {vm.ExitReason} {vm.Fault})");
+        Assert.True(vm.Console.WaitFor(new Regex(ready), Bound) is not null, $"{guest}: no '{ready}' ({vm.State} {vm.ExitReason} {vm.Fault})");
         return vm;
     }
 }

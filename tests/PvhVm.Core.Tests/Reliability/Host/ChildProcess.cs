@@ -87,7 +87,7 @@ internal static class ChildProcess
         Console.WriteLine($"started={running.Count}");
         refusals.ForEach(r => Console.WriteLine($"refused={r}"));
         // Every VM that did start is still alive and printing its line.
-        int alive = running.Count(vm => vm.WaitForConsole(new Regex("^sleeping$"), Bound) is not null && vm.State == VmState.Running);
+        int alive = running.Count(vm => vm.Console.WaitFor(new Regex("^sleeping$"), Bound) is not null && vm.State == VmState.Running);
         Console.WriteLine($"alive={alive}");
         foreach (var vm in running)
         {
@@ -98,7 +98,7 @@ internal static class ChildProcess
         Console.WriteLine($"stopped={running.Count(vm => vm.State == VmState.Stopped)}");
         using var after = new VirtualMachine(new VmConfig("after", kernel, MemoryMB: 4));
         after.Start();
-        Console.WriteLine($"after-release={(after.WaitForConsole(new Regex("^sleeping$"), Bound) is null ? "silent" : "running")}");
+        Console.WriteLine($"after-release={(after.Console.WaitFor(new Regex("^sleeping$"), Bound) is null ? "silent" : "running")}");
         after.Stop();
         return 0;
     }
@@ -140,7 +140,7 @@ internal static class ChildProcess
         {
             using var vm = new VirtualMachine(new VmConfig(name, kernel, MemoryMB: 4));
             vm.Start();
-            var result = vm.WaitForConsole(new Regex("^sleeping$"), Bound) is null ? "silent" : "running";
+            var result = vm.Console.WaitFor(new Regex("^sleeping$"), Bound) is null ? "silent" : "running";
             vm.Stop();
             return result;
         }

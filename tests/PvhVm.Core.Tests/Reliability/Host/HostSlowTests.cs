@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
+using PvhVm.Core.Memory;
 using PvhVm.Core.Tests.Guests;
 using Xunit.Abstractions;
 
@@ -40,7 +41,7 @@ public sealed class HostSlowTests(ITestOutputHelper output)
             }
 
             var peak = ProcessResources.Now();
-            Assert.All(running, vm => Assert.NotNull(vm.WaitForConsole(new Regex("^sleeping$"), Bound)));
+            Assert.All(running, vm => Assert.NotNull(vm.Console.WaitFor(new Regex("^sleeping$"), Bound)));
             Assert.All(running, vm => Assert.Equal(VmState.Running, vm.State));
             output.WriteLine($"{running.Count} running, {refused.Count} refused{(refused.Count > 0 ? $" ({refused[0]})" : "")}; before: {before}; with all running: {peak}");
         }

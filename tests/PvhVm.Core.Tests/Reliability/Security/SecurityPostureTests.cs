@@ -3,6 +3,7 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Kernel;
+using PvhVm.Core.Memory;
 using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Reliability.Security;

@@ -1,20 +1,17 @@
+using System.Buffers.Binary;
 using PvhVm.Core.Interop;
 
-namespace PvhVm.Core.Boot;
+namespace PvhVm.Core.Memory;
 
 /// <summary>
 /// Guest RAM as anonymous host mappings: one region below the 32-bit MMIO hole and, when RAM is larger
 /// than that, one from 4 GiB up. Mapped read/write, never executable in the host. Every access is
-/// bounds-checked: addresses and lengths come from untrusted kernels and guests.
+/// bounds-checked and must lie wholly inside one region: addresses and lengths come from untrusted kernels and
+/// guests (and soon from virtqueues), so a bad one is a <see cref="GuestMemoryException"/>, never a host access.
+/// Scalars are little-endian, as the guest stores them.
 /// </summary>
-public sealed class GuestMemory : IDisposable
+internal sealed class GuestMemory : IDisposable
 {
-    /// <summary>Start of the 32-bit MMIO hole (LAPIC, I/O APIC and the like live above it).</summary>
-    public const ulong MmioHoleStart = 0xC000_0000;
-
-    /// <summary>Where RAM continues above the hole.</summary>
-    public const ulong HighRamStart = 0x1_0000_0000;
-
     public const ulong PageSize = 4096;
 
     private readonly GuestRamRegion[] _regions;
@@ -39,14 +36,14 @@ public sealed class GuestMemory : IDisposable
             throw new ArgumentOutOfRangeException(nameof(ramSize), ramSize, "Guest RAM must be a positive whole number of 4 KiB pages.");
         }
 
-        var low = Math.Min(ramSize, MmioHoleStart);
+        var low = Math.Min(ramSize, Layout.MmioHoleStart);
         var regions = new List<GuestRamRegion>(2);
         try
         {
             regions.Add(new GuestRamRegion(0, low, Map(low)));
             if (ramSize > low)
             {
-                regions.Add(new GuestRamRegion(HighRamStart, ramSize - low, Map(ramSize - low)));
+                regions.Add(new GuestRamRegion(Layout.HighRamStart, ramSize - low, Map(ramSize - low)));
             }
         }
         catch
@@ -63,23 +60,44 @@ public sealed class GuestMemory : IDisposable
     }
 
     /// <summary>True when [address, address+length) lies inside one RAM region.</summary>
-    public bool Contains(ulong address, ulong length) => FindRegion(address, length) is not null;
+    public bool Contains(GuestAddress address, ulong length) => FindRegion(address.Value, length) is not null;
 
-    /// <summary>A view of guest memory; throws <see cref="GuestMemoryException"/> unless wholly inside one RAM region.</summary>
-    public unsafe Span<byte> GetSpan(ulong address, int length)
+    /// <summary>Fills <paramref name="destination"/> from guest memory at <paramref name="address"/>.</summary>
+    public void Read(GuestAddress address, Span<byte> destination) => GetSpan(address, destination.Length).CopyTo(destination);
+
+    /// <summary>Copies <paramref name="data"/> into guest memory at <paramref name="address"/>.</summary>
+    public void Write(GuestAddress address, ReadOnlySpan<byte> data) => data.CopyTo(GetSpan(address, data.Length));
+
+    public byte ReadByte(GuestAddress address) => GetSpan(address, 1)[0];
+
+    public ushort ReadUInt16(GuestAddress address) => BinaryPrimitives.ReadUInt16LittleEndian(GetSpan(address, 2));
+
+    public uint ReadUInt32(GuestAddress address) => BinaryPrimitives.ReadUInt32LittleEndian(GetSpan(address, 4));
+
+    public ulong ReadUInt64(GuestAddress address) => BinaryPrimitives.ReadUInt64LittleEndian(GetSpan(address, 8));
+
+    public void WriteUInt16(GuestAddress address, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(GetSpan(address, 2), value);
+
+    public void WriteUInt32(GuestAddress address, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(GetSpan(address, 4), value);
+
+    public void WriteUInt64(GuestAddress address, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(GetSpan(address, 8), value);
+
+    /// <summary>
+    /// A view of guest memory for the engine's own loaders; throws <see cref="GuestMemoryException"/> unless wholly
+    /// inside one RAM region. Internal: a view must not outlive the mapping, which only the engine can promise.
+    /// </summary>
+    internal unsafe Span<byte> GetSpan(GuestAddress address, int length)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (length < 0)
         {
-            throw new GuestMemoryException($"Negative length {length} at guest address 0x{address:x}.");
+            throw new GuestMemoryException($"Negative length {length} at guest address {address}.");
         }
 
-        var region = FindRegion(address, (ulong)length)
-            ?? throw new GuestMemoryException($"Guest range [0x{address:x}, +0x{length:x}) is not inside guest RAM.");
-        return new Span<byte>((byte*)region.HostAddress + (address - region.GuestAddress), length);
+        var region = FindRegion(address.Value, (ulong)length)
+            ?? throw new GuestMemoryException($"Guest range [{address}, +0x{length:x}) is not inside guest RAM.");
+        return new Span<byte>((byte*)region.HostAddress + (address.Value - region.GuestAddress), length);
     }
-
-    public void Write(ulong address, ReadOnlySpan<byte> data) => data.CopyTo(GetSpan(address, data.Length));
 
     public void Dispose()
     {

@@ -1,8 +1,7 @@
-using PvhVm.Core.Machine;
+namespace PvhVm.Core.Machine;
 
-namespace PvhVm.Module;
-
-internal static class VmStateExtensions
+/// <summary>The rules that group <see cref="VmState"/>s, for every caller to share.</summary>
+public static class VmStateExtensions
 {
     /// <summary>Started and not yet exited: vCPU threads may be running.</summary>
     public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping;
