@@ -262,6 +262,13 @@ public sealed class VirtioMmioTransport : IMmioDevice
         }
 
         var adding = requested & ~_status;
+        if (_status.HasFlag(DeviceStatus.DeviceNeedsReset) && adding != 0)
+        {
+            // Only a reset brings the device back; it does not go live (or further) meanwhile.
+            Ignore($"status 0x{value:x} while the device needs a reset");
+            return;
+        }
+
         if (adding.HasFlag(DeviceStatus.FeaturesOk) && !FeaturesAcceptable())
         {
             // Section 2.2.2: the device leaves FEATURES_OK clear, and the driver sees it on reading back.
