@@ -97,30 +97,12 @@ public sealed class DescriptorChain
     }
 
     /// <summary>Copies readable bytes from <paramref name="offset"/> on; returns how many there were.</summary>
-    public int CopyFromReadable(GuestMemory memory, ulong offset, Span<byte> destination)
-    {
-        var copied = 0;
-        foreach (var piece in Slice(_readable, offset, (ulong)destination.Length))
-        {
-            memory.Read(piece.Address, destination.Slice(copied, (int)piece.Length));
-            copied += (int)piece.Length;
-        }
-
-        return copied;
-    }
+    public int CopyFromReadable(GuestMemory memory, ulong offset, Span<byte> destination) =>
+        Copy(memory, _readable, offset, destination, toGuest: false);
 
     /// <summary>Copies into the writable buffers from <paramref name="offset"/> on; returns how many bytes fitted.</summary>
-    public int CopyToWritable(GuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
-    {
-        var copied = 0;
-        foreach (var piece in Slice(_writable, offset, (ulong)source.Length))
-        {
-            memory.Write(piece.Address, source.Slice(copied, (int)piece.Length));
-            copied += (int)piece.Length;
-        }
-
-        return copied;
-    }
+    public int CopyToWritable(GuestMemory memory, ulong offset, Span<byte> source) =>
+        Copy(memory, _writable, offset, source, toGuest: true);
 
     /// <summary>The parts of <paramref name="buffers"/> covering [offset, offset+length) of their concatenation.</summary>
     public static IEnumerable<GuestBuffer> Slice(IReadOnlyList<GuestBuffer> buffers, ulong offset, ulong length)
@@ -143,6 +125,20 @@ public sealed class DescriptorChain
             length -= take;
             offset = 0;
         }
+    }
+
+    private static int Copy(GuestMemory memory, IReadOnlyList<GuestBuffer> buffers, ulong offset, Span<byte> host, bool toGuest)
+    {
+        var copied = 0;
+        foreach (var piece in Slice(buffers, offset, (ulong)host.Length))
+        {
+            var hostPart = host.Slice(copied, (int)piece.Length);
+            var guestPart = memory.GetSpan(piece.Address, (int)piece.Length);
+            (toGuest ? hostPart : guestPart).CopyTo(toGuest ? guestPart : hostPart);
+            copied += (int)piece.Length;
+        }
+
+        return copied;
     }
 
     private static void CheckIndirect(GuestMemory memory, ulong address, uint length, ushort flags, bool inIndirectTable, bool indirectAllowed)

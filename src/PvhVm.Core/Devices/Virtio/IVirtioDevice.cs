@@ -11,7 +11,7 @@ public interface IVirtioDevice
 {
     VirtioDeviceType DeviceType { get; }
 
-    /// <summary>Feature bits offered, device-specific and transport ones it supports; the transport adds VERSION_1.</summary>
+    /// <summary>The device-specific feature bits offered; the transport adds <see cref="VirtioFeature.Transport"/>.</summary>
     ulong Features { get; }
 
     /// <summary>The largest size of each of the device's queues (a power of two); their number is the queue count.</summary>

@@ -49,7 +49,7 @@ public sealed class VirtioMmioTransport : IMmioDevice
         _memory = memory;
         _interrupt = interrupt;
         _logger = logger;
-        _offeredFeatures = device.Features | VirtioFeature.Version1;
+        _offeredFeatures = device.Features | VirtioFeature.Transport;
         _queues = device.QueueMaxSizes.Select(size => new Virtqueue(size)).ToArray();
     }
 
@@ -319,21 +319,26 @@ public sealed class VirtioMmioTransport : IMmioDevice
 
         var queue = _queues[queueIndex];
         var indirect = (_driverFeatures & VirtioFeature.RingIndirectDesc) != 0;
-        var used = false;
+        var eventIndex = (_driverFeatures & VirtioFeature.RingEventIdx) != 0;
+        var usedBefore = queue.NextUsed;
         try
         {
-            while (queue.TryPop(_memory, indirect, out var chain))
+            do
             {
-                queue.PushUsed(_memory, chain!.Head, _device.Handle((int)queueIndex, chain, _memory));
-                used = true;
+                while (queue.TryPop(_memory, indirect, out var chain))
+                {
+                    queue.PushUsed(_memory, chain!.Head, _device.Handle((int)queueIndex, chain, _memory));
+                }
             }
+            while (eventIndex && queue.RequestNotificationAndRecheck(_memory));
         }
         catch (Exception e) when (e is VirtqueueException or GuestMemoryException)
         {
             SetNeedsReset($"queue {queueIndex}: {e.Message}");
+            return;
         }
 
-        if (used && !queue.InterruptSuppressed(_memory))
+        if (queue.NextUsed != usedBefore && queue.DriverWantsInterrupt(_memory, usedBefore, eventIndex))
         {
             Raise(InterruptUsedBuffer);
         }

@@ -12,7 +12,6 @@ internal sealed class Virtqueue
     private const ushort AvailNoInterrupt = 1;
 
     private ushort _nextAvailable;
-    private ushort _nextUsed;
 
     public Virtqueue(ushort maxSize)
     {
@@ -32,12 +31,15 @@ internal sealed class Virtqueue
 
     public ulong UsedRing { get; set; }
 
+    /// <summary>The used index the device publishes next: how many chains it has returned, modulo 2^16.</summary>
+    public ushort NextUsed { get; private set; }
+
     public void Reset()
     {
         Size = MaxSize;
         Ready = false;
         DescriptorTable = AvailableRing = UsedRing = 0;
-        _nextAvailable = _nextUsed = 0;
+        _nextAvailable = NextUsed = 0;
     }
 
     /// <summary>Null when size, alignment and placement of the three areas are valid (section 2.7, table of alignments); else why not.</summary>
@@ -84,21 +86,41 @@ internal sealed class Virtqueue
     /// <summary>Returns a chain to the driver: the element first, then the index that publishes it.</summary>
     public void PushUsed(GuestMemory memory, ushort head, uint writtenLength)
     {
-        var element = UsedRing + 4 + 8UL * (uint)(_nextUsed % Size);
+        var element = UsedRing + 4 + 8UL * (uint)(NextUsed % Size);
         memory.WriteUInt32(element, head);
         memory.WriteUInt32(element + 4, writtenLength);
-        _nextUsed++;
+        NextUsed++;
         Interlocked.MemoryBarrier();
-        memory.WriteUInt16(UsedRing + 2, _nextUsed);
+        memory.WriteUInt16(UsedRing + 2, NextUsed);
     }
 
     /// <summary>
-    /// Whether the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT). Read after the used index was
-    /// published, with a full barrier between, so a driver re-enabling interrupts and then checking the ring misses nothing.
+    /// Whether the driver wants an interrupt for the chains returned since <paramref name="usedBefore"/>: with
+    /// EVENT_IDX, when they pass its used_event (vring_need_event); without, unless it set VIRTQ_AVAIL_F_NO_INTERRUPT.
+    /// Read after the used index was published, with a full barrier between, so a driver that re-enables interrupts
+    /// and then checks the ring misses nothing.
     /// </summary>
-    public bool InterruptSuppressed(GuestMemory memory)
+    public bool DriverWantsInterrupt(GuestMemory memory, ushort usedBefore, bool eventIndex)
     {
         Interlocked.MemoryBarrier();
-        return (memory.ReadUInt16(AvailableRing) & AvailNoInterrupt) != 0;
+        if (!eventIndex)
+        {
+            return (memory.ReadUInt16(AvailableRing) & AvailNoInterrupt) == 0;
+        }
+
+        var usedEvent = memory.ReadUInt16(AvailableRing + 4 + 2UL * Size);
+        return (ushort)(NextUsed - usedEvent - 1) < (ushort)(NextUsed - usedBefore);
+    }
+
+    /// <summary>
+    /// EVENT_IDX: asks to be notified at the next chain made available (avail_event), then looks again, so a chain
+    /// published just before the request was visible is not left waiting for a notification that never comes.
+    /// True when there is more to serve.
+    /// </summary>
+    public bool RequestNotificationAndRecheck(GuestMemory memory)
+    {
+        memory.WriteUInt16(UsedRing + 4 + 8UL * Size, _nextAvailable);
+        Interlocked.MemoryBarrier();
+        return memory.ReadUInt16(AvailableRing + 2) != _nextAvailable;
     }
 }

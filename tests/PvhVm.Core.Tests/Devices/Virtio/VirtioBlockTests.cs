@@ -40,8 +40,8 @@ public sealed class VirtioBlockTests : IDisposable
         using (var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "disk-0"))
         using (var driver = new VirtioTestDriver(device))
         {
-            Assert.Equal(VirtioFeature.Version1 | VirtioFeature.RingIndirectDesc | VirtioBlock.FeatureSegMax
-                | VirtioBlock.FeatureBlockSize | VirtioBlock.FeatureFlush, driver.ReadDeviceFeatures());
+            Assert.Equal(VirtioFeature.Transport | VirtioBlock.FeatureSegMax | VirtioBlock.FeatureBlockSize | VirtioBlock.FeatureFlush,
+                driver.ReadDeviceFeatures());
             Assert.Equal((ulong)Sectors, ReadConfig64(driver, 0));
             Assert.Equal(254u, (uint)ReadConfig64(driver, 12));
             Assert.Equal(512u, (uint)ReadConfig64(driver, 20));

@@ -17,7 +17,7 @@ public sealed class VirtioMmioTransportTests
         Assert.Equal(2u, driver.ReadRegister(VirtioMmioRegister.Version));
         Assert.Equal(4u, driver.ReadRegister(DeviceId));
         Assert.Equal(PvhVmVendor, driver.ReadRegister(VendorId));
-        Assert.Equal(VirtioFeature.Version1 | VirtioFeature.RingIndirectDesc, driver.ReadDeviceFeatures());
+        Assert.Equal(VirtioFeature.Version1 | VirtioFeature.RingIndirectDesc | VirtioFeature.RingEventIdx, driver.ReadDeviceFeatures());
         driver.WriteRegister(QueueSel, 0);
         Assert.Equal(256u, driver.ReadRegister(QueueNumMax));
         driver.WriteRegister(QueueSel, 1);
@@ -32,7 +32,7 @@ public sealed class VirtioMmioTransportTests
         using var driver = new VirtioTestDriver(new VirtioRng());
         Assert.False(driver.Negotiate(VirtioFeature.RingIndirectDesc));
         Assert.Equal(UpToDriver, driver.Transport.Status);
-        Assert.False(driver.Negotiate(VirtioFeature.Version1 | (1UL << 29)));
+        Assert.False(driver.Negotiate(VirtioFeature.Version1 | (1UL << 33)));
         Assert.True(driver.Negotiate(VirtioFeature.Version1));
     }
 
@@ -98,7 +98,7 @@ public sealed class VirtioMmioTransportTests
     public void UsedBuffersRaiseTheLineAndStayPendingUntilAcknowledged()
     {
         using var driver = new VirtioTestDriver(new VirtioRng());
-        driver.Start(8);
+        driver.Start(8, declined: VirtioFeature.RingEventIdx);
         driver.Submit(new TestBuffer(VirtioTestDriver.DataArea, 8, DeviceWritable: true));
         Assert.Equal(1, driver.Interrupts.Count);
         Assert.Equal(InterruptUsedBuffer, driver.ReadRegister(InterruptStatus));
@@ -109,6 +109,31 @@ public sealed class VirtioMmioTransportTests
         driver.Memory.WriteUInt16(VirtioTestDriver.AvailableRing, 1);
         Assert.Equal(8u, driver.Submit(new TestBuffer(VirtioTestDriver.DataArea, 8, DeviceWritable: true)));
         Assert.Equal(1, driver.Interrupts.Count);
+    }
+
+    [Fact]
+    public void WithEventIdxTheDriverSaysWhenToInterruptAndTheDeviceWhenToNotify()
+    {
+        using var driver = new VirtioTestDriver(new VirtioRng());
+        driver.Start(8);
+        var usedEvent = VirtioTestDriver.AvailableRing + 4 + 2 * 8;
+        var availEvent = VirtioTestDriver.UsedRing + 4 + 8 * 8;
+        var buffer = new TestBuffer(VirtioTestDriver.DataArea, 8, DeviceWritable: true);
+
+        // used_event 2: no interrupt for the first and second returned chains (used index 1, 2), one for the third.
+        driver.Memory.WriteUInt16(usedEvent, 2);
+        Assert.Equal(8u, driver.Submit(buffer));
+        Assert.Equal(8u, driver.Submit(buffer));
+        Assert.Equal(0, driver.Interrupts.Count);
+        Assert.Equal(8u, driver.Submit(buffer));
+        Assert.Equal(1, driver.Interrupts.Count);
+        // The flag of the other scheme is ignored under EVENT_IDX (used_event 3 asks for the next).
+        driver.Memory.WriteUInt16(VirtioTestDriver.AvailableRing, 1);
+        driver.Memory.WriteUInt16(usedEvent, 3);
+        Assert.Equal(8u, driver.Submit(buffer));
+        Assert.Equal(2, driver.Interrupts.Count);
+        // The device asks to be notified at the next chain made available: index 4.
+        Assert.Equal(4, driver.Memory.ReadUInt16(availEvent));
     }
 
     [Fact]

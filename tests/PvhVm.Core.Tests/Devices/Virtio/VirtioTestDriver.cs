@@ -109,10 +109,10 @@ internal sealed class VirtioTestDriver : IDisposable
     public void DriverOk() =>
         WriteRegister(Status, (uint)(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk));
 
-    /// <summary>The whole bring-up with every feature the device offers and queue 0 of <paramref name="queueSize"/>.</summary>
-    public VirtioTestDriver Start(ushort queueSize = 16)
+    /// <summary>The whole bring-up, with every feature the device offers unless some are <paramref name="declined"/>, and queue 0 of <paramref name="queueSize"/>.</summary>
+    public VirtioTestDriver Start(ushort queueSize = 16, ulong declined = 0)
     {
-        Assert.True(Negotiate(ReadDeviceFeatures()));
+        Assert.True(Negotiate(ReadDeviceFeatures() & ~declined));
         SetUpQueue(queueSize);
         DriverOk();
         Assert.Equal(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk, Transport.Status);

@@ -59,8 +59,7 @@ public sealed class VirtioBlock : IVirtioDevice, IDisposable
         _image = image;
         _serial = new byte[SerialBytes];
         Encoding.ASCII.GetBytes(serial, _serial);
-        Features = VirtioFeature.RingIndirectDesc | FeatureSegMax | FeatureBlockSize | FeatureFlush
-            | (image.ReadOnly ? FeatureReadOnly : 0);
+        Features = FeatureSegMax | FeatureBlockSize | FeatureFlush | (image.ReadOnly ? FeatureReadOnly : 0);
         _config = BuildConfig(image.CapacitySectors);
     }
 

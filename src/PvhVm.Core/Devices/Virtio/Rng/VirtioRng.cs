@@ -22,7 +22,7 @@ public sealed class VirtioRng : IVirtioDevice
 
     public VirtioDeviceType DeviceType => VirtioDeviceType.Entropy;
 
-    public ulong Features => VirtioFeature.RingIndirectDesc;
+    public ulong Features => 0;
 
     public IReadOnlyList<ushort> QueueMaxSizes { get; } = [QueueSize];
 
