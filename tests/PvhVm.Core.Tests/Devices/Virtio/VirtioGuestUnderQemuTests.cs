@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using PvhVm.Core.Devices.Virtio.Block;
 using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Devices.Virtio;
@@ -24,7 +25,10 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
         Encoding.ASCII.GetBytes("PVHVM TEST DISK SECTOR ZERO....!").CopyTo(disk, 0);
         File.WriteAllBytes(_image, disk);
 
-        var transcript = RunUnderQemu();
+        // While QEMU has the image open for writing, PvhVm must not get it (QEMU holds OFD locks on some of its bytes).
+        DiskImageProblem? whileQemuRuns = null;
+        var transcript = RunUnderQemu(() => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
+        Assert.Equal(DiskImageProblem.Locked, whileQemuRuns);
 
         Assert.Equal(
         [
@@ -45,7 +49,8 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
         Assert.Equal(0x27, sector8[0x27]);
     }
 
-    private List<string> RunUnderQemu()
+    /// <summary>The guest's lines up to "virtio done"; <paramref name="whileRunning"/> runs then, before QEMU is stopped.</summary>
+    private List<string> RunUnderQemu(Action whileRunning)
     {
         var start = new ProcessStartInfo("qemu-system-x86_64")
         {
@@ -85,6 +90,7 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
                 lines.Add(line.Result.TrimEnd('\r'));
                 if (line.Result.StartsWith("virtio done", StringComparison.Ordinal))
                 {
+                    whileRunning();
                     return lines;
                 }
             }
