@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using PvhVm.Core.Devices;
 using PvhVm.Core.Devices.Virtio;
 using PvhVm.Core.Devices.Virtio.Rng;
 using static PvhVm.Core.Devices.Virtio.VirtioMmioRegister;
@@ -24,6 +26,22 @@ public sealed class VirtioMmioTransportTests
         Assert.Equal(0u, driver.ReadRegister(QueueNumMax));
         Assert.Equal(uint.MaxValue, driver.ReadRegister(ShmLenLow));
         Assert.Equal(0u, driver.ReadRegister(ConfigGeneration));
+    }
+
+    [Fact]
+    public void OnTheMmioBusItAnswersInItsWindowAndNothingBeyond()
+    {
+        using var driver = new VirtioTestDriver(new VirtioRng());
+        var bus = new MmioBus(NullLogger.Instance);
+        const ulong Base = Layout.MmioHoleStart;
+        bus.Register(Base, VirtioMmioTransport.WindowSize, driver.Transport);
+        var value = new byte[4];
+        bus.Read(Base + MagicValue, value);
+        Assert.Equal("virt"u8.ToArray(), value);
+        bus.Read(Base + VirtioMmioTransport.WindowSize - 4, value);
+        Assert.Equal(new byte[4], value);
+        bus.Read(Base + VirtioMmioTransport.WindowSize, value);
+        Assert.Equal(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF }, value);
     }
 
     [Fact]
