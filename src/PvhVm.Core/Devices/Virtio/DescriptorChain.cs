@@ -7,7 +7,7 @@ namespace PvhVm.Core.Devices.Virtio;
 /// section 2.7.5), walked and checked before a device sees it. Every buffer lies inside guest RAM, device-readable
 /// buffers all come before device-writable ones, and the chain is no longer than the queue (which also ends loops).
 /// </summary>
-public sealed class DescriptorChain
+internal sealed class DescriptorChain
 {
     private const ulong DescriptorSize = 16;
     private const ushort FlagNext = 1;

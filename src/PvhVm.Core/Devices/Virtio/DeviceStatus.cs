@@ -2,7 +2,7 @@ namespace PvhVm.Core.Devices.Virtio;
 
 /// <summary>The device status field (VIRTIO 1.2, section 2.1); the driver sets the bits in this order.</summary>
 [Flags]
-public enum DeviceStatus : uint
+internal enum DeviceStatus : uint
 {
     Reset = 0,
     Acknowledge = 1,

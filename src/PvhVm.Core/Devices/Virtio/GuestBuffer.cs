@@ -3,4 +3,4 @@ using PvhVm.Core.Memory;
 namespace PvhVm.Core.Devices.Virtio;
 
 /// <summary>One descriptor's buffer, already checked to lie wholly inside one guest RAM region.</summary>
-public readonly record struct GuestBuffer(GuestAddress Address, uint Length);
+internal readonly record struct GuestBuffer(GuestAddress Address, uint Length);

@@ -5,7 +5,7 @@ namespace PvhVm.Core.Devices.Virtio;
 /// low, or one write to an irqfd). The device keeps InterruptStatus set until the driver acknowledges it, so an edge
 /// per event is enough.
 /// </summary>
-public interface IInterruptLine
+internal interface IInterruptLine
 {
     void Trigger();
 }

@@ -7,7 +7,7 @@ namespace PvhVm.Core.Devices.Virtio;
 /// does with one request. The transport owns status, feature negotiation, the queues and interrupts; the device only
 /// ever sees checked descriptor chains.
 /// </summary>
-public interface IVirtioDevice
+internal interface IVirtioDevice
 {
     VirtioDeviceType DeviceType { get; }
 

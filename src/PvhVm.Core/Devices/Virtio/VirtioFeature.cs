@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Devices.Virtio;
 
 /// <summary>Feature bits the transport itself understands (VIRTIO 1.2, section 6); device bits live with each device.</summary>
-public static class VirtioFeature
+internal static class VirtioFeature
 {
     /// <summary>Descriptors may point to a table of descriptors (section 2.7.5.3).</summary>
     public const ulong RingIndirectDesc = 1UL << 28;

@@ -13,7 +13,7 @@ namespace PvhVm.Core.Devices.Virtio;
 /// DEVICE_NEEDS_RESET: the device stops serving until the driver resets it, and nothing escapes to the vCPU thread.
 /// Requests are served synchronously on the thread that writes QueueNotify.
 /// </summary>
-public sealed class VirtioMmioTransport : IMmioDevice
+internal sealed class VirtioMmioTransport : IMmioDevice
 {
     /// <summary>The guest-physical window one device claims (Firecracker's spacing; QEMU microvm uses 0x200).</summary>
     public const ulong WindowSize = 0x1000;

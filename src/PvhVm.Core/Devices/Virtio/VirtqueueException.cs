@@ -4,7 +4,7 @@ namespace PvhVm.Core.Devices.Virtio;
 /// The driver broke the split-virtqueue protocol (a loop, a buffer outside RAM, a bad index or size). The transport
 /// turns it into DEVICE_NEEDS_RESET; it never leaves the device.
 /// </summary>
-public sealed class VirtqueueException : Exception
+internal sealed class VirtqueueException : Exception
 {
     public VirtqueueException(string message) : base(message) { }
 }

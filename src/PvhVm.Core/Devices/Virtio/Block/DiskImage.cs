@@ -10,7 +10,7 @@ namespace PvhVm.Core.Devices.Virtio.Block;
 /// have the same image at once, whether in this process or in another VMM that honours the lock. It is released when
 /// the image is closed. Capacity is fixed at open, in whole 512-byte sectors.
 /// </summary>
-public sealed class DiskImage : IDisposable
+internal sealed class DiskImage : IDisposable
 {
     public const int SectorSize = 512;
 

@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Devices.Virtio.Block;
 
 /// <summary>Why a disk image could not be attached.</summary>
-public enum DiskImageProblem
+internal enum DiskImageProblem
 {
     NotFound,
     NotAccessible,
@@ -15,7 +15,7 @@ public enum DiskImageProblem
 }
 
 /// <summary>A disk image path could not become a disk; <see cref="Problem"/> says why.</summary>
-public sealed class DiskImageException(DiskImageProblem problem, string path, string detail)
+internal sealed class DiskImageException(DiskImageProblem problem, string path, string detail)
     : Exception($"Disk image '{path}': {detail}.")
 {
     public DiskImageProblem Problem { get; } = problem;

@@ -11,7 +11,7 @@ namespace PvhVm.Core.Devices.Virtio.Block;
 /// requests reach the guest as a status (IOERR, UNSUPP) and are counted; the device never fails because of them.
 /// Owns the image.
 /// </summary>
-public sealed class VirtioBlock : IVirtioDevice, IDisposable
+internal sealed class VirtioBlock : IVirtioDevice, IDisposable
 {
     public const ushort QueueSize = 256;
 

@@ -7,7 +7,7 @@ namespace PvhVm.Core.Devices.Virtio.Rng;
 /// virtio-rng (device ID 4, VIRTIO 1.2 section 5.4): one request queue whose writable buffers are filled from the
 /// host's getrandom. No configuration space, no device features.
 /// </summary>
-public sealed class VirtioRng : IVirtioDevice
+internal sealed class VirtioRng : IVirtioDevice
 {
     public const ushort QueueSize = 256;
 
