@@ -18,7 +18,7 @@ internal sealed class RegularFileException(RegularFileProblem problem, string de
 }
 
 /// <summary>
-/// Opens an untrusted path read-only. The type is checked by path before the open, so a device is never opened (opening
+/// Opens an untrusted path, read-only unless a writable disk image asks otherwise. The type is checked by path before the open, so a device is never opened (opening
 /// some has effects: a watchdog arms, a terminal becomes the controlling one), and again on the open descriptor, so a
 /// file swapped in between cannot slip through; the open itself is non-blocking, so a FIFO swapped in cannot block the
 /// caller. Only regular files pass.
@@ -26,7 +26,7 @@ internal sealed class RegularFileException(RegularFileProblem problem, string de
 internal static class RegularFile
 {
     /// <summary>The open descriptor and the file's size; throws <see cref="RegularFileException"/> saying why not.</summary>
-    public static SafeFileHandle Open(string path, out ulong size)
+    public static SafeFileHandle Open(string path, out ulong size, bool writable = false)
     {
         if (path.Length == 0 || path.Contains('\0'))
         {
@@ -34,7 +34,7 @@ internal static class RegularFile
         }
 
         _ = EnsureRegular(Libc.Statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE | Libc.STATX_SIZE, out var byPath), byPath);
-        var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY | Libc.O_CLOEXEC);
+        var fd = Libc.Open(path, (writable ? Libc.O_RDWR : Libc.O_RDONLY) | Libc.O_NONBLOCK | Libc.O_NOCTTY | Libc.O_CLOEXEC);
         if (fd < 0)
         {
             throw Failure(Marshal.GetLastPInvokeError());

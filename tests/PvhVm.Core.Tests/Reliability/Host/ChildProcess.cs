@@ -37,9 +37,27 @@ internal static class ChildProcess
                 return Exhaust(kernel, int.Parse(maximum, System.Globalization.CultureInfo.InvariantCulture));
             case ["squeeze", var kernel]:
                 return Squeeze(kernel);
+            case ["open-disk", var image]:
+                return OpenDisk(image);
             default:
-                Console.Error.WriteLine("usage: probe | start <kernel> | exhaust <kernel> <max> | squeeze <kernel>");
+                Console.Error.WriteLine("usage: probe | start <kernel> | exhaust <kernel> <max> | squeeze <kernel> | open-disk <image>");
                 return 2;
+        }
+    }
+
+    /// <summary>Opens a disk image writable, as a second VMM process would.</summary>
+    private static int OpenDisk(string image)
+    {
+        try
+        {
+            using var disk = Core.Devices.Virtio.Block.DiskImage.Open(image, readOnly: false);
+            Console.WriteLine("result=opened");
+            return 0;
+        }
+        catch (Core.Devices.Virtio.Block.DiskImageException e)
+        {
+            Console.WriteLine($"problem={e.Problem}");
+            return 3;
         }
     }
 

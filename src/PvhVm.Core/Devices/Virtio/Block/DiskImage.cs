@@ -1,0 +1,115 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using PvhVm.Core.Interop;
+
+namespace PvhVm.Core.Devices.Virtio.Block;
+
+/// <summary>
+/// A raw disk image file, opened and locked for one disk. The lock is an OFD lock over the whole file (as QEMU takes
+/// one): exclusive for a writable disk, shared for a read-only one, so two writers, or a writer and a reader, can never
+/// have the same image at once, whether in this process or in another VMM that honours the lock. It is released when
+/// the image is closed. Capacity is fixed at open, in whole 512-byte sectors.
+/// </summary>
+internal sealed class DiskImage : IDisposable
+{
+    public const int SectorSize = 512;
+
+    private readonly SafeFileHandle _handle;
+
+    private DiskImage(string path, SafeFileHandle handle, ulong sizeBytes, bool readOnly)
+    {
+        Path = path;
+        _handle = handle;
+        SizeBytes = sizeBytes;
+        ReadOnly = readOnly;
+    }
+
+    public string Path { get; }
+
+    public ulong SizeBytes { get; }
+
+    public ulong CapacitySectors => SizeBytes / SectorSize;
+
+    public bool ReadOnly { get; }
+
+    /// <summary>Opens and locks <paramref name="path"/>; throws <see cref="DiskImageException"/> saying why not.</summary>
+    public static DiskImage Open(string path, bool readOnly)
+    {
+        SafeFileHandle handle;
+        ulong size;
+        try
+        {
+            handle = RegularFile.Open(path, out size, writable: !readOnly);
+        }
+        catch (RegularFileException e)
+        {
+            throw new DiskImageException(e.Problem switch
+            {
+                RegularFileProblem.NotFound => DiskImageProblem.NotFound,
+                RegularFileProblem.NotARegularFile => DiskImageProblem.NotARegularFile,
+                _ => DiskImageProblem.NotAccessible,
+            }, path, e.Message);
+        }
+
+        try
+        {
+            if (size < SectorSize)
+            {
+                throw new DiskImageException(DiskImageProblem.TooSmall, path, $"{size} bytes is smaller than one {SectorSize}-byte sector");
+            }
+
+            Lock(handle, path, readOnly);
+            return new DiskImage(path, handle, size, readOnly);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads exactly <paramref name="destination"/>'s length at <paramref name="offset"/>; <see cref="IOException"/> on any failure or short read.</summary>
+    public void ReadAt(ulong offset, Span<byte> destination)
+    {
+        while (destination.Length > 0)
+        {
+            var got = RandomAccess.Read(_handle, destination, (long)offset);
+            if (got == 0)
+            {
+                throw new IOException($"'{Path}' ended at byte {offset}: the image shrank under the disk");
+            }
+
+            destination = destination[got..];
+            offset += (ulong)got;
+        }
+    }
+
+    public void WriteAt(ulong offset, ReadOnlySpan<byte> source) => RandomAccess.Write(_handle, source, (long)offset);
+
+    /// <summary>fdatasync: returns only once written data is on stable storage; <see cref="IOException"/> if the host says it is not.</summary>
+    public void Flush()
+    {
+        if (Libc.Fdatasync((int)_handle.DangerousGetHandle()) != 0)
+        {
+            throw new IOException($"fdatasync of '{Path}' failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private static void Lock(SafeFileHandle handle, string path, bool readOnly)
+    {
+        var fileLock = new FileLock { Type = readOnly ? Libc.F_RDLCK : Libc.F_WRLCK, Whence = Libc.SEEK_SET };
+        if (Libc.Fcntl((int)handle.DangerousGetHandle(), Libc.F_OFD_SETLK, ref fileLock) == 0)
+        {
+            return;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        throw errno is Libc.EAGAIN or Libc.EACCES
+            ? new DiskImageException(DiskImageProblem.Locked, path, readOnly
+                ? "is open for writing elsewhere (locked), so it cannot be attached read-only"
+                : "is in use elsewhere (locked by another disk or VMM), so it cannot be attached writable")
+            : new DiskImageException(DiskImageProblem.NotAccessible, path, $"could not be locked: {Libc.ErrorText(errno)}");
+    }
+}

@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using System.Text;
+using PvhVm.Core.Memory;
+
+namespace PvhVm.Core.Devices.Virtio.Block;
+
+/// <summary>
+/// virtio-blk (device ID 2, VIRTIO 1.2 section 5.2) over a <see cref="DiskImage"/>: IN, OUT, FLUSH (answered only
+/// after fdatasync) and GET_ID, with SEG_MAX, BLK_SIZE, FLUSH and, for a read-only image, RO. Requests are served
+/// synchronously on the notifying thread, straight between the image and guest RAM. Host I/O failures and bad
+/// requests reach the guest as a status (IOERR, UNSUPP) and are counted; the device never fails because of them.
+/// Owns the image.
+/// </summary>
+internal sealed class VirtioBlock : IVirtioDevice, IDisposable
+{
+    public const ushort QueueSize = 256;
+
+    /// <summary>Data segments per request: the queue less the header and status descriptors (QEMU's choice).</summary>
+    public const uint SegmentsMax = QueueSize - 2;
+
+    /// <summary>The longest serial GET_ID returns (VIRTIO_BLK_ID_BYTES); shorter ones are NUL-padded.</summary>
+    public const int SerialBytes = 20;
+
+    public const ulong FeatureSegMax = 1UL << 2;
+    public const ulong FeatureReadOnly = 1UL << 5;
+    public const ulong FeatureBlockSize = 1UL << 6;
+    public const ulong FeatureFlush = 1UL << 9;
+
+    public const uint RequestIn = 0;
+    public const uint RequestOut = 1;
+    public const uint RequestFlush = 4;
+    public const uint RequestGetId = 8;
+
+    public const byte StatusOk = 0;
+    public const byte StatusIoError = 1;
+    public const byte StatusUnsupported = 2;
+
+    private const int HeaderBytes = 16;
+
+    /// <summary>Guest buffers are handed to the host in pieces no larger than this (spans are int-sized).</summary>
+    private const int MaxTransferPiece = 1 << 30;
+
+    private readonly DiskImage _image;
+    private readonly byte[] _serial;
+    private readonly byte[] _config;
+    private long _requests;
+    private long _bytesRead;
+    private long _bytesWritten;
+    private long _errors;
+
+    /// <param name="serial">What GET_ID answers: printable ASCII, at most 20 bytes.</param>
+    public VirtioBlock(DiskImage image, string serial)
+    {
+        if (serial.Length > SerialBytes || serial.Any(c => c is < ' ' or > '~'))
+        {
+            throw new ArgumentException($"A disk serial is at most {SerialBytes} printable ASCII characters.", nameof(serial));
+        }
+
+        _image = image;
+        _serial = new byte[SerialBytes];
+        Encoding.ASCII.GetBytes(serial, _serial);
+        Features = FeatureSegMax | FeatureBlockSize | FeatureFlush | (image.ReadOnly ? FeatureReadOnly : 0);
+        _config = BuildConfig(image.CapacitySectors);
+    }
+
+    public VirtioDeviceType DeviceType => VirtioDeviceType.Block;
+
+    public ulong Features { get; }
+
+    public IReadOnlyList<ushort> QueueMaxSizes { get; } = [QueueSize];
+
+    public DiskImage Image => _image;
+
+    public long Requests => Interlocked.Read(ref _requests);
+
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    /// <summary>Requests not answered OK: host I/O failures, requests out of range or malformed, unsupported types.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
+
+    public void ReadConfig(uint offset, Span<byte> data)
+    {
+        data.Clear();
+        if (offset < _config.Length)
+        {
+            var available = _config.AsSpan((int)offset);
+            available[..Math.Min(available.Length, data.Length)].CopyTo(data);
+        }
+    }
+
+    public uint Handle(int queueIndex, DescriptorChain chain, GuestMemory memory)
+    {
+        Interlocked.Increment(ref _requests);
+        if (chain.WritableLength == 0)
+        {
+            // No status byte to answer in: the request is returned unanswered.
+            Interlocked.Increment(ref _errors);
+            return 0;
+        }
+
+        var statusOffset = chain.WritableLength - 1;
+        var status = Serve(chain, memory, statusOffset, out var dataWritten);
+        if (status != StatusOk)
+        {
+            Interlocked.Increment(ref _errors);
+        }
+
+        chain.CopyToWritable(memory, statusOffset, [status]);
+        return (uint)Math.Min(dataWritten + 1, uint.MaxValue);
+    }
+
+    public void Dispose() => _image.Dispose();
+
+    private byte Serve(DescriptorChain chain, GuestMemory memory, ulong statusOffset, out ulong dataWritten)
+    {
+        dataWritten = 0;
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        if (chain.CopyFromReadable(memory, 0, header) < HeaderBytes)
+        {
+            return StatusIoError;
+        }
+
+        var type = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        var sector = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+        switch (type)
+        {
+            case RequestIn:
+                return Transfer(memory, chain.Writable, 0, statusOffset, sector, toGuest: true, out dataWritten);
+            case RequestOut:
+                return _image.ReadOnly
+                    ? StatusIoError
+                    : Transfer(memory, chain.Readable, HeaderBytes, chain.ReadableLength - HeaderBytes, sector, toGuest: false, out _);
+            case RequestFlush:
+                return HostIo(_image.Flush);
+            case RequestGetId:
+                dataWritten = (ulong)chain.CopyToWritable(memory, 0, _serial.AsSpan(0, (int)Math.Min(statusOffset, SerialBytes)));
+                return StatusOk;
+            default:
+                return StatusUnsupported;
+        }
+    }
+
+    /// <summary>Moves <paramref name="length"/> bytes between the image at <paramref name="sector"/> and the buffers from <paramref name="offset"/>.</summary>
+    private byte Transfer(GuestMemory memory, IReadOnlyList<GuestBuffer> buffers, ulong offset, ulong length, ulong sector,
+        bool toGuest, out ulong transferred)
+    {
+        transferred = 0;
+        // Section 5.2.6: data is a whole number of sectors; a request reaching past the capacity is an I/O error.
+        if (length % DiskImage.SectorSize != 0 || sector > _image.CapacitySectors
+            || length / DiskImage.SectorSize > _image.CapacitySectors - sector)
+        {
+            return StatusIoError;
+        }
+
+        var position = sector * DiskImage.SectorSize;
+        try
+        {
+            foreach (var buffer in DescriptorChain.Slice(buffers, offset, length))
+            {
+                for (var done = 0u; done < buffer.Length;)
+                {
+                    var piece = (int)Math.Min(buffer.Length - done, MaxTransferPiece);
+                    var span = memory.GetSpan(buffer.Address.Value + done, piece);
+                    if (toGuest)
+                    {
+                        _image.ReadAt(position, span);
+                    }
+                    else
+                    {
+                        _image.WriteAt(position, span);
+                    }
+
+                    done += (uint)piece;
+                    position += (ulong)piece;
+                    transferred += (ulong)piece;
+                }
+            }
+
+            return StatusOk;
+        }
+        catch (IOException)
+        {
+            return StatusIoError;
+        }
+        finally
+        {
+            Interlocked.Add(ref toGuest ? ref _bytesRead : ref _bytesWritten, (long)transferred);
+        }
+    }
+
+    private static byte HostIo(Action operation)
+    {
+        try
+        {
+            operation();
+            return StatusOk;
+        }
+        catch (IOException)
+        {
+            return StatusIoError;
+        }
+    }
+
+    /// <summary>struct virtio_blk_config up to blk_size: capacity, size_max (not offered), seg_max, geometry (not offered), blk_size.</summary>
+    private static byte[] BuildConfig(ulong capacitySectors)
+    {
+        var config = new byte[24];
+        BinaryPrimitives.WriteUInt64LittleEndian(config, capacitySectors);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(12), SegmentsMax);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(20), DiskImage.SectorSize);
+        return config;
+    }
+}

@@ -1,0 +1,8 @@
+namespace PvhVm.Core.Devices.Virtio;
+
+/// <summary>Device IDs (VIRTIO 1.2, section 5) of the devices PvhVm models.</summary>
+internal enum VirtioDeviceType : uint
+{
+    Block = 2,
+    Entropy = 4,
+}

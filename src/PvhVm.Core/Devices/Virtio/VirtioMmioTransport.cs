@@ -1,0 +1,394 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using PvhVm.Core.Memory;
+using static PvhVm.Core.Devices.Virtio.VirtioMmioRegister;
+
+namespace PvhVm.Core.Devices.Virtio;
+
+/// <summary>
+/// The virtio-mmio transport, version 2 only (VIRTIO 1.2, section 4.2): identification, feature negotiation with
+/// VIRTIO_F_VERSION_1 required, the status sequence, queue setup, notifications and the interrupt status, with the
+/// device's configuration space from 0x100. A driver that breaks the protocol in a way that leaves the queues
+/// untrustworthy (a bad queue layout, a notify of a queue never made ready, a malformed chain) sets
+/// DEVICE_NEEDS_RESET: the device stops serving until the driver resets it, and nothing escapes to the vCPU thread.
+/// Requests are served synchronously on the thread that writes QueueNotify.
+/// </summary>
+internal sealed class VirtioMmioTransport : IMmioDevice
+{
+    /// <summary>The guest-physical window one device claims (Firecracker's spacing; QEMU microvm uses 0x200).</summary>
+    public const ulong WindowSize = 0x1000;
+
+    private const int LoggedProblems = 16;
+    private const DeviceStatus DriverStatusBits =
+        DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk;
+
+    /// <summary>The order in which the driver sets the status bits; every status it writes is a prefix of it.</summary>
+    private static readonly DeviceStatus[] StatusSequence =
+        [DeviceStatus.Acknowledge, DeviceStatus.Driver, DeviceStatus.FeaturesOk, DeviceStatus.DriverOk];
+
+    private readonly object _gate = new();
+    private readonly IVirtioDevice _device;
+    private readonly GuestMemory _memory;
+    private readonly IInterruptLine _interrupt;
+    private readonly ILogger _logger;
+    private readonly Virtqueue[] _queues;
+    private readonly ulong _offeredFeatures;
+    private DeviceStatus _status;
+    private uint _deviceFeaturesSelect;
+    private uint _driverFeaturesSelect;
+    private ulong _driverFeatures;
+    private uint _queueSelect;
+    private uint _interruptStatus;
+    private long _protocolErrors;
+    private long _ignoredAccesses;
+    private string? _lastProtocolError;
+
+    public VirtioMmioTransport(IVirtioDevice device, GuestMemory memory, IInterruptLine interrupt, ILogger logger)
+    {
+        _device = device;
+        _memory = memory;
+        _interrupt = interrupt;
+        _logger = logger;
+        _offeredFeatures = device.Features | VirtioFeature.Transport;
+        _queues = device.QueueMaxSizes.Select(size => new Virtqueue(size)).ToArray();
+    }
+
+    public IVirtioDevice Device => _device;
+
+    public DeviceStatus Status
+    {
+        get { lock (_gate) { return _status; } }
+    }
+
+    /// <summary>How many times the driver broke the protocol badly enough to set DEVICE_NEEDS_RESET.</summary>
+    public long ProtocolErrors => Interlocked.Read(ref _protocolErrors);
+
+    /// <summary>What the last such break was, for logs and tests.</summary>
+    public string? LastProtocolError
+    {
+        get { lock (_gate) { return _lastProtocolError; } }
+    }
+
+    /// <summary>Register accesses ignored as out of place (wrong width, a write the current status forbids).</summary>
+    public long IgnoredAccesses => Interlocked.Read(ref _ignoredAccesses);
+
+    public void Read(ulong offset, Span<byte> data)
+    {
+        lock (_gate)
+        {
+            if (offset >= Config)
+            {
+                data.Clear();
+                _device.ReadConfig((uint)(offset - Config), data);
+                return;
+            }
+
+            if (data.Length != 4 || offset % 4 != 0)
+            {
+                data.Clear();
+                Ignore($"a {data.Length}-byte read at 0x{offset:x}");
+                return;
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(data, ReadRegister((uint)offset));
+        }
+    }
+
+    public void Write(ulong offset, ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            if (offset >= Config)
+            {
+                // Neither device has a writable configuration field; the spec lets such writes be ignored.
+                Ignore($"a configuration write at 0x{offset:x}");
+                return;
+            }
+
+            if (data.Length != 4 || offset % 4 != 0)
+            {
+                Ignore($"a {data.Length}-byte write at 0x{offset:x}");
+                return;
+            }
+
+            WriteRegister((uint)offset, BinaryPrimitives.ReadUInt32LittleEndian(data));
+        }
+    }
+
+    private Virtqueue? SelectedQueue => _queueSelect < _queues.Length ? _queues[_queueSelect] : null;
+
+    private uint ReadRegister(uint offset) => offset switch
+    {
+        MagicValue => Magic,
+        VirtioMmioRegister.Version => ModernVersion,
+        DeviceId => (uint)_device.DeviceType,
+        VendorId => PvhVmVendor,
+        DeviceFeatures => _deviceFeaturesSelect switch
+        {
+            0 => (uint)_offeredFeatures,
+            1 => (uint)(_offeredFeatures >> 32),
+            _ => 0,
+        },
+        QueueNumMax => SelectedQueue?.MaxSize ?? 0u,
+        QueueReady => SelectedQueue is { Ready: true } ? 1u : 0u,
+        InterruptStatus => _interruptStatus,
+        VirtioMmioRegister.Status => (uint)_status,
+        // No shared memory regions: a length of -1 says so (section 4.2.2).
+        ShmLenLow or ShmLenHigh => uint.MaxValue,
+        // The configuration of both devices is fixed at creation, so its generation never moves.
+        ConfigGeneration => 0,
+        _ => 0,
+    };
+
+    private void WriteRegister(uint offset, uint value)
+    {
+        switch (offset)
+        {
+            case DeviceFeaturesSel:
+                _deviceFeaturesSelect = value;
+                break;
+            case DriverFeaturesSel:
+                _driverFeaturesSelect = value;
+                break;
+            case DriverFeatures:
+                WriteDriverFeatures(value);
+                break;
+            case QueueSel:
+                _queueSelect = value;
+                break;
+            case QueueNum or QueueDescLow or QueueDescHigh or QueueDriverLow or QueueDriverHigh or QueueDeviceLow or QueueDeviceHigh:
+                WriteQueueSetup(offset, value);
+                break;
+            case QueueReady:
+                WriteQueueReady(value);
+                break;
+            case QueueNotify:
+                Notify(value);
+                break;
+            case InterruptAck:
+                _interruptStatus &= ~value;
+                break;
+            case VirtioMmioRegister.Status:
+                WriteStatus(value);
+                break;
+            default:
+                Ignore($"a write of 0x{value:x} to register 0x{offset:x}");
+                break;
+        }
+    }
+
+    private void WriteDriverFeatures(uint value)
+    {
+        if ((_status & (DeviceStatus.Driver | DeviceStatus.FeaturesOk)) != DeviceStatus.Driver || _driverFeaturesSelect > 1)
+        {
+            Ignore($"driver features written in status {_status} with select {_driverFeaturesSelect}");
+            return;
+        }
+
+        var shift = 32 * (int)_driverFeaturesSelect;
+        _driverFeatures = (_driverFeatures & ~(0xFFFF_FFFFUL << shift)) | ((ulong)value << shift);
+    }
+
+    /// <summary>Queue registers may be written only between FEATURES_OK and DRIVER_OK, while the queue is not ready.</summary>
+    private void WriteQueueSetup(uint offset, uint value)
+    {
+        if (SelectedQueue is not { Ready: false } queue || !InQueueSetup())
+        {
+            Ignore($"queue register 0x{offset:x} written for queue {_queueSelect} in status {_status}");
+            return;
+        }
+
+        switch (offset)
+        {
+            case QueueNum: queue.Size = (ushort)Math.Min(value, ushort.MaxValue); break;
+            case QueueDescLow: queue.DescriptorTable = SetLow(queue.DescriptorTable, value); break;
+            case QueueDescHigh: queue.DescriptorTable = SetHigh(queue.DescriptorTable, value); break;
+            case QueueDriverLow: queue.AvailableRing = SetLow(queue.AvailableRing, value); break;
+            case QueueDriverHigh: queue.AvailableRing = SetHigh(queue.AvailableRing, value); break;
+            case QueueDeviceLow: queue.UsedRing = SetLow(queue.UsedRing, value); break;
+            default: queue.UsedRing = SetHigh(queue.UsedRing, value); break;
+        }
+    }
+
+    private void WriteQueueReady(uint value)
+    {
+        if (SelectedQueue is not { } queue)
+        {
+            Ignore($"QueueReady written for queue {_queueSelect}, which does not exist");
+            return;
+        }
+
+        if (value == 0)
+        {
+            queue.Ready = false;
+            return;
+        }
+
+        if (!InQueueSetup())
+        {
+            Ignore($"queue {_queueSelect} made ready in status {_status}");
+            return;
+        }
+
+        if (queue.CheckLayout(_memory) is { } problem)
+        {
+            SetNeedsReset($"queue {_queueSelect}: {problem}");
+            return;
+        }
+
+        queue.Ready = true;
+    }
+
+    private bool InQueueSetup() =>
+        (_status & (DeviceStatus.FeaturesOk | DeviceStatus.DriverOk | DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed))
+        == DeviceStatus.FeaturesOk;
+
+    private void WriteStatus(uint value)
+    {
+        if (value == 0)
+        {
+            Reset();
+            return;
+        }
+
+        // The device owns DEVICE_NEEDS_RESET: a driver writing back what it read must not clear (or set) it.
+        var written = (DeviceStatus)value & ~DeviceStatus.DeviceNeedsReset;
+        var requested = written & DriverStatusBits;
+        if (written != (requested | (written & DeviceStatus.Failed)) || !IsStatusPrefix(requested)
+            || (requested & (_status & DriverStatusBits)) != (_status & DriverStatusBits))
+        {
+            Ignore($"status 0x{value:x} after {_status} (bits must be set in order and never cleared)");
+            return;
+        }
+
+        var adding = requested & ~_status;
+        if (_status.HasFlag(DeviceStatus.DeviceNeedsReset) && adding != 0)
+        {
+            // Only a reset brings the device back; it does not go live (or further) meanwhile.
+            Ignore($"status 0x{value:x} while the device needs a reset");
+            return;
+        }
+
+        if (adding.HasFlag(DeviceStatus.FeaturesOk) && !FeaturesAcceptable())
+        {
+            // Section 2.2.2: the device leaves FEATURES_OK clear, and the driver sees it on reading back.
+            Log($"features 0x{_driverFeatures:x} refused (offered 0x{_offeredFeatures:x}, VERSION_1 required)");
+            requested &= ~(DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
+        }
+
+        _status = requested | (written & DeviceStatus.Failed) | (_status & (DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed));
+    }
+
+    private static bool IsStatusPrefix(DeviceStatus bits)
+    {
+        var expected = DeviceStatus.Reset;
+        foreach (var step in StatusSequence)
+        {
+            if (bits == expected)
+            {
+                return true;
+            }
+
+            expected |= step;
+        }
+
+        return bits == expected;
+    }
+
+    private bool FeaturesAcceptable() =>
+        (_driverFeatures & ~_offeredFeatures) == 0 && (_driverFeatures & VirtioFeature.Version1) != 0;
+
+    private void Notify(uint queueIndex)
+    {
+        if (_status.HasFlag(DeviceStatus.DeviceNeedsReset))
+        {
+            return;
+        }
+
+        if (!_status.HasFlag(DeviceStatus.DriverOk) || _status.HasFlag(DeviceStatus.Failed))
+        {
+            SetNeedsReset($"queue {queueIndex} notified in status {_status}");
+            return;
+        }
+
+        if (queueIndex >= _queues.Length || !_queues[queueIndex].Ready)
+        {
+            SetNeedsReset($"queue {queueIndex} notified but never made ready");
+            return;
+        }
+
+        var queue = _queues[queueIndex];
+        var indirect = (_driverFeatures & VirtioFeature.RingIndirectDesc) != 0;
+        var eventIndex = (_driverFeatures & VirtioFeature.RingEventIdx) != 0;
+        var usedBefore = queue.NextUsed;
+        try
+        {
+            do
+            {
+                while (queue.TryPop(_memory, indirect, out var chain))
+                {
+                    queue.PushUsed(_memory, chain!.Head, _device.Handle((int)queueIndex, chain, _memory));
+                }
+            }
+            while (eventIndex && queue.RequestNotificationAndRecheck(_memory));
+        }
+        catch (Exception e) when (e is VirtqueueException or GuestMemoryException)
+        {
+            SetNeedsReset($"queue {queueIndex}: {e.Message}");
+            return;
+        }
+
+        if (queue.NextUsed != usedBefore && queue.DriverWantsInterrupt(_memory, usedBefore, eventIndex))
+        {
+            Raise(InterruptUsedBuffer);
+        }
+    }
+
+    private void SetNeedsReset(string reason)
+    {
+        _status |= DeviceStatus.DeviceNeedsReset;
+        _lastProtocolError = reason;
+        if (Interlocked.Increment(ref _protocolErrors) <= LoggedProblems)
+        {
+            _logger.LogWarning("virtio {Device}: device needs reset: {Reason}", _device.DeviceType, reason);
+        }
+
+        // Section 2.1.2: a running driver is told through a configuration change notification.
+        if (_status.HasFlag(DeviceStatus.DriverOk))
+        {
+            Raise(InterruptConfigChange);
+        }
+    }
+
+    private void Raise(uint cause)
+    {
+        _interruptStatus |= cause;
+        _interrupt.Trigger();
+    }
+
+    private void Reset()
+    {
+        _status = DeviceStatus.Reset;
+        _deviceFeaturesSelect = _driverFeaturesSelect = _queueSelect = 0;
+        _driverFeatures = 0;
+        _interruptStatus = 0;
+        foreach (var queue in _queues)
+        {
+            queue.Reset();
+        }
+    }
+
+    private void Ignore(string what)
+    {
+        if (Interlocked.Increment(ref _ignoredAccesses) <= LoggedProblems)
+        {
+            Log($"ignored {what}");
+        }
+    }
+
+    private void Log(string message) => _logger.LogDebug("virtio {Device}: {Message}", _device.DeviceType, message);
+
+    private static ulong SetLow(ulong current, uint value) => (current & 0xFFFF_FFFF_0000_0000) | value;
+
+    private static ulong SetHigh(ulong current, uint value) => (current & 0xFFFF_FFFF) | ((ulong)value << 32);
+}

@@ -1,0 +1,272 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using PvhVm.Core.Devices.Virtio;
+using PvhVm.Core.Devices.Virtio.Block;
+using PvhVm.Core.Tests.Reliability.Host;
+using static PvhVm.Core.Tests.Devices.Virtio.VirtioTestDriver;
+
+namespace PvhVm.Core.Tests.Devices.Virtio;
+
+/// <summary>
+/// virtio-blk over a real image file, driven as Linux's virtio_blk does: a 16-byte header, data buffers, a status
+/// byte. What the guest reads and writes is checked against the file on the host.
+/// </summary>
+public sealed class VirtioBlockTests : IDisposable
+{
+    private const int Sectors = 64;
+    private const ulong Header = DataArea;
+    private const ulong Data = DataArea + 0x1000;
+    private const ulong StatusByte = DataArea + 0x80;
+
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"pvhvm-blk-{Guid.NewGuid():N}.img");
+
+    public VirtioBlockTests()
+    {
+        var image = new byte[Sectors * 512];
+        for (var i = 0; i < image.Length; i++)
+        {
+            image[i] = (byte)(i / 512 * 7 + i);
+        }
+
+        File.WriteAllBytes(_path, image);
+    }
+
+    public void Dispose() => File.Delete(_path);
+
+    [Fact]
+    public void ConfigurationAndFeaturesDescribeTheImage()
+    {
+        using (var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "disk-0"))
+        using (var driver = new VirtioTestDriver(device))
+        {
+            Assert.Equal(VirtioFeature.Transport | VirtioBlock.FeatureSegMax | VirtioBlock.FeatureBlockSize | VirtioBlock.FeatureFlush,
+                driver.ReadDeviceFeatures());
+            Assert.Equal((ulong)Sectors, ReadConfig64(driver, 0));
+            Assert.Equal(254u, (uint)ReadConfig64(driver, 12));
+            Assert.Equal(512u, (uint)ReadConfig64(driver, 20));
+            // A byte-wide read, as the spec allows for the configuration space.
+            var one = new byte[1];
+            driver.Transport.Read(VirtioMmioRegister.Config, one);
+            Assert.Equal(Sectors, one[0]);
+        }
+
+        using var readOnly = new VirtioBlock(DiskImage.Open(_path, readOnly: true), "");
+        Assert.NotEqual(0UL, readOnly.Features & VirtioBlock.FeatureReadOnly);
+    }
+
+    [Fact]
+    public void ReadsSectorsIntoGuestBuffersSplitAnyWay()
+    {
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        WriteHeader(driver, VirtioBlock.RequestIn, sector: 3);
+        // The header split over two descriptors, two sectors over three buffers, the status byte alone.
+        var used = driver.Submit(new TestBuffer(Header, 4), new TestBuffer(Header + 4, 12),
+            new TestBuffer(Data, 100, true), new TestBuffer(Data + 0x1000, 700, true), new TestBuffer(Data + 0x2000, 224, true),
+            new TestBuffer(StatusByte, 1, true));
+        Assert.Equal(1025u, used);
+        Assert.Equal(VirtioBlock.StatusOk, driver.Memory.ReadByte(StatusByte));
+        var expected = File.ReadAllBytes(_path).AsSpan(3 * 512, 1024).ToArray();
+        var actual = new byte[1024];
+        driver.Memory.Read(Data, actual.AsSpan(0, 100));
+        driver.Memory.Read(Data + 0x1000, actual.AsSpan(100, 700));
+        driver.Memory.Read(Data + 0x2000, actual.AsSpan(800));
+        Assert.Equal(expected, actual);
+        Assert.Equal(1024, device.BytesRead);
+        Assert.Equal(1, device.Requests);
+    }
+
+    [Fact]
+    public void WritesReachTheImageAndFlushCompletes()
+    {
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        var payload = Encoding.ASCII.GetBytes(new string('W', 512));
+        driver.Memory.Write(Data, payload);
+        Assert.Equal(VirtioBlock.StatusOk, Request(driver, VirtioBlock.RequestOut, 8, new TestBuffer(Data, 512)));
+        Assert.Equal(VirtioBlock.StatusOk, Request(driver, VirtioBlock.RequestFlush, 0));
+        Assert.Equal(payload, File.ReadAllBytes(_path).AsSpan(8 * 512, 512).ToArray());
+        Assert.Equal(512, device.BytesWritten);
+        Assert.Equal(0, device.Errors);
+
+        // Through an indirect table, as Linux sends requests with more than a couple of segments.
+        driver.Memory.Write(Data, Encoding.ASCII.GetBytes(new string('I', 512)));
+        WriteHeader(driver, VirtioBlock.RequestOut, 9);
+        Assert.Equal(1u, driver.SubmitIndirect(new TestBuffer(Header, 16), new TestBuffer(Data, 512), new TestBuffer(StatusByte, 1, true)));
+        Assert.Equal((byte)'I', File.ReadAllBytes(_path)[9 * 512]);
+    }
+
+    [Fact]
+    public void GetIdAnswersTheSerial()
+    {
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "PVH-SERIAL-1");
+        using var driver = new VirtioTestDriver(device).Start();
+        driver.Memory.Write(Data, Enumerable.Repeat((byte)0xAA, 20).ToArray());
+        Assert.Equal(VirtioBlock.StatusOk, Request(driver, VirtioBlock.RequestGetId, 0, new TestBuffer(Data, 20, true)));
+        var id = new byte[20];
+        driver.Memory.Read(Data, id);
+        Assert.Equal(Encoding.ASCII.GetBytes("PVH-SERIAL-1").Concat(new byte[8]), id);
+    }
+
+    [Theory]
+    [InlineData("123456789012345678901")]
+    [InlineData("tab\there")]
+    [InlineData("\u00e9")]
+    public void ASerialIsAtMost20PrintableAsciiCharacters(string serial)
+    {
+        using var image = DiskImage.Open(_path, readOnly: true);
+        Assert.Throws<ArgumentException>(() => new VirtioBlock(image, serial));
+    }
+
+    [Fact]
+    public void AReadOnlyDiskRefusesWritesWithIoError()
+    {
+        var before = File.ReadAllBytes(_path);
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: true), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        Assert.Equal(VirtioBlock.StatusIoError, Request(driver, VirtioBlock.RequestOut, 0, new TestBuffer(Data, 512)));
+        Assert.Equal(VirtioBlock.StatusOk, Request(driver, VirtioBlock.RequestIn, 0, new TestBuffer(Data, 512, true)));
+        Assert.Equal(before, File.ReadAllBytes(_path));
+        Assert.Equal(1, device.Errors);
+        Assert.Equal(2, device.Requests);
+    }
+
+    [Theory]
+    [InlineData(Sectors - 1, 512u, VirtioBlock.StatusOk)]
+    [InlineData(Sectors - 2, 1024u, VirtioBlock.StatusOk)]
+    [InlineData(Sectors - 1, 1024u, VirtioBlock.StatusIoError)]
+    [InlineData(Sectors, 512u, VirtioBlock.StatusIoError)]
+    [InlineData(Sectors + 1, 0u, VirtioBlock.StatusIoError)]
+    [InlineData(ulong.MaxValue / 512, 512u, VirtioBlock.StatusIoError)]
+    [InlineData(ulong.MaxValue, 512u, VirtioBlock.StatusIoError)]
+    [InlineData(0, 100u, VirtioBlock.StatusIoError)]
+    [InlineData(0, 513u, VirtioBlock.StatusIoError)]
+    public void RequestsAreCheckedAgainstCapacityAndSectorSize(ulong sector, uint length, byte expected)
+    {
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        var buffers = length == 0 ? [] : new[] { new TestBuffer(Data, length, true) };
+        Assert.Equal(expected, Request(driver, VirtioBlock.RequestIn, sector, buffers));
+        Assert.Equal(expected == VirtioBlock.StatusOk ? 0 : 1, device.Errors);
+        Assert.False(driver.NeedsReset);
+    }
+
+    [Fact]
+    public void BadRequestsGetTheirStatusAndNeverResetTheDevice()
+    {
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        Assert.Equal(VirtioBlock.StatusUnsupported, Request(driver, 11, 0));
+        // A header shorter than 16 bytes.
+        Assert.Equal(1u, driver.Submit(new TestBuffer(Header, 8), new TestBuffer(StatusByte, 1, true)));
+        Assert.Equal(VirtioBlock.StatusIoError, driver.Memory.ReadByte(StatusByte));
+        // Nowhere to put a status: returned with nothing written.
+        Assert.Equal(0u, driver.Submit(new TestBuffer(Header, 16)));
+        Assert.Equal(3, device.Errors);
+        Assert.False(driver.NeedsReset);
+    }
+
+    [Fact]
+    public void AHostIoErrorReachesTheGuestAsIoErrorAndIsCounted()
+    {
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        // Someone shrinks the image under the running disk: reading what was there fails on the host.
+        using (var file = new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            file.SetLength(4 * 512);
+        }
+
+        Assert.Equal(VirtioBlock.StatusIoError, Request(driver, VirtioBlock.RequestIn, 10, new TestBuffer(Data, 512, true)));
+        Assert.Equal(VirtioBlock.StatusOk, Request(driver, VirtioBlock.RequestIn, 1, new TestBuffer(Data, 512, true)));
+        Assert.Equal(1, device.Errors);
+        Assert.Equal(512, device.BytesRead);
+    }
+
+    [Fact]
+    public void AWritableImageIsLockedAgainstASecondOpenInThisProcess()
+    {
+        using (DiskImage.Open(_path, readOnly: false))
+        {
+            Assert.Equal(DiskImageProblem.Locked, Assert.Throws<DiskImageException>(() => DiskImage.Open(_path, readOnly: false)).Problem);
+            Assert.Equal(DiskImageProblem.Locked, Assert.Throws<DiskImageException>(() => DiskImage.Open(_path, readOnly: true)).Problem);
+        }
+
+        using (DiskImage.Open(_path, readOnly: true))
+        using (DiskImage.Open(_path, readOnly: true))
+        {
+            var refused = Assert.Throws<DiskImageException>(() => DiskImage.Open(_path, readOnly: false));
+            Assert.Equal(DiskImageProblem.Locked, refused.Problem);
+            Assert.Contains(_path, refused.Message);
+        }
+
+        using (DiskImage.Open(_path, readOnly: false))
+        {
+        }
+    }
+
+    [Fact]
+    public void AWritableImageIsLockedAgainstAnotherProcessAndQemu()
+    {
+        using (DiskImage.Open(_path, readOnly: false))
+        {
+            var child = ChildRun.Run([], "open-disk", _path);
+            Assert.Equal(["Locked"], child["problem"]);
+
+            // QEMU takes OFD locks on bytes of the same file and must meet ours.
+            var qemu = Process.Start(new ProcessStartInfo("qemu-io", ["-f", "raw", "-c", "write 0 512", _path])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            })!;
+            var error = qemu.StandardError.ReadToEnd() + qemu.StandardOutput.ReadToEnd();
+            qemu.WaitForExit();
+            Assert.NotEqual(0, qemu.ExitCode);
+            Assert.Contains("Failed to lock byte", error);
+        }
+
+        Assert.Equal(["opened"], ChildRun.Run([], "open-disk", _path)["result"]);
+    }
+
+    [Fact]
+    public void OpeningExplainsWhatIsWrongWithThePath()
+    {
+        Assert.Equal(DiskImageProblem.NotFound, Assert.Throws<DiskImageException>(() => DiskImage.Open(_path + ".missing", false)).Problem);
+        Assert.Equal(DiskImageProblem.NotARegularFile, Assert.Throws<DiskImageException>(() => DiskImage.Open(Path.GetTempPath(), true)).Problem);
+        var tiny = _path + ".tiny";
+        File.WriteAllBytes(tiny, new byte[511]);
+        try
+        {
+            Assert.Equal(DiskImageProblem.TooSmall, Assert.Throws<DiskImageException>(() => DiskImage.Open(tiny, false)).Problem);
+        }
+        finally
+        {
+            File.Delete(tiny);
+        }
+    }
+
+    private static ulong ReadConfig64(VirtioTestDriver driver, uint offset)
+    {
+        var bytes = new byte[8];
+        driver.Transport.Read(VirtioMmioRegister.Config + offset, bytes);
+        return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+    }
+
+    private static void WriteHeader(VirtioTestDriver driver, uint type, ulong sector)
+    {
+        driver.Memory.WriteUInt32(Header, type);
+        driver.Memory.WriteUInt32(Header + 4, 0);
+        driver.Memory.WriteUInt64(Header + 8, sector);
+    }
+
+    /// <summary>Header, <paramref name="data"/>, status byte: the status the device answered.</summary>
+    private static byte Request(VirtioTestDriver driver, uint type, ulong sector, params TestBuffer[] data)
+    {
+        WriteHeader(driver, type, sector);
+        driver.Memory.Write(StatusByte, [0xFF]);
+        var used = driver.Submit([new TestBuffer(Header, 16), .. data, new TestBuffer(StatusByte, 1, true)]);
+        Assert.NotNull(used);
+        return driver.Memory.ReadByte(StatusByte);
+    }
+}
