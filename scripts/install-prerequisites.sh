@@ -15,6 +15,7 @@ packages=(
     gzip bzip2 xz-utils lzop lz4 zstd   # every kernel payload compression, built the way kbuild does
     acpica-tools     # iasl disassembles our ACPI tables as ACPICA (Linux's parser) reads them
     qemu-system-x86  # the peer in benchmarks and the device model the test guests are cross-checked on
+    qemu-utils       # qemu-io: QEMU holding a disk image's lock against ours
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
     make flex bison bc libelf-dev libssl-dev cpio   # what kbuild needs to build it
 )

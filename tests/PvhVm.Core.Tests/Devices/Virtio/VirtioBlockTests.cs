@@ -215,7 +215,7 @@ public sealed class VirtioBlockTests : IDisposable
             Assert.Equal(["Locked"], child["problem"]);
 
             // QEMU takes OFD locks on bytes of the same file and must meet ours.
-            var qemu = Process.Start(new ProcessStartInfo("qemu-io", ["-f", "raw", "-c", "write 0 512", _path])
+            var qemu = Process.Start(new ProcessStartInfo(HostTools.Require("qemu-io"), ["-f", "raw", "-c", "write 0 512", _path])
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,

@@ -52,7 +52,7 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
     /// <summary>The guest's lines up to "virtio done"; <paramref name="whileRunning"/> runs then, before QEMU is stopped.</summary>
     private List<string> RunUnderQemu(Action whileRunning)
     {
-        var start = new ProcessStartInfo("qemu-system-x86_64")
+        var start = new ProcessStartInfo(HostTools.Require("qemu-system-x86_64"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
