@@ -156,8 +156,11 @@ public sealed class VirtualMachine : IDisposable
         return GetDisks()[^1];
     }
 
-    /// <summary>Removes the disk with this guest name (vda, ...) from a VM that has not started; the disks after it move up one name.</summary>
-    public void RemoveDisk(string guestName)
+    /// <summary>
+    /// Removes the disk with this guest name (vda, ...) from a VM that has not started; the disks after it move up one
+    /// name. False if there is no such disk.
+    /// </summary>
+    public bool RemoveDisk(string guestName)
     {
         lock (_gate)
         {
@@ -166,11 +169,12 @@ public sealed class VirtualMachine : IDisposable
             var index = Enumerable.Range(0, disks.Count).FirstOrDefault(i => VmDisk.GuestNameAt(i) == guestName, -1);
             if (index < 0)
             {
-                throw new ArgumentException($"VM '{Name}' has no disk {guestName}.", nameof(guestName));
+                return false;
             }
 
             disks.RemoveAt(index);
             Publish(_config with { Disks = disks });
+            return true;
         }
     }
 

@@ -77,11 +77,13 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
             Assert.Equal(DiskImageProblem.AlreadyAttached, Assert.Throws<DiskImageException>(() => vm.AddDisk(new DiskConfig(_image, ReadOnly: true))).Problem);
             Assert.Equal(DiskImageProblem.NotFound, Assert.Throws<DiskImageException>(() => vm.AddDisk(new DiskConfig(_image + ".none"))).Problem);
             Assert.Throws<ArgumentException>(() => vm.AddDisk(new DiskConfig(other + "x", Serial: new string('s', 21))));
-            vm.RemoveDisk("vda");
+            Assert.True(vm.RemoveDisk("vda"));
             Assert.Equal([("vda", other, 4096UL)], vm.GetDisks().Select(d => (d.GuestName, d.Path, d.SizeBytes!.Value)));
             vm.Start();
             Assert.Throws<InvalidOperationException>(() => vm.AddDisk(new DiskConfig(_image)));
             Assert.Throws<InvalidOperationException>(() => vm.RemoveDisk("vda"));
+            using var none = new VirtualMachine(HaltConfig("none"));
+            Assert.False(none.RemoveDisk("vda"));
         }
         finally
         {
