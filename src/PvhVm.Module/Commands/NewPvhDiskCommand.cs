@@ -46,7 +46,8 @@ public sealed class NewPvhDiskCommand : PvhCmdlet
                 image.SetLength((long)SizeMB << 20);
             }
 
-            WriteObject(new FileInfo(resolved));
+            // Through the provider, so the file shows as Get-Item shows it (mode, size, name).
+            WriteObject(InvokeProvider.Item.Get([WildcardPattern.Escape(resolved)], force: true, literalPath: true), enumerateCollection: true);
         }
         catch (IOException) when (File.Exists(resolved) && !Force)
         {
