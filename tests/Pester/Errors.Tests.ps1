@@ -50,8 +50,22 @@ Describe 'Every engine exception has one pinned error id and category' {
         @{ Kind = 'InitrdTooLarge'; Id = 'BootFailedInitrdTooLarge'; Category = 'LimitsExceeded' }
         @{ Kind = 'InitrdNotFound'; Id = 'BootFailedInitrdNotFound'; Category = 'ObjectNotFound' }
         @{ Kind = 'InitrdUnreadable'; Id = 'BootFailedInitrdUnreadable'; Category = 'ReadError' }
+        @{ Kind = 'TooManyDevices'; Id = 'TooManyDevices'; Category = 'LimitsExceeded' }
     ) {
         $record = Get-ErrorRecord ([PvhVm.Core.Boot.BootException]::new($Kind, 'bad', $null))
+        $record.FullyQualifiedErrorId | Should -BeExactly $Id
+        "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
+    }
+
+    It 'maps DiskImageException <Problem> to <Id> (<Category>)' -ForEach @(
+        @{ Problem = 'NotFound'; Id = 'DiskImageNotFound'; Category = 'ObjectNotFound' }
+        @{ Problem = 'NotAccessible'; Id = 'DiskImageNotAccessible'; Category = 'PermissionDenied' }
+        @{ Problem = 'NotARegularFile'; Id = 'DiskImageNotAFile'; Category = 'InvalidArgument' }
+        @{ Problem = 'TooSmall'; Id = 'DiskImageTooSmall'; Category = 'InvalidData' }
+        @{ Problem = 'Locked'; Id = 'DiskImageInUse'; Category = 'ResourceBusy' }
+        @{ Problem = 'AlreadyAttached'; Id = 'DiskAlreadyAttached'; Category = 'ResourceExists' }
+    ) {
+        $record = Get-ErrorRecord ([PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($Problem, '/d.img', 'bad'))
         $record.FullyQualifiedErrorId | Should -BeExactly $Id
         "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
     }
@@ -86,7 +100,8 @@ Describe 'Every engine exception has one pinned error id and category' {
         # Each kind must map without throwing (the map has no fallback) and to an id of its own.
         foreach ($pair in @(
                 @{ Type = [PvhVm.Core.Kernel.KernelImageErrorKind]; New = { param($k) [PvhVm.Core.Kernel.KernelImageException]::new($k, '/k', 'bad') }; Count = 10 }
-                @{ Type = [PvhVm.Core.Boot.BootErrorKind]; New = { param($k) [PvhVm.Core.Boot.BootException]::new($k, 'bad', $null) }; Count = 15 }
+                @{ Type = [PvhVm.Core.Boot.BootErrorKind]; New = { param($k) [PvhVm.Core.Boot.BootException]::new($k, 'bad', $null) }; Count = 16 }
+                @{ Type = [PvhVm.Core.Devices.Virtio.Block.DiskImageProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($k, '/d.img', 'bad') }; Count = 6 }
                 @{ Type = [PvhVm.Core.Host.HostResource]; New = { param($k) [PvhVm.Core.Host.HostResourceException]::new($k, 'op', 12, $null) }; Count = 3 }
             )) {
             $kinds = [enum]::GetValues($pair.Type)
