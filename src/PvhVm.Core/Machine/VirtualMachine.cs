@@ -363,6 +363,8 @@ public sealed class VirtualMachine : IDisposable, IVcpuHost
         var i8042 = new I8042Controller(() => EndVm(VmExitReason.GuestReset, null));
         _ports.Register(I8042Controller.DataPort, 1, i8042);
         _ports.Register(I8042Controller.CommandPort, 1, i8042);
+        _ports.Register(AcpiPowerDevice.SleepControlPort, AcpiPowerDevice.PortCount,
+            new AcpiPowerDevice(() => EndVm(VmExitReason.PowerOff, null), () => EndVm(VmExitReason.GuestReset, null)));
         _ports.Register(0x80, 1, new IgnoredPorts());
 
         VcpuKicker.EnsureInstalled();
