@@ -41,6 +41,7 @@ dir="$cache/test-kernel-$kernel_hash"
 mkdir -p "$cache"
 exec 9>"$cache/.test-kernel.lock"
 flock 9   # test runs and helpers share the cache; the second waits for the first build
+rm -rf "$cache"/.build-test-kernel.*   # left by a build that was killed: with the lock held, none is running
 
 # kernel build begins
 if [ ! -f "$dir/vmlinux" ]; then

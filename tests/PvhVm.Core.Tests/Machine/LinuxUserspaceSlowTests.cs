@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using PvhVm.Core.Machine;
+using PvhVm.Core.Tests.Kernel;
+using Xunit.Abstractions;
+
+namespace PvhVm.Core.Tests.Machine;
+
+/// <summary>
+/// More boots of the test kernel than the Test suite can afford (each about 40 s on an emulating host): the halt
+/// action, and the same kernel and initramfs under QEMU microvm, a device model nobody here wrote, side by side.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutputHelper output) : IClassFixture<TestKernelFixture>
+{
+    [Fact]
+    public void HaltFromInitEndsTheVmAsAGuestHalt()
+    {
+        var (vm, report) = TestKernelBoot.BootToExit(kernel, TestKernelFixture.CommandLine("halt"), cpus: 1, output);
+        using (vm)
+        {
+            Assert.Equal("halt", report["action"]);
+            Assert.Equal(VmExitReason.GuestHalt, vm.ExitReason);
+            Assert.Equal(VmState.Stopped, vm.State);
+        }
+    }
+
+    [Fact]
+    public void QemuMicrovmBootsTheSameKernelToInitAndPowersOffThroughAcpi()
+    {
+        const string qemu = "/usr/bin/qemu-system-x86_64";
+        Assert.True(File.Exists(qemu), $"{qemu} is missing: run scripts/install-prerequisites.sh");
+        var commandLine = TestKernelFixture.CommandLine("poweroff");
+        var start = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var argument in new[]
+        {
+            "-M", "microvm,accel=kvm", "-cpu", "host,-arch-capabilities", "-m", $"{TestKernelBoot.MemoryMB}", "-smp", "1",
+            "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
+            "-kernel", kernel.VmlinuxPath, "-initrd", kernel.InitramfsPath, "-append", commandLine,
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(TestKernelBoot.BootBound))
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        process.WaitForExit();
+        var console = stdout.Result;
+        output.WriteLine($"QEMU ended after {clock.Elapsed.TotalSeconds:F1} s with exit code {process.ExitCode}");
+        output.WriteLine(Regex.Match(console, @"^\[ *[0-9.]+\] Run /init as init process", RegexOptions.Multiline).Value);
+        Assert.True(process.ExitCode == 0, $"QEMU exited {process.ExitCode} ({stderr.Result}); console:\n{console}");
+        Assert.Contains($"pvhtest: cmdline={commandLine}", console);
+        Assert.Contains($"pvhtest: marker={kernel.Marker}", console);
+        Assert.Contains("pvhtest: cpus=1", console);
+        Assert.Contains("pvhtest: action=poweroff", console);
+        Assert.Contains("reboot: Power down", console);
+    }
+}
