@@ -26,7 +26,7 @@ public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutpu
     }
 
     [Fact]
-    public void QemuMicrovmBootsTheSameKernelToInitAndPowersOffThroughAcpi()
+    public async Task QemuMicrovmBootsTheSameKernelToInitAndPowersOffThroughAcpi()
     {
         const string qemu = "/usr/bin/qemu-system-x86_64";
         Assert.True(File.Exists(qemu), $"{qemu} is missing: run scripts/install-prerequisites.sh");
@@ -46,16 +46,23 @@ public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutpu
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(TestKernelBoot.BootBound))
+        using (var timeout = new CancellationTokenSource(TestKernelBoot.BootBound))
         {
-            process.Kill(entireProcessTree: true);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
         }
 
-        process.WaitForExit();
-        var console = stdout.Result;
+        var console = await stdout;
         output.WriteLine($"QEMU ended after {clock.Elapsed.TotalSeconds:F1} s with exit code {process.ExitCode}");
         output.WriteLine(Regex.Match(console, @"^\[ *[0-9.]+\] Run /init as init process", RegexOptions.Multiline).Value);
-        Assert.True(process.ExitCode == 0, $"QEMU exited {process.ExitCode} ({stderr.Result}); console:\n{console}");
+        Assert.True(process.ExitCode == 0, $"QEMU exited {process.ExitCode} ({await stderr}); console:\n{console}");
         Assert.Contains($"pvhtest: cmdline={commandLine}", console);
         Assert.Contains($"pvhtest: marker={kernel.Marker}", console);
         Assert.Contains("pvhtest: cpus=1", console);
