@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
 using PvhVm.Core.Tests.Kernel;
 using Xunit.Abstractions;
@@ -45,7 +44,21 @@ public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutpu
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stdout = new System.Text.StringBuilder();
+        TimeSpan? initReached = null;
+        process.OutputDataReceived += (_, line) =>
+        {
+            lock (stdout)
+            {
+                if (initReached is null && line.Data?.StartsWith("pvhtest: init", StringComparison.Ordinal) == true)
+                {
+                    initReached = clock.Elapsed;
+                }
+
+                stdout.AppendLine(line.Data);
+            }
+        };
+        process.BeginOutputReadLine();
         using (var timeout = new CancellationTokenSource(TestKernelBoot.BootBound))
         {
             try
@@ -59,9 +72,13 @@ public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutpu
             }
         }
 
-        var console = await stdout;
-        output.WriteLine($"QEMU ended after {clock.Elapsed.TotalSeconds:F1} s with exit code {process.ExitCode}");
-        output.WriteLine(Regex.Match(console, @"^\[ *[0-9.]+\] Run /init as init process", RegexOptions.Multiline).Value);
+        string console;
+        lock (stdout)
+        {
+            console = stdout.ToString();
+        }
+
+        output.WriteLine($"QEMU: /init after {initReached?.TotalSeconds:F1} s, ended after {clock.Elapsed.TotalSeconds:F1} s with exit code {process.ExitCode}");
         Assert.True(process.ExitCode == 0, $"QEMU exited {process.ExitCode} ({await stderr}); console:\n{console}");
         Assert.Contains($"pvhtest: cmdline={commandLine}", console);
         Assert.Contains($"pvhtest: marker={kernel.Marker}", console);
