@@ -15,13 +15,7 @@ public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutpu
     [Fact]
     public void HaltFromInitEndsTheVmAsAGuestHalt()
     {
-        var (vm, report) = TestKernelBoot.BootToExit(kernel, TestKernelFixture.CommandLine("halt"), cpus: 1, output);
-        using (vm)
-        {
-            Assert.Equal("halt", report["action"]);
-            Assert.Equal(VmExitReason.GuestHalt, vm.ExitReason);
-            Assert.Equal(VmState.Stopped, vm.State);
-        }
+        TestKernelBoot.AssertActionEndsTheVm(kernel, "halt", VmExitReason.GuestHalt, output);
     }
 
     [Fact]

@@ -33,12 +33,6 @@ public sealed class LinuxUserspaceTests(TestKernelFixture kernel, ITestOutputHel
     [Fact]
     public void RebootFromInitEndsTheVmAsAGuestReset()
     {
-        var (vm, report) = TestKernelBoot.BootToExit(kernel, TestKernelFixture.CommandLine("reboot"), cpus: 1, output);
-        using (vm)
-        {
-            Assert.Equal("reboot", report["action"]);
-            Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
-            Assert.Equal(VmState.Stopped, vm.State);
-        }
+        TestKernelBoot.AssertActionEndsTheVm(kernel, "reboot", VmExitReason.GuestReset, output);
     }
 }

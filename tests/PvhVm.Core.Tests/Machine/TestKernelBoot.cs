@@ -41,6 +41,18 @@ internal static class TestKernelBoot
         }
     }
 
+    /// <summary>Boots with /init's <paramref name="action"/> and checks that the VM ended Stopped with <paramref name="expected"/>.</summary>
+    public static void AssertActionEndsTheVm(TestKernelFixture kernel, string action, VmExitReason expected, ITestOutputHelper output)
+    {
+        var (vm, report) = BootToExit(kernel, TestKernelFixture.CommandLine(action), cpus: 1, output);
+        using (vm)
+        {
+            Assert.Equal(action, report["action"]);
+            Assert.Equal(expected, vm.ExitReason);
+            Assert.Equal(VmState.Stopped, vm.State);
+        }
+    }
+
     /// <summary>MemTotal is the RAM we mapped as usable less what the kernel keeps (its image, page tables, memmap).</summary>
     public static void AssertMemTotalFits(VirtualMachine vm, long memTotalKb)
     {
