@@ -11,6 +11,7 @@
  *   pvhtest: cpus=<processor entries in /proc/cpuinfo>
  *   pvhtest: marker=<contents of /pvhtest-marker, a file only this initramfs has>
  *   pvhtest: syscall6=<ok | error N>   (mmap: six arguments, r10 r8 r9 included)
+ *   pvhtest: int80_getpid=<1>         (int $0x80, the 32-bit system call entry)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
  */
@@ -112,6 +113,15 @@ static void report_six_argument_call(void)
 	munmap((void *)page, 4096);
 }
 
+/* int $0x80 from 64-bit code runs a 32-bit system call: getpid (20) must answer 1. */
+static void report_int80(void)
+{
+	long result = 20;
+
+	__asm__ volatile("int $0x80" : "+a"(result) : : "memory", "r8", "r9", "r10", "r11");
+	printf(PREFIX "int80_getpid=%ld\n", result);
+}
+
 /* The value of "pvhtest.action=" among the words of the kernel command line (buffer holds /proc/cmdline). */
 static const char *requested_action(void)
 {
@@ -153,6 +163,7 @@ int main(void)
 		printf(PREFIX "cpus=%d\n", count_lines_starting("processor"));
 	report_file("marker", "/pvhtest-marker");
 	report_six_argument_call();
+	report_int80();
 	report_file("cmdline", "/proc/cmdline");
 
 	action = requested_action();

@@ -24,6 +24,7 @@ public sealed class LinuxUserspaceTests(TestKernelFixture kernel, ITestOutputHel
             Assert.Equal(kernel.Marker, report["marker"]);
             Assert.Equal("1", report["cpus"]);
             Assert.Equal("ok", report["syscall6"]);
+            Assert.Equal("1", report["int80_getpid"]);
             TestKernelBoot.AssertMemTotalFits(vm, long.Parse(report["memtotal_kb"]));
             Assert.Equal(VmExitReason.PowerOff, vm.ExitReason);
             Assert.Equal(VmState.Stopped, vm.State);
