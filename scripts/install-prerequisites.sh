@@ -16,7 +16,7 @@ packages=(
     acpica-tools     # iasl disassembles our ACPI tables as ACPICA (Linux's parser) reads them
     qemu-system-x86  # the peer in benchmarks and the device model the test guests are cross-checked on
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
-    make flex bison bc libelf-dev libssl-dev cpio   # what kbuild needs to build it
+    make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
 )
 
 log() { echo "install-prerequisites: $*" >&2; }

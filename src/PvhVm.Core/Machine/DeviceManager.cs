@@ -12,7 +12,7 @@ namespace PvhVm.Core.Machine;
 /// </summary>
 internal sealed class DeviceManager
 {
-    public DeviceManager(KvmVm vm, ConsoleLog console, Action guestReset, ILogger logger)
+    public DeviceManager(KvmVm vm, ConsoleLog console, Action guestReset, Action powerOff, ILogger logger)
     {
         Ports = new PortIoBus(logger);
         Mmio = new MmioBus(logger);
@@ -22,6 +22,7 @@ internal sealed class DeviceManager
         Ports.Register(Layout.I8042DataPort, 1, i8042);
         Ports.Register(Layout.I8042CommandPort, 1, i8042);
         Ports.Register(Layout.PostPort, 1, new IgnoredPorts());
+        Ports.Register(Layout.AcpiSleepControlPort, AcpiPowerDevice.PortCount, new AcpiPowerDevice(powerOff, guestReset));
     }
 
     public PortIoBus Ports { get; }

@@ -8,7 +8,7 @@ public static class GuestImages
 {
     /// <summary>Every guest built for the tests; probe32 is probe.S built as ELF32.</summary>
     public static readonly IReadOnlyList<string> Names =
-        ["probe", "probe32", "acpi", "smp", "echo", "spin", "triplefault", "halt", "flood", "ports", "ioflood", "mmioflood", "sleep", "notes"];
+        ["probe", "probe32", "acpi", "smp", "echo", "spin", "triplefault", "halt", "flood", "ports", "ioflood", "mmioflood", "sleep", "notes", "poweroff"];
 
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "guests");
 

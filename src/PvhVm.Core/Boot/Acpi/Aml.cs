@@ -14,6 +14,7 @@ internal static class Aml
     private const byte DWordPrefix = 0x0C;
     private const byte ScopeOp = 0x10;
     private const byte BufferOp = 0x11;
+    private const byte PackageOp = 0x12;
     private const byte ExtOpPrefix = 0x5B;
     private const byte DeviceOp = 0x82;
     private const byte RootChar = 0x5C;
@@ -30,6 +31,16 @@ internal static class Aml
 
     /// <summary>Name (name, value).</summary>
     public static byte[] Name(string name, byte[] value) => [NameOp, .. NameSeg(name), .. value];
+
+    /// <summary>A byte constant (ByteConst: prefix and value).</summary>
+    public static byte[] ByteConst(byte value) => [BytePrefix, value];
+
+    /// <summary>Package () { elements }, for up to 255 elements.</summary>
+    public static byte[] Package(params byte[][] elements)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(elements.Length, byte.MaxValue);
+        return [PackageOp, .. WithPackageLength([(byte)elements.Length, .. elements.SelectMany(e => e)])];
+    }
 
     /// <summary>EisaId ("PNP0501"): three letters of five bits each and four hex digits, stored big-endian.</summary>
     public static byte[] EisaId(string id)
