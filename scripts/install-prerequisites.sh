@@ -17,7 +17,7 @@ packages=(
     qemu-system-x86  # the peer in benchmarks and the device model the test guests are cross-checked on
     qemu-utils       # qemu-io: QEMU holding a disk image's lock against ours
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
-    make flex bison bc libelf-dev libssl-dev cpio   # what kbuild needs to build it
+    make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
 )
 
 log() { echo "install-prerequisites: $*" >&2; }

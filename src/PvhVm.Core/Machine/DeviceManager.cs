@@ -19,7 +19,7 @@ internal sealed class DeviceManager : IDisposable
     private readonly List<VirtioBlock> _disks = [];
 
     /// <summary>Opens and locks the disks' images: a <see cref="DiskImageException"/> if one cannot be had.</summary>
-    public DeviceManager(KvmVm vm, GuestMemory memory, VmConfig config, ConsoleLog console, Action guestReset, ILogger logger)
+    public DeviceManager(KvmVm vm, GuestMemory memory, VmConfig config, ConsoleLog console, Action guestReset, Action powerOff, ILogger logger)
     {
         Ports = new PortIoBus(logger);
         Mmio = new MmioBus(logger);
@@ -29,6 +29,7 @@ internal sealed class DeviceManager : IDisposable
         Ports.Register(Layout.I8042DataPort, 1, i8042);
         Ports.Register(Layout.I8042CommandPort, 1, i8042);
         Ports.Register(Layout.PostPort, 1, new IgnoredPorts());
+        Ports.Register(Layout.AcpiSleepControlPort, AcpiPowerDevice.PortCount, new AcpiPowerDevice(powerOff, guestReset));
         try
         {
             foreach (var disk in config.Disks)
@@ -101,7 +102,7 @@ internal sealed class DeviceManager : IDisposable
     public static byte[] VirtioMmioDsdt(int slot, ulong window, uint gsi)
         => Aml.Device($"VR{slot:D2}",
             Aml.Name("_HID", Aml.String("LNRO0005")),
-            Aml.Name("_UID", Aml.Integer((byte)slot)),
+            Aml.Name("_UID", Aml.ByteConst((byte)slot)),
             Aml.Name("_CRS", Aml.ResourceTemplate(
                 Aml.Memory32Fixed((uint)window, (uint)Layout.VirtioMmioSlotSize),
                 Aml.Interrupt(gsi))));

@@ -336,7 +336,8 @@ public sealed class VirtualMachine : IDisposable
         var kernel = _kernel ?? throw new ObjectDisposedException(Name);
         var supportedCpuid = VcpuSet.CheckHost(Config.ProcessorCount);
         var prepared = _prepared = PreparedVmPool.Take((ulong)Config.MemoryMB << 20);
-        var devices = _devices = new DeviceManager(prepared.Vm, prepared.Memory, Config, Console, () => EndVm(VmExitReason.GuestReset, null), _logger);
+        var devices = _devices = new DeviceManager(prepared.Vm, prepared.Memory, Config, Console,
+            () => EndVm(VmExitReason.GuestReset, null), () => EndVm(VmExitReason.PowerOff, null), _logger);
 
         var plan = PvhBootLoader.Load(prepared.Memory, kernel,
             new BootParameters(Config.CommandLine, Config.InitrdPath, Config.ProcessorCount, devices.DsdtDevices));

@@ -15,6 +15,7 @@ internal static class Aml
     private const byte StringPrefix = 0x0D;
     private const byte ScopeOp = 0x10;
     private const byte BufferOp = 0x11;
+    private const byte PackageOp = 0x12;
     private const byte ExtOpPrefix = 0x5B;
     private const byte DeviceOp = 0x82;
     private const byte RootChar = 0x5C;
@@ -32,9 +33,6 @@ internal static class Aml
     /// <summary>Name (name, value).</summary>
     public static byte[] Name(string name, byte[] value) => [NameOp, .. NameSeg(name), .. value];
 
-    /// <summary>An integer up to 255: ZeroOp for 0, else a ByteConst.</summary>
-    public static byte[] Integer(byte value) => value == 0 ? Zero : [BytePrefix, value];
-
     /// <summary>A string constant of printable ASCII, such as a _HID that is no EISA id ("LNRO0005").</summary>
     public static byte[] String(string value)
     {
@@ -44,6 +42,16 @@ internal static class Aml
         }
 
         return [StringPrefix, .. value.Select(c => (byte)c), 0x00];
+    }
+
+    /// <summary>A byte constant (ByteConst: prefix and value).</summary>
+    public static byte[] ByteConst(byte value) => [BytePrefix, value];
+
+    /// <summary>Package () { elements }, for up to 255 elements.</summary>
+    public static byte[] Package(params byte[][] elements)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(elements.Length, byte.MaxValue);
+        return [PackageOp, .. WithPackageLength([(byte)elements.Length, .. elements.SelectMany(e => e)])];
     }
 
     /// <summary>EisaId ("PNP0501"): three letters of five bits each and four hex digits, stored big-endian.</summary>
