@@ -17,6 +17,7 @@
  *   blk flush ok
  *   blk sector 8 reads back ok
  *   blk serial=<GET_ID's bytes up to the first NUL>
+ *   blk <n> reads ok                                       (only with virtio.reads=<n>: n more one-sector reads)
  *   rng 64 bytes, not all zero                            (entropy, id 4)
  *   dev <i>: <what failed>                                 instead of the rest of that device's lines
  *   virtio done
@@ -249,6 +250,8 @@ static int blk_request(uint32_t base, struct queue *q, uint32_t type, uint32_t s
     return 0;
 }
 
+static uint32_t extra_reads;
+
 static int run_block(uint32_t base, struct queue *q)
 {
     static const char marker[] = "PVHVM VIRTIO GUEST WAS HERE (sector 8)";
@@ -276,6 +279,12 @@ static int run_block(uint32_t base, struct queue *q)
     for (int i = 0; i < 21; i++) data[i] = 0;
     if (blk_request(base, q, BLK_GET_ID, 0, 20)) return -1;
     puts("blk serial="); puts((const char *)data); puts("\r\n");
+
+    /* virtio.reads=<n> on the command line: n more one-sector reads, for a requests-per-second figure. */
+    for (uint32_t i = 0; i < extra_reads; i++) {
+        if (blk_request(base, q, BLK_IN, i % 2048u, 512)) return -1;
+    }
+    if (extra_reads) { puts("blk "); putu(extra_reads); puts(" reads ok\r\n"); }
     return 0;
 }
 
@@ -299,6 +308,12 @@ int main(void)
     const char *cmdline = (const char *)info[6]; /* cmdline_paddr, low half (the guest sees only 4 GiB) */
     uint32_t bases[MAX_DEVICES], irqs[MAX_DEVICES];
     int count = cmdline ? find_devices(cmdline, bases, irqs) : 0;
+    for (const char *p = cmdline; p && *p; p++) {
+        static const char key[] = "virtio.reads=";
+        int k = 0;
+        while (key[k] && p[k] == key[k]) k++;
+        if (!key[k]) { const char *q = p + k; extra_reads = parse_number(&q); break; }
+    }
     const char *source = " device(s) on the command line\r\n";
     const uint8_t *dsdt = count ? 0 : find_dsdt(info);
     if (dsdt) { count = find_dsdt_devices(dsdt, bases, irqs); source = " device(s) in the DSDT\r\n"; }
