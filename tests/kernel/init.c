@@ -12,12 +12,10 @@
  *   pvhtest: marker=<contents of /pvhtest-marker, a file only this initramfs has>
  *   pvhtest: syscall6=<ok | error N>   (mmap: six arguments, r10 r8 r9 included)
  *   pvhtest: int80_getpid=<1>         (int $0x80, the 32-bit system call entry)
- *   with pvhtest.disk=1 on the command line (a VM with a disk and an entropy source; devtmpfs on /dev, sysfs on /sys):
+ *   with pvhtest.disk=1 on the command line (a VM with a disk and an entropy source; devtmpfs on /dev):
  *   pvhtest: disk_marker=<sector 0 of /dev/vda up to its first newline or NUL, at most 63 bytes>
- *   pvhtest: disk_serial=<contents of /sys/block/vda/serial>
  *   pvhtest: disk_write=<ok | error N>  (DISK_WRITTEN at DISK_WRITE_OFFSET of /dev/vda, then fsync)
- *   pvhtest: hwrng_current=<contents of /sys/class/misc/hw_random/rng_current>
- *   pvhtest: hwrng=<32 bytes of /dev/hwrng in hex | error N>
+ *   pvhtest: hwrng=<32 bytes of /dev/hwrng in hex | error N>   (the only hardware RNG is virtio_rng)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
  */
@@ -155,8 +153,6 @@ static void exercise_disk_and_entropy(void)
 
 	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) < 0)
 		printf(PREFIX "mount /dev: error %d\n", errno);
-	if (mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
-		printf(PREFIX "mount /sys: error %d\n", errno);
 
 	fd = open("/dev/vda", O_RDWR);
 	if (fd < 0) {
@@ -178,18 +174,20 @@ static void exercise_disk_and_entropy(void)
 			printf(PREFIX "disk_write=ok\n");
 		close(fd);
 	}
-	report_file("disk_serial", "/sys/block/vda/serial");
-	report_file("hwrng_current", "/sys/class/misc/hw_random/rng_current");
 
 	fd = open("/dev/hwrng", O_RDONLY);
 	got = fd < 0 ? -1 : read(fd, random, sizeof(random));
 	if (got != (int)sizeof(random)) {
 		printf(PREFIX "hwrng=error %d\n", errno);
 	} else {
-		printf(PREFIX "hwrng=");
-		for (i = 0; i < got; i++)
-			printf("%02x", random[i]);
-		printf("\n");
+		char hex[2 * sizeof(random) + 1];	/* nolibc's printf has no field width */
+
+		for (i = 0; i < got; i++) {
+			hex[2 * i] = "0123456789abcdef"[random[i] >> 4];
+			hex[2 * i + 1] = "0123456789abcdef"[random[i] & 15];
+		}
+		hex[2 * got] = '\0';
+		printf(PREFIX "hwrng=%s\n", hex);
 	}
 	if (fd >= 0)
 		close(fd);
