@@ -11,7 +11,8 @@ namespace PvhVm.Core.Tests.Machine;
 /// DSDT, virtio_blk reads a marker the host wrote into the image and writes a page the host then reads from the file,
 /// and virtio_rng feeds /dev/hwrng. One boot, about a minute on an emulating host.
 /// </summary>
-public sealed class LinuxDiskTests(TestKernelFixture kernel, ITestOutputHelper output) : IClassFixture<TestKernelFixture>, IDisposable
+[Collection(TestKernelCollection.Name)]
+public sealed class LinuxDiskTests(TestKernelFixture kernel, ITestOutputHelper output) : IDisposable
 {
     /// <summary>Where /init writes (tests/kernel/init.c DISK_WRITE_OFFSET) and what.</summary>
     private const int WriteOffset = 1 << 20;

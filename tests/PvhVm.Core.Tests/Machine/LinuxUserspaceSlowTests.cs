@@ -10,7 +10,8 @@ namespace PvhVm.Core.Tests.Machine;
 /// action, and the same kernel and initramfs under QEMU microvm, a device model nobody here wrote, side by side.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutputHelper output) : IClassFixture<TestKernelFixture>
+[Collection(TestKernelCollection.Name)]
+public sealed class LinuxUserspaceSlowTests(TestKernelFixture kernel, ITestOutputHelper output)
 {
     [Fact]
     public void HaltFromInitEndsTheVmAsAGuestHalt()

@@ -11,7 +11,8 @@ namespace PvhVm.Core.Tests.Machine;
 /// passed and then powers off or reboots through ACPI. Each boot takes about 40 s on an emulating host, so the Test
 /// suite has these two; more are in LinuxUserspaceSlowTests.
 /// </summary>
-public sealed class LinuxUserspaceTests(TestKernelFixture kernel, ITestOutputHelper output) : IClassFixture<TestKernelFixture>
+[Collection(TestKernelCollection.Name)]
+public sealed class LinuxUserspaceTests(TestKernelFixture kernel, ITestOutputHelper output)
 {
     [Fact]
     public void InitReportsWhatTheEnginePassedAndPowerOffStopsTheVm()
