@@ -108,7 +108,7 @@ Describe 'A VM with a disk and an entropy source, through the cmdlets' {
         $table | Should -Match 'vdb\s+\S+ro\.img\s+1 MB RO\s+2\s+0\.5 KB\s+0 KB\s+1'
         ($disks[0] | Format-List | Out-String) | Should -Match 'Size\s+: 1,048,576 bytes \(1 MB\)'
         "$($disks[1])" | Should -Match '^ro-guest/vdb: .*ro\.img \(read-only\)$'
-        "$($vm.Config)" | Should -Match ', 2 disk\(s\)$'
+        $vm.Config.ToString() | Should -Match ', 2 disk\(s\)$'
         ($vm | Format-List | Out-String) | Should -Match 'Disks\s+: \S+rw\.img, \S+ro\.img \(read-only\)'
     }
 }

@@ -21,4 +21,7 @@ public sealed record VmDisk(
 {
     /// <summary>The name Linux gives the disk at <paramref name="index"/>: vda ... vdz (a VM has at most 8 devices).</summary>
     public static string GuestNameAt(int index) => $"vd{(char)('a' + index)}";
+
+    /// <summary>"vm/vda: path", the disk as a user names it (a record would print every property).</summary>
+    public override string ToString() => $"{VmName}/{GuestName}: {Path}{(ReadOnly ? " (read-only)" : "")}";
 }
