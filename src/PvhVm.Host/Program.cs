@@ -1,0 +1,49 @@
+using System.Text.Json;
+using PvhVm.Control;
+using PvhVm.Core.Machine;
+using PvhVm.Host;
+using PvhVm.Host.Http;
+
+// pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json, serving its REST API on the
+// folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
+// why the VM could not be created) and then lets go of stdin/stdout/stderr.
+const int Usage = 64;
+const int CreateFailed = 2;
+
+if (args is not ["--folder", var folderPath])
+{
+    Console.Error.WriteLine("usage: pvhvm-host --folder <vm folder>");
+    return Usage;
+}
+
+var folder = new VmFolder(Path.GetFullPath(folderPath));
+HostedVm hosted;
+try
+{
+    var config = JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
+        ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.");
+    hosted = new HostedVm(folder, new VirtualMachine(config));
+}
+catch (Exception e)
+{
+    Readiness.Report(new HostReadiness(null, ApiErrors.From(e).Error));
+    return CreateFailed;
+}
+
+using (hosted)
+{
+    using var deleted = new CancellationTokenSource();
+    var api = new VmApi(hosted, deleted.Cancel);
+    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath), api.HandleAsync);
+    hosted.SaveState();
+    Readiness.Report(new HostReadiness(hosted.Describe(), null));
+    Readiness.ReleaseStandardStreams();
+    await server.RunAsync(deleted.Token);
+
+    // DELETE /vm: the VM stops (Dispose waits for its vCPUs) and its folder goes; the monitor shell finds no folder to
+    // record an exit status in, which is right: there is no VM left to report on.
+    hosted.Dispose();
+    Directory.Delete(folder.Path, recursive: true);
+}
+
+return 0;
