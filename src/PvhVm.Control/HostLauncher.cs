@@ -22,10 +22,10 @@ public static class HostLauncher
     /// Throws <see cref="HostApiException"/> with the engine's error when the host could not create the VM (the folder is
     /// removed then), <see cref="IOException"/> when the name's folder exists already.
     /// </summary>
-    public static (VmFolder Folder, VmDescription Vm) Launch(VmConfig config, string hostPath)
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath)
     {
-        RuntimeDirectory.Ensure();
-        var folder = RuntimeDirectory.FolderFor(config.Name);
+        directory.Ensure();
+        var folder = directory.FolderFor(config.Name);
         if (!Posix.TryMakePrivateDirectory(folder.Path))
         {
             throw new VmFolderExistsException(config.Name, folder.Path);
