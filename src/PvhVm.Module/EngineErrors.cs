@@ -60,7 +60,6 @@ internal static class EngineErrors
         [HostResource.Memory] = new("HostMemoryExhausted", ErrorCategory.ResourceUnavailable),
     };
 
-
     /// <summary>The id and category <paramref name="exception"/> surfaces as.</summary>
     public static ErrorIdentity Identify(Exception exception) => exception switch
     {
@@ -70,7 +69,6 @@ internal static class EngineErrors
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
         KvmException => new("KvmFailed", ErrorCategory.DeviceError),
-        GuestMemoryException => new("GuestMemoryOutOfRange", ErrorCategory.InvalidData),
         FileNotFoundException or DirectoryNotFoundException => new("PathNotFound", ErrorCategory.ObjectNotFound),
         UnauthorizedAccessException => new("PathAccessDenied", ErrorCategory.PermissionDenied),
         InvalidOperationException => new("InvalidVmState", ErrorCategory.InvalidOperation),

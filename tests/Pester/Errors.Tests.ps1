@@ -71,7 +71,6 @@ Describe 'Every engine exception has one pinned error id and category' {
         @{ Name = 'KvmException opening /dev/kvm, EACCES'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('open /dev/kvm', 13, $null) }; Id = 'KvmUnavailable'; Category = 'PermissionDenied' }
         @{ Name = 'KvmException opening /dev/kvm, ENOENT'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('open /dev/kvm', 2, $null) }; Id = 'KvmUnavailable'; Category = 'ResourceUnavailable' }
         @{ Name = 'KvmException of an ioctl'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('KVM_RUN', 14, $null) }; Id = 'KvmFailed'; Category = 'DeviceError' }
-        @{ Name = 'GuestMemoryException'; Exception = { [PvhVm.Core.Boot.GuestMemoryException]::new('outside') }; Id = 'GuestMemoryOutOfRange'; Category = 'InvalidData' }
         @{ Name = 'FileNotFoundException'; Exception = { [IO.FileNotFoundException]::new('gone') }; Id = 'PathNotFound'; Category = 'ObjectNotFound' }
         @{ Name = 'UnauthorizedAccessException'; Exception = { [UnauthorizedAccessException]::new('no') }; Id = 'PathAccessDenied'; Category = 'PermissionDenied' }
         @{ Name = 'InvalidOperationException'; Exception = { [InvalidOperationException]::new('state') }; Id = 'InvalidVmState'; Category = 'InvalidOperation' }

@@ -16,6 +16,8 @@ public sealed class PublicSurfaceTests
         "PvhVm.Core.Boot.E820Type",
         "PvhVm.Core.Boot.LayoutRegion",
         "PvhVm.Core.Boot.RegionUsage",
+        "PvhVm.Core.Host.HostResource",
+        "PvhVm.Core.Host.HostResourceException",
         "PvhVm.Core.Kernel.BootInfo",
         "PvhVm.Core.Kernel.BzImageSetupHeader",
         "PvhVm.Core.Kernel.ElfNote",
