@@ -10,9 +10,15 @@ using PvhVm.Host.Http;
 const int Usage = 64;
 const int CreateFailed = 2;
 
+Isolation.CloseInheritedDescriptors();
+if (args is ["--check-seccomp"])
+{
+    return Isolation.CheckSeccomp();
+}
+
 if (args is not ["--folder", var folderPath])
 {
-    Console.Error.WriteLine("usage: pvhvm-host --folder <vm folder>");
+    Console.Error.WriteLine("usage: pvhvm-host --folder <vm folder> | --check-seccomp");
     return Usage;
 }
 
@@ -36,6 +42,8 @@ using (hosted)
     var api = new VmApi(hosted, deleted.Cancel);
     using var server = new HttpServer(HttpServer.Listen(folder.SocketPath), api.HandleAsync);
     hosted.SaveState();
+    // From here on the host only serves and runs its VM: every call it makes is on the measured list.
+    Isolation.Confine();
     Readiness.Report(new HostReadiness(hosted.Describe(), null));
     Readiness.ReleaseStandardStreams();
     await server.RunAsync(deleted.Token);
