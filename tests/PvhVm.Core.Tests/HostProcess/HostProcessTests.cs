@@ -116,6 +116,36 @@ public sealed class HostProcessTests : IDisposable
             var refused = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetVmAsync());
             Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(refused.InnerException).SocketErrorCode);
             Assert.Equal(VmState.Running, folder.ReadState()!.Status.State);
+
+            // Seen from outside: the VM is Failed, and the reason is the host's end.
+            var probe = HostProbe.Of(folder);
+            Assert.False(probe.IsAlive);
+            var status = probe.DeadStatus()!;
+            Assert.Equal((VmState.Failed, VmExitReason.Fault), (status.State, status.ExitReason));
+            Assert.Contains("killed by signal 9 (SIGKILL)", status.Fault!.Message);
+        }
+    }
+
+    [Fact]
+    public async Task ALiveHostIsProbedAliveAndAVmThatEndedOnItsOwnKeepsItsStatusWhenTheHostDies()
+    {
+        var (folder, vm, client) = _scope.Launch("self-ended");
+        using (client)
+        {
+            Assert.True(HostProbe.Of(folder).IsAlive);
+            Assert.Null(HostProbe.Of(folder).DeadStatus());
+            await client.ActAsync(VmAction.Start);
+            // The host writes the state file when the VM ends (the probe resets at once).
+            var watch = Stopwatch.StartNew();
+            while (folder.ReadState()!.Status.State != VmState.Stopped)
+            {
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "the state file never said Stopped");
+                await Task.Delay(10);
+            }
+
+            Process.GetProcessById(vm.ProcessId).Kill();
+            HostedVmScope.WaitForExit(vm);
+            Assert.Equal((VmState.Stopped, VmExitReason.GuestReset), (HostProbe.Of(folder).DeadStatus()!.State, HostProbe.Of(folder).DeadStatus()!.ExitReason));
         }
     }
 

@@ -61,6 +61,8 @@ public sealed class IsolationTests : IDisposable
         var descriptors = Directory.GetFiles($"/proc/{ready.Vm!.ProcessId}/fd").Select(fd => new FileInfo(fd).LinkTarget).ToList();
         Assert.DoesNotContain(leaked, descriptors);
         Assert.DoesNotContain(descriptors, fd => fd == $"/proc/{ready.Vm.ProcessId}/fd/7");
+        // The shell became the host (exec): no monitor here, so the test ends the host itself.
         shell.Kill();
+        shell.WaitForExit();
     }
 }
