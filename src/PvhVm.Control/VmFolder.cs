@@ -51,6 +51,23 @@ public sealed class VmFolder(string path)
         return builder.ToString();
     }
 
+    /// <summary>Removes the folder and everything in it (a second pass if a file appeared while it was being emptied).</summary>
+    public void Delete()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Removed already (a second DELETE, or Remove-PvhVm of a dead host racing another).
+        }
+        catch (IOException) when (Directory.Exists(Path))
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+    }
+
     /// <summary>The description the host last wrote (at start-up and at each state change), or null when there is none readable.</summary>
     public VmDescription? ReadState()
     {

@@ -11,6 +11,8 @@ internal sealed class HostedVm : IDisposable
 {
     private readonly object _stateGate = new();
     private readonly long _processStartTicks;
+    private Thread? _consoleWriter;
+    private bool _deleted;
 
     public HostedVm(VmFolder folder, VirtualMachine vm)
     {
@@ -48,8 +50,8 @@ internal sealed class HostedVm : IDisposable
             SaveState();
         }
 
-        var writer = new Thread(() => ConsoleFile.Follow(Vm.Console, Folder)) { IsBackground = true, Name = "console file" };
-        writer.Start();
+        _consoleWriter = new Thread(() => ConsoleFile.Follow(Vm.Console, Folder)) { IsBackground = true, Name = "console file" };
+        _consoleWriter.Start();
     }
 
     public void Stop()
@@ -62,16 +64,34 @@ internal sealed class HostedVm : IDisposable
     {
         lock (_stateGate)
         {
+            if (_deleted)
+            {
+                return;
+            }
+
             try
             {
                 Folder.WriteState(Describe());
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // The folder is being removed (DELETE /vm): no state to keep.
+                // A full disk or a folder removed from outside: the live state is still served over the socket.
             }
         }
     }
 
-    public void Dispose() => Vm.Dispose();
+    /// <summary>
+    /// Ends the VM for DELETE /vm and returns once nothing writes into the folder any more (no state file after this, and
+    /// the console writer has flushed its last line), so the folder can be removed.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_stateGate)
+        {
+            _deleted = true;
+        }
+
+        Vm.Dispose();
+        _consoleWriter?.Join(TimeSpan.FromSeconds(5));
+    }
 }

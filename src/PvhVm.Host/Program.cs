@@ -47,11 +47,6 @@ using (hosted)
     Readiness.Report(new HostReadiness(hosted.Describe(), null));
     Readiness.ReleaseStandardStreams();
     await server.RunAsync(deleted.Token);
-
-    // DELETE /vm: the VM stops (Dispose waits for its vCPUs) and its folder goes; the monitor shell finds no folder to
-    // record an exit status in, which is right: there is no VM left to report on.
-    hosted.Dispose();
-    Directory.Delete(folder.Path, recursive: true);
 }
 
 return 0;

@@ -8,7 +8,7 @@ namespace PvhVm.Host;
 /// <summary>
 /// The REST resources of the VM (docs/api/pvhvm-host.openapi.json describes them; a test holds the two together).
 /// </summary>
-internal sealed class VmApi(HostedVm hosted, Action deleteRequested)
+internal sealed class VmApi(HostedVm hosted, Action deleted)
 {
     /// <summary>The longest a console long poll waits.</summary>
     public const int MaxWaitMilliseconds = 60_000;
@@ -40,7 +40,7 @@ internal sealed class VmApi(HostedVm hosted, Action deleteRequested)
             return (request.Method, request.Path) switch
             {
                 ("GET", "/vm") => Describe(),
-                ("DELETE", "/vm") => Delete(),
+                ("DELETE", "/vm") => await DeleteAsync().ConfigureAwait(false),
                 ("PUT", "/vm/actions") => await ActAsync(request).ConfigureAwait(false),
                 ("GET", "/vm/console") => await ReadConsoleAsync(request).ConfigureAwait(false),
                 ("PUT", "/vm/console/input") => SendConsole(request),
@@ -56,10 +56,18 @@ internal sealed class VmApi(HostedVm hosted, Action deleteRequested)
 
     private HttpResponse Describe() => HttpResponse.Json(200, hosted.Describe(), ControlJson.Default.VmDescription);
 
-    private HttpResponse Delete()
+    /// <summary>
+    /// Stops the VM (waiting for its vCPUs), removes the folder, answers, and only then lets the host exit. The monitor
+    /// shell then finds no folder to record an exit status in, which is right: there is no VM left to report on.
+    /// </summary>
+    private async Task<HttpResponse> DeleteAsync()
     {
-        deleteRequested();
-        return HttpResponse.NoContent;
+        await Task.Factory.StartNew(() =>
+        {
+            hosted.Dispose();
+            hosted.Folder.Delete();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        return HttpResponse.NoContent with { AfterSent = deleted };
     }
 
     private async Task<HttpResponse> ActAsync(HttpRequest request)

@@ -5,9 +5,12 @@ using PvhVm.Control;
 
 namespace PvhVm.Host.Http;
 
-/// <summary>A response: status, JSON body (or none), and for 405 the methods the resource allows.</summary>
+/// <summary>A response: status, JSON body (or none), for 405 the methods the resource allows, and what to do once it is sent.</summary>
 internal sealed record HttpResponse(int StatusCode, byte[] Body, string? Allow = null)
 {
+    /// <summary>Runs after the response has reached the client's socket (DELETE /vm: the host exits then, not before).</summary>
+    public Action? AfterSent { get; init; }
+
     public static HttpResponse Json<T>(int statusCode, T value, JsonTypeInfo<T> type) => new(statusCode, JsonSerializer.SerializeToUtf8Bytes(value, type));
 
     public static HttpResponse NoContent { get; } = new(204, []);

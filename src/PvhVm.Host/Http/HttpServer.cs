@@ -58,8 +58,15 @@ internal sealed class HttpServer(Socket listener, Func<HttpRequest, Task<HttpRes
                     : null;
                 if (response is not null)
                 {
-                    await connection.SendAsync(response.Encode(), SocketFlags.None).ConfigureAwait(false);
-                    connection.Shutdown(SocketShutdown.Send);
+                    try
+                    {
+                        await connection.SendAsync(response.Encode(), SocketFlags.None).ConfigureAwait(false);
+                        connection.Shutdown(SocketShutdown.Send);
+                    }
+                    finally
+                    {
+                        response.AfterSent?.Invoke();
+                    }
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
