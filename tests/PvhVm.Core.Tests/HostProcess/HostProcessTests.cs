@@ -180,15 +180,15 @@ public sealed class HostProcessTests : IDisposable
             };
             foreach (var (request, status) in cases)
             {
-                Assert.True(await RawStatusAsync(folder.SocketPath, Encoding.Latin1.GetBytes(request)) == status, $"{status} for {request[..Math.Min(60, request.Length)]}");
+                Assert.True((await RawExchangeAsync(folder.SocketPath, Encoding.Latin1.GetBytes(request))).Status == status, $"{status} for {request[..Math.Min(60, request.Length)]}");
             }
 
             Assert.Equal(VmState.Created, (await client.GetVmAsync()).Status.State);
         }
     }
 
-    /// <summary>Sends raw bytes, half-closes, and returns the status of the answer (the connection closing inside a request is a 400 too).</summary>
-    internal static async Task<int> RawStatusAsync(string socketPath, byte[] request)
+    /// <summary>Sends raw bytes, half-closes, and returns the answer's status and body (the connection closing inside a request is a 400 too).</summary>
+    internal static async Task<(int Status, string Body)> RawExchangeAsync(string socketPath, byte[] request)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
@@ -202,9 +202,9 @@ public sealed class HostProcessTests : IDisposable
             response.Write(buffer, 0, read);
         }
 
-        var text = Encoding.ASCII.GetString(response.ToArray());
+        var text = Encoding.UTF8.GetString(response.ToArray());
         Assert.StartsWith("HTTP/1.1 ", text);
-        return int.Parse(text.AsSpan(9, 3));
+        return (int.Parse(text.AsSpan(9, 3)), text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
     }
 
     private static async Task WaitForLineAsync(HostClient client, string text)

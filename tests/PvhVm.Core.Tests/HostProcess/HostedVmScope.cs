@@ -17,7 +17,7 @@ internal sealed class HostedVmScope : IDisposable
         Directory = new RuntimeDirectory(Path.Combine(Path.GetTempPath(), $"pvhvm-test-{Guid.NewGuid():N}"[..30]));
     }
 
-    /// <summary>PVH_HOST_PATH, or the host built next to the test assembly.</summary>
+    /// <summary>PVHVM_HOST_PATH (build.ps1 could point it at the NativeAOT build), or the host built next to the test assembly.</summary>
     public static string HostPath => Environment.GetEnvironmentVariable("PVHVM_HOST_PATH") is { Length: > 0 } path
         ? path
         : Path.Combine(AppContext.BaseDirectory, "pvhvm-host");

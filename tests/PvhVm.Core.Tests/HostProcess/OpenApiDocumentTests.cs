@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -104,16 +103,10 @@ public sealed class OpenApiDocumentTests : IDisposable
         }
     }
 
-    private static async Task<(int Status, string Body)> ExchangeAsync(string socketPath, string method, string target, string? body)
+    private static Task<(int Status, string Body)> ExchangeAsync(string socketPath, string method, string target, string? body)
     {
-        var payload = body is null ? "" : body;
-        var head = $"{method} {target} HTTP/1.1\r\nHost: localhost\r\n" + (body is null ? "" : $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(payload)}\r\n") + "\r\n";
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
-        await socket.SendAsync(Encoding.UTF8.GetBytes(head + payload), SocketFlags.None);
-        using var stream = new NetworkStream(socket);
-        var response = await new StreamReader(stream).ReadToEndAsync();
-        var split = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        return (int.Parse(response.AsSpan(9, 3)), response[(split + 4)..]);
+        var head = $"{method} {target} HTTP/1.1\r\nHost: localhost\r\n"
+            + (body is null ? "" : $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n") + "\r\n";
+        return HostProcessTests.RawExchangeAsync(socketPath, Encoding.UTF8.GetBytes(head + body));
     }
 }
