@@ -14,8 +14,9 @@ public static class HostLauncher
     /// <summary>How long a host may take to create its VM and listen before the launch counts as failed.</summary>
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
-    // $0 the host program, $1 the VM folder. The exit status goes to a file the host never writes.
-    private const string MonitorScript = "\"$0\" --folder \"$1\"; echo $? > \"$1/host.exit\"";
+    // $0 the host program, $1 the VM folder. The exit status goes to a file the host never writes; after DELETE /vm the
+    // folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed by then).
+    private const string MonitorScript = "\"$0\" --folder \"$1\"; { echo $? > \"$1/host.exit\"; } 2>/dev/null";
 
     /// <summary>
     /// Makes the VM's folder, starts its host and returns once the host listens on its socket with the VM created.

@@ -132,8 +132,9 @@ public sealed class HostProcessTests : IDisposable
         var (folder, vm, client) = _scope.Launch("self-ended");
         using (client)
         {
-            Assert.True(HostProbe.Of(folder).IsAlive);
-            Assert.Null(HostProbe.Of(folder).DeadStatus());
+            var live = HostProbe.Of(folder);
+            Assert.True(live.IsAlive, $"{live}");
+            Assert.Null(live.DeadStatus());
             await client.ActAsync(VmAction.Start);
             // The host writes the state file when the VM ends (the probe resets at once).
             var watch = Stopwatch.StartNew();
@@ -145,7 +146,9 @@ public sealed class HostProcessTests : IDisposable
 
             Process.GetProcessById(vm.ProcessId).Kill();
             HostedVmScope.WaitForExit(vm);
-            Assert.Equal((VmState.Stopped, VmExitReason.GuestReset), (HostProbe.Of(folder).DeadStatus()!.State, HostProbe.Of(folder).DeadStatus()!.ExitReason));
+            var dead = HostProbe.Of(folder);
+            Assert.False(dead.IsAlive, $"{dead}");
+            Assert.True(dead.DeadStatus() is { State: VmState.Stopped, ExitReason: VmExitReason.GuestReset }, $"{dead} -> {dead.DeadStatus()}");
         }
     }
 
