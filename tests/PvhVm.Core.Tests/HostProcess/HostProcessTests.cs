@@ -145,7 +145,7 @@ public sealed class HostProcessTests : IDisposable
             }
 
             Process.GetProcessById(vm.ProcessId).Kill();
-            HostedVmScope.WaitForExit(vm);
+            HostedVmScope.WaitForExitStatus(folder);
             var dead = HostProbe.Of(folder);
             Assert.False(dead.IsAlive, $"{dead}");
             Assert.True(dead.DeadStatus() is { State: VmState.Stopped, ExitReason: VmExitReason.GuestReset }, $"{dead} -> {dead.DeadStatus()}");
