@@ -51,6 +51,11 @@ function Invoke-Build {
     if (Test-Path $moduleDir) { Remove-Item -Recurse -Force $moduleDir }
     Invoke-Native dotnet publish (Join-Path $root 'src/PvhVm.Module/PvhVm.Module.csproj') -c $Configuration -o $moduleDir --nologo -v quiet
     Copy-Item (Join-Path $root 'PvhVm.psd1') $moduleDir
+    # The per-VM host program, NativeAOT: it starts in milliseconds and needs no .NET runtime on the machine (pwsh from
+    # Microsoft's packages brings its own, which a framework-dependent program cannot use). Symbols stay out of the module.
+    $hostDir = Join-Path $moduleDir 'host'
+    Invoke-Native dotnet publish (Join-Path $root 'src/PvhVm.Host/PvhVm.Host.csproj') -c $Configuration -r linux-x64 '-p:PublishAot=true' -o $hostDir --nologo -v quiet
+    Get-ChildItem $hostDir -Exclude 'pvhvm-host' | Remove-Item
     # A fresh pwsh, so the help reads the metadata of the module just built.
     Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File (Join-Path $root 'build/Build-Help.ps1') `
         -ModuleDirectory $moduleDir -SourceDirectory (Join-Path $root 'docs/help')

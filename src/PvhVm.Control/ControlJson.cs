@@ -1,0 +1,17 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PvhVm.Control;
+
+/// <summary>The JSON of the API, generated at compile time: the host is NativeAOT, where reflection-based JSON is unavailable.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(VmDescription))]
+[JsonSerializable(typeof(VmAction))]
+[JsonSerializable(typeof(ConsolePage))]
+[JsonSerializable(typeof(ConsoleInput))]
+[JsonSerializable(typeof(ConsoleInputResult))]
+[JsonSerializable(typeof(MemoryMapDocument))]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(HostReadiness))]
+[JsonSerializable(typeof(PvhVm.Core.Machine.VmConfig))]
+public sealed partial class ControlJson : JsonSerializerContext;

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Text.Json;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Control;
+
+/// <summary>
+/// Starts a VM's host process, detached: <c>setsid</c> puts a monitor shell in a session of its own (no terminal, no
+/// process group of the caller: the VM outlives the pwsh that made it, an SSH disconnect, Remove-Module), and the shell
+/// runs the host and records how it ended in the VM's folder, so a host killed by a signal shows as such.
+/// </summary>
+public static class HostLauncher
+{
+    /// <summary>How long a host may take to create its VM and listen before the launch counts as failed.</summary>
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
+
+    // $0 the host program, $1 the VM folder. The exit status goes to a file the host never writes; after DELETE /vm the
+    // folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed by then).
+    private const string MonitorScript = "\"$0\" --folder \"$1\"; { echo $? > \"$1/host.exit\"; } 2>/dev/null";
+
+    /// <summary>
+    /// Makes the VM's folder, starts its host and returns once the host listens on its socket with the VM created.
+    /// Throws <see cref="HostApiException"/> with the engine's error when the host could not create the VM (the folder is
+    /// removed then), <see cref="IOException"/> when the name's folder exists already.
+    /// </summary>
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath)
+    {
+        directory.Ensure();
+        var folder = directory.FolderFor(config.Name);
+        if (!Posix.TryMakePrivateDirectory(folder.Path))
+        {
+            throw new VmFolderExistsException(config.Name, folder.Path);
+        }
+
+        try
+        {
+            File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig));
+            return (folder, StartHost(folder, hostPath));
+        }
+        catch
+        {
+            Directory.Delete(folder.Path, recursive: true);
+            throw;
+        }
+    }
+
+    private static VmDescription StartHost(VmFolder folder, string hostPath)
+    {
+        var start = new ProcessStartInfo(File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])["/bin/sh", "-c", MonitorScript, hostPath, folder.Path])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new IOException($"Could not start {hostPath}.");
+        process.StandardInput.Close();
+        var readLine = process.StandardOutput.ReadLineAsync();
+        if (!readLine.Wait(ReadyTimeout))
+        {
+            // The monitor shell leads a process group of its own (setsid): the group is the shell and the host.
+            Posix.KillProcessGroup(process.Id);
+            throw new TimeoutException($"The host process for '{folder.Name}' did not report ready within {ReadyTimeout.TotalSeconds} s.");
+        }
+
+        var line = readLine.Result;
+        if (line is null)
+        {
+            // The host ended before it reported: what it said on stderr (a runtime crash, a missing library) is the reason.
+            var stderr = process.StandardError.ReadToEnd().Trim();
+            process.WaitForExit();
+            throw new IOException($"The host process {hostPath} ended before it was ready ({folder.ReadExit()?.ToString() ?? "no exit status"}): {stderr}");
+        }
+
+        var readiness = JsonSerializer.Deserialize(line, ControlJson.Default.HostReadiness)
+            ?? throw new InvalidDataException($"The host process said '{line}' instead of ready.");
+        if (readiness.Error is { } error)
+        {
+            process.WaitForExit();
+            throw new HostApiException(400, error);
+        }
+
+        return readiness.Vm ?? throw new InvalidDataException($"The host process said '{line}' instead of ready.");
+    }
+}

@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace PvhVm.Control;
+
+/// <summary>The libc calls the runtime directory and the host process need.</summary>
+internal static partial class Posix
+{
+    private const int SIGKILL = 9;
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>SIGKILL to every process of the group this process leads.</summary>
+    public static void KillProcessGroup(int leader) => Kill(-leader, SIGKILL);
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    public static partial uint GetUid();
+
+    /// <summary>The uid owning the path (statx would do too; stat's struct is stable on x86-64: st_uid at offset 28).</summary>
+    public static unsafe uint OwnerOf(string path)
+    {
+        var buffer = stackalloc byte[256];
+        if (Stat(path, buffer) != 0)
+        {
+            throw new IOException($"stat {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+
+        return *(uint*)(buffer + 28);
+    }
+
+    /// <summary>mkdir(2) with mode 0700: false when the path exists (EEXIST), so two creators of one name cannot both win.</summary>
+    public static bool TryMakePrivateDirectory(string path)
+    {
+        if (MakeDirectory(path, 0b111_000_000) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EEXIST ? false : throw new IOException($"mkdir {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+    }
+
+    private const int EEXIST = 17;
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MakeDirectory(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Stat(string path, byte* buffer);
+}

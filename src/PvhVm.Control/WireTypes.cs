@@ -1,0 +1,52 @@
+using PvhVm.Core.Boot;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Control;
+
+/// <summary>GET /vm: what a host process says about its VM.</summary>
+/// <param name="ProcessId">The host process; with <paramref name="ProcessStartTicks"/> it names that process even after its pid is reused.</param>
+/// <param name="ProcessStartTicks">Field 22 of /proc/&lt;pid&gt;/stat: the process's start time in clock ticks since boot.</param>
+public sealed record VmDescription(
+    string Name,
+    Guid Id,
+    int ProcessId,
+    long ProcessStartTicks,
+    VmConfig Config,
+    VmStatus Status,
+    long ConsoleLines,
+    long DroppedConsoleLines,
+    long UnhandledPortAccesses,
+    long UnhandledMmioAccesses);
+
+/// <summary>PUT /vm/actions.</summary>
+/// <param name="Action">"start" or "stop".</param>
+public sealed record VmAction(string Action)
+{
+    public const string Start = "start";
+    public const string Stop = "stop";
+}
+
+/// <summary>GET /vm/console: console lines after a sequence number.</summary>
+/// <param name="Completed">The VM has ended: no line after these will ever come.</param>
+public sealed record ConsolePage(IReadOnlyList<ConsoleLine> Lines, bool Completed, long DroppedLines);
+
+/// <summary>PUT /vm/console/input: text typed into the guest's UART.</summary>
+public sealed record ConsoleInput(string Text);
+
+/// <summary>The answer to <see cref="ConsoleInput"/>: how many bytes the UART accepted.</summary>
+public sealed record ConsoleInputResult(int Accepted);
+
+/// <summary>GET /vm/memory-map: the guest layout and the e820 map handed to the guest; empty before the VM starts.</summary>
+public sealed record MemoryMapDocument(IReadOnlyList<LayoutRegion> Regions, IReadOnlyList<E820Entry> E820);
+
+/// <summary>
+/// Every 4xx/5xx answer's body. <paramref name="Type"/> is the engine's exception type (KernelImageException,
+/// BootException, KvmException, HostResourceException, InvalidOperation, ...) and <paramref name="Kind"/> its kind,
+/// so a client reports the same error as the in-process engine would.
+/// </summary>
+/// <param name="Errno">For a KvmException or HostResourceException, the errno behind it.</param>
+/// <param name="Operation">For a KvmException, the operation that failed.</param>
+public sealed record ApiError(string Type, string? Kind, string Message, int? Errno = null, string? Operation = null, string? Path = null);
+
+/// <summary>What the host writes on its stdout once: ready (with its description) or why it could not create the VM.</summary>
+public sealed record HostReadiness(VmDescription? Vm, ApiError? Error);

@@ -1,0 +1,97 @@
+using PvhVm.Control;
+using PvhVm.Core.Machine;
+
+namespace PvhVm.Host;
+
+/// <summary>
+/// The one VM of this host process and its folder: the state file is rewritten at every change the host makes or sees
+/// (so a client can still read the last state once the host is gone), and the console goes to a bounded file.
+/// </summary>
+internal sealed class HostedVm : IDisposable
+{
+    private readonly object _stateGate = new();
+    private readonly long _processStartTicks;
+    private Thread? _consoleWriter;
+    private bool _deleted;
+
+    public HostedVm(VmFolder folder, VirtualMachine vm)
+    {
+        Folder = folder;
+        Vm = vm;
+        _processStartTicks = ProcessStartTime.Of(Environment.ProcessId)!.Value;
+        vm.Exited += (_, _) => SaveState();
+    }
+
+    public VmFolder Folder { get; }
+
+    public VirtualMachine Vm { get; }
+
+    public VmDescription Describe() => new(
+        Vm.Name,
+        Vm.Id,
+        Environment.ProcessId,
+        _processStartTicks,
+        Vm.Config,
+        Vm.Status,
+        Vm.Console.TotalLines,
+        Vm.Console.DroppedLines,
+        Vm.UnhandledPortAccesses,
+        Vm.UnhandledMmioAccesses);
+
+    /// <summary>Starts the VM, and with it the console's copy to disk.</summary>
+    public void Start()
+    {
+        try
+        {
+            Vm.Start();
+        }
+        finally
+        {
+            SaveState();
+        }
+
+        _consoleWriter = new Thread(() => ConsoleFile.Follow(Vm.Console, Folder)) { IsBackground = true, Name = "console file" };
+        _consoleWriter.Start();
+    }
+
+    public void Stop()
+    {
+        Vm.Stop();
+        SaveState();
+    }
+
+    public void SaveState()
+    {
+        lock (_stateGate)
+        {
+            if (_deleted)
+            {
+                return;
+            }
+
+            try
+            {
+                Folder.WriteState(Describe());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A full disk or a folder removed from outside: the live state is still served over the socket.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the VM for DELETE /vm and returns once nothing writes into the folder any more (no state file after this, and
+    /// the console writer has flushed its last line), so the folder can be removed.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_stateGate)
+        {
+            _deleted = true;
+        }
+
+        Vm.Dispose();
+        _consoleWriter?.Join(TimeSpan.FromSeconds(5));
+    }
+}

@@ -1,0 +1,173 @@
+using System.Text;
+using System.Text.Json;
+using PvhVm.Control;
+using PvhVm.Host.Http;
+
+namespace PvhVm.Host;
+
+/// <summary>
+/// The REST resources of the VM (docs/api/pvhvm-host.openapi.json describes them; a test holds the two together).
+/// </summary>
+internal sealed class VmApi(HostedVm hosted, Action deleted)
+{
+    /// <summary>The longest a console long poll waits.</summary>
+    public const int MaxWaitMilliseconds = 60_000;
+
+    /// <summary>Every path and the methods it serves.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> Routes = new Dictionary<string, string[]>
+    {
+        ["/vm"] = ["GET", "DELETE"],
+        ["/vm/actions"] = ["PUT"],
+        ["/vm/console"] = ["GET"],
+        ["/vm/console/input"] = ["PUT"],
+        ["/vm/memory-map"] = ["GET"],
+    };
+
+    public async Task<HttpResponse> HandleAsync(HttpRequest request)
+    {
+        if (!Routes.TryGetValue(request.Path, out var methods))
+        {
+            return HttpResponse.Refuse(404, $"No resource at {request.Path}.");
+        }
+
+        if (!methods.Contains(request.Method))
+        {
+            return HttpResponse.Refuse(405, $"{request.Path} serves {string.Join(", ", methods)}.", string.Join(", ", methods));
+        }
+
+        try
+        {
+            return (request.Method, request.Path) switch
+            {
+                ("GET", "/vm") => Describe(),
+                ("DELETE", "/vm") => await DeleteAsync().ConfigureAwait(false),
+                ("PUT", "/vm/actions") => await ActAsync(request).ConfigureAwait(false),
+                ("GET", "/vm/console") => await ReadConsoleAsync(request).ConfigureAwait(false),
+                ("PUT", "/vm/console/input") => SendConsole(request),
+                _ => MemoryMap(),
+            };
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var (status, error) = ApiErrors.From(e);
+            return HttpResponse.Error(status, error);
+        }
+    }
+
+    private HttpResponse Describe() => HttpResponse.Json(200, hosted.Describe(), ControlJson.Default.VmDescription);
+
+    /// <summary>
+    /// Stops the VM (waiting for its vCPUs), removes the folder, answers, and only then lets the host exit. The monitor
+    /// shell then finds no folder to record an exit status in, which is right: there is no VM left to report on.
+    /// </summary>
+    private async Task<HttpResponse> DeleteAsync()
+    {
+        await Task.Factory.StartNew(() =>
+        {
+            hosted.Dispose();
+            hosted.Folder.Delete();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        return HttpResponse.NoContent with { AfterSent = deleted };
+    }
+
+    private async Task<HttpResponse> ActAsync(HttpRequest request)
+    {
+        if (ReadBody(request, ControlJson.Default.VmAction, out var refusal) is not { } action)
+        {
+            return refusal!;
+        }
+
+        // Start boots (memory, kernel copy) and Stop waits for the vCPUs: neither belongs on an I/O thread.
+        switch (action.Action)
+        {
+            case VmAction.Start:
+                await Task.Factory.StartNew(hosted.Start, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                break;
+            case VmAction.Stop:
+                await Task.Factory.StartNew(hosted.Stop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                break;
+            default:
+                return HttpResponse.Refuse(400, $"Unknown action '{action.Action}': use '{VmAction.Start}' or '{VmAction.Stop}'.");
+        }
+
+        return Describe();
+    }
+
+    private async Task<HttpResponse> ReadConsoleAsync(HttpRequest request)
+    {
+        if (!TryQueryNumber(request, "after", -1, long.MaxValue, -1, out var after)
+            || !TryQueryNumber(request, "tail", 0, int.MaxValue, -1, out var tail)
+            || !TryQueryNumber(request, "wait", 0, MaxWaitMilliseconds, 0, out var wait))
+        {
+            return HttpResponse.Refuse(400, $"'after' takes a sequence number (-1 or more), 'tail' a line count, 'wait' 0-{MaxWaitMilliseconds} ms.");
+        }
+
+        var console = hosted.Vm.Console;
+        if (wait > 0)
+        {
+            await Task.Factory.StartNew(() => console.WaitForLinesAfter(after, TimeSpan.FromMilliseconds(wait), CancellationToken.None),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        // Completion is read first: a log that was complete before the read holds every line there will be.
+        var completed = console.IsCompleted;
+        var lines = tail >= 0 ? console.Tail((int)tail).Where(line => line.Sequence > after).ToList() : console.ReadAfter(after);
+        return HttpResponse.Json(200, new ConsolePage(lines, completed, console.DroppedLines), ControlJson.Default.ConsolePage);
+    }
+
+    private HttpResponse SendConsole(HttpRequest request)
+    {
+        if (ReadBody(request, ControlJson.Default.ConsoleInput, out var refusal) is not { } input)
+        {
+            return refusal!;
+        }
+
+        if (input.Text is null)
+        {
+            return HttpResponse.Refuse(400, "The body needs a 'text'.");
+        }
+
+        var accepted = hosted.Vm.SendConsole(Encoding.UTF8.GetBytes(input.Text));
+        return HttpResponse.Json(200, new ConsoleInputResult(accepted), ControlJson.Default.ConsoleInputResult);
+    }
+
+    private HttpResponse MemoryMap()
+        => HttpResponse.Json(200, new MemoryMapDocument(hosted.Vm.MemoryMap, hosted.Vm.E820Map), ControlJson.Default.MemoryMapDocument);
+
+    private static T? ReadBody<T>(HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, out HttpResponse? refusal)
+        where T : class
+    {
+        refusal = null;
+        if (!request.Headers.TryGetValue("Content-Type", out var contentType) || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            refusal = HttpResponse.Refuse(415, "The body must be application/json.");
+            return null;
+        }
+
+        try
+        {
+            if (JsonSerializer.Deserialize(request.Body, type) is { } value)
+            {
+                return value;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        refusal = HttpResponse.Refuse(400, $"The body is not a {typeof(T).Name} in JSON.");
+        return null;
+    }
+
+    private static bool TryQueryNumber(HttpRequest request, string name, long min, long max, long absent, out long value)
+    {
+        value = absent;
+        if (!request.Query.TryGetValue(name, out var text))
+        {
+            return true;
+        }
+
+        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value)
+            && value >= min && value <= max;
+    }
+}
