@@ -8,8 +8,8 @@ namespace PvhVm.Core;
 /// 0x0000_7000  e820 table               0x0002_0000  command line (up to 0x30000)
 /// 0x0009_FC00  legacy EBDA/VGA/ROMs     0x000E_0000  ACPI tables (RSDP scan area)
 /// 0x0010_0000  kernel, initrd, free RAM up to the MMIO hole or the end of RAM
-/// 0xC000_0000  32-bit MMIO hole:        virtio-mmio devices will go at its start, one 4 KiB slot each (Firecracker's
-///                                       spacing), on GSIs from 5 up (Firecracker's first; 4 is COM1)
+/// 0xC000_0000  32-bit MMIO hole:        virtio-mmio devices at its start, one 4 KiB slot each (Firecracker's
+///                                       spacing), on GSIs from 5 up (Firecracker's first; 4 is COM1), at most 8
 ///              0xFEC0_0000 I/O APIC, 0xFEE0_0000 local APIC, 0xFFFB_C000 KVM's identity map and TSS pages
 /// 0x1_0000_0000 RAM above 4 GiB
 /// </code>
@@ -64,6 +64,18 @@ public static class Layout
 
     /// <summary>Start of the 32-bit MMIO hole: device MMIO, the I/O APIC, the local APIC and KVM's pages live above it.</summary>
     public const ulong MmioHoleStart = 0xC000_0000;
+
+    /// <summary>The first virtio-mmio device's window; device i is at <c>VirtioMmioBase + i * VirtioMmioSlotSize</c>.</summary>
+    public const ulong VirtioMmioBase = MmioHoleStart;
+
+    /// <summary>Each virtio-mmio device's window: one page (Firecracker's spacing; QEMU microvm uses 0x200).</summary>
+    public const ulong VirtioMmioSlotSize = 0x1000;
+
+    /// <summary>The first virtio-mmio device's GSI; device i is on <c>VirtioFirstGsi + i</c>.</summary>
+    public const uint VirtioFirstGsi = 5;
+
+    /// <summary>Virtio-mmio devices per VM (disks and the entropy source together): GSIs 5-12, as many as QEMU microvm's slots.</summary>
+    public const int MaxVirtioDevices = 8;
 
     /// <summary>Where RAM continues above the hole.</summary>
     public const ulong HighRamStart = 0x1_0000_0000;

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Devices.Virtio.Block;
 using PvhVm.Core.Host;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
@@ -51,6 +52,17 @@ internal static class EngineErrors
         [BootErrorKind.InitrdTooLarge] = new("BootFailedInitrdTooLarge", ErrorCategory.LimitsExceeded),
         [BootErrorKind.InitrdNotFound] = new("BootFailedInitrdNotFound", ErrorCategory.ObjectNotFound),
         [BootErrorKind.InitrdUnreadable] = new("BootFailedInitrdUnreadable", ErrorCategory.ReadError),
+        [BootErrorKind.TooManyDevices] = new("TooManyDevices", ErrorCategory.LimitsExceeded),
+    };
+
+    private static readonly Dictionary<DiskImageProblem, ErrorIdentity> DiskImage = new()
+    {
+        [DiskImageProblem.NotFound] = new("DiskImageNotFound", ErrorCategory.ObjectNotFound),
+        [DiskImageProblem.NotAccessible] = new("DiskImageNotAccessible", ErrorCategory.PermissionDenied),
+        [DiskImageProblem.NotARegularFile] = new("DiskImageNotAFile", ErrorCategory.InvalidArgument),
+        [DiskImageProblem.TooSmall] = new("DiskImageTooSmall", ErrorCategory.InvalidData),
+        [DiskImageProblem.Locked] = new("DiskImageInUse", ErrorCategory.ResourceBusy),
+        [DiskImageProblem.AlreadyAttached] = new("DiskAlreadyAttached", ErrorCategory.ResourceExists),
     };
 
     private static readonly Dictionary<HostResource, ErrorIdentity> HostResources = new()
@@ -65,6 +77,7 @@ internal static class EngineErrors
     {
         KernelImageException e => KernelImage[e.Kind],
         BootException e => Boot[e.Kind],
+        DiskImageException e => DiskImage[e.Problem],
         HostResourceException e => HostResources[e.Resource],
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
@@ -81,6 +94,8 @@ internal static class EngineErrors
     {
         KvmException { IsHostUnavailable: true } e => KvmHost.DescribeRemedy(e),
         HostResourceException e => HostResourceException.Remedy(e.Resource),
+        DiskImageException { Problem: DiskImageProblem.Locked } =>
+            "Stop the VM (or other program) that has the image open, or attach it read-only everywhere (-ReadOnlyDiskPath, Add-PvhVmDisk -ReadOnly).",
         _ => null,
     };
 

@@ -37,6 +37,12 @@ internal static class VmErrors
     public static ErrorRecord InvalidConsolePattern(string pattern, ArgumentException exception)
         => ErrorRecordFactory.Create(exception, "InvalidConsolePattern", ErrorCategory.InvalidArgument, pattern);
 
+    public static ErrorRecord DiskNotFound(VirtualMachine vm, string guestName)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"VM '{vm.Name}' has no disk {guestName}."), "DiskNotFound", ErrorCategory.ObjectNotFound, vm);
+
+    public static ErrorRecord DiskImageExists(string path)
+        => ErrorRecordFactory.Create(new IOException($"'{path}' already exists; New-PvhDisk does not overwrite a file without -Force."), "DiskImageExists", ErrorCategory.ResourceExists, path);
+
     public static ErrorRecord PathNotFound(string path, Exception exception)
         => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
 

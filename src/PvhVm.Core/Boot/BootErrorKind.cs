@@ -26,4 +26,7 @@ public enum BootErrorKind
 
     /// <summary>More guest RAM than the host has: a guest touching it all would get the host process killed.</summary>
     MemoryTooLarge,
+
+    /// <summary>More disks (and entropy source) than the machine has virtio-mmio slots for.</summary>
+    TooManyDevices,
 }

@@ -1,18 +1,25 @@
 using Microsoft.Extensions.Logging;
 using PvhVm.Core.Boot.Acpi;
 using PvhVm.Core.Devices;
+using PvhVm.Core.Devices.Virtio;
+using PvhVm.Core.Devices.Virtio.Block;
+using PvhVm.Core.Devices.Virtio.Rng;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
 /// <summary>
 /// A VM's devices (cloud-hypervisor's <c>device_manager.rs</c>): creates them, puts them on the port-I/O and MMIO
 /// buses at their <see cref="Layout"/> addresses, wires their interrupt lines to KVM's in-kernel irqchip, and says
-/// what the guest must find about them in the DSDT.
+/// what the guest must find about them in the DSDT and on the command line. Owns the disks' images (and their locks).
 /// </summary>
-internal sealed class DeviceManager
+internal sealed class DeviceManager : IDisposable
 {
-    public DeviceManager(KvmVm vm, ConsoleLog console, Action guestReset, ILogger logger)
+    private readonly List<VirtioBlock> _disks = [];
+
+    /// <summary>Opens and locks the disks' images: a <see cref="DiskImageException"/> if one cannot be had.</summary>
+    public DeviceManager(KvmVm vm, GuestMemory memory, VmConfig config, ConsoleLog console, Action guestReset, ILogger logger)
     {
         Ports = new PortIoBus(logger);
         Mmio = new MmioBus(logger);
@@ -22,7 +29,40 @@ internal sealed class DeviceManager
         Ports.Register(Layout.I8042DataPort, 1, i8042);
         Ports.Register(Layout.I8042CommandPort, 1, i8042);
         Ports.Register(Layout.PostPort, 1, new IgnoredPorts());
+        try
+        {
+            foreach (var disk in config.Disks)
+            {
+                _disks.Add(new VirtioBlock(DiskImage.Open(disk.Path, disk.ReadOnly), disk.Serial));
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+
+        IEnumerable<IVirtioDevice> virtioDevices = config.EnableEntropy ? [.. _disks, new VirtioRng()] : _disks;
+        var entries = new List<string>();
+        foreach (var (device, slot) in virtioDevices.Select((device, slot) => (device, slot)))
+        {
+            var window = Layout.VirtioMmioBase + (ulong)slot * Layout.VirtioMmioSlotSize;
+            var gsi = Layout.VirtioFirstGsi + (uint)slot;
+            Mmio.Register(window, Layout.VirtioMmioSlotSize, new VirtioMmioTransport(device, memory, new EdgeIrq(vm, gsi), logger));
+            entries.Add($"virtio_mmio.device={Layout.VirtioMmioSlotSize >> 10}K@0x{window:x}:{gsi}");
+        }
+
+        VirtioCommandLine = entries;
     }
+
+    /// <summary>The disks, in guest order (vda first).</summary>
+    public IReadOnlyList<VirtioBlock> Disks => _disks;
+
+    /// <summary>
+    /// How the guest learns of its virtio-mmio devices: one <c>virtio_mmio.device=&lt;size&gt;@&lt;base&gt;:&lt;gsi&gt;</c>
+    /// kernel parameter each, as Firecracker announces them (docs/DEVICES.md says why not the DSDT).
+    /// </summary>
+    public IReadOnlyList<string> VirtioCommandLine { get; }
 
     public PortIoBus Ports { get; }
 
@@ -30,6 +70,15 @@ internal sealed class DeviceManager
 
     /// <summary>COM1: the guest's console.</summary>
     public Uart16550 Serial { get; }
+
+    /// <summary>Closes the disks' images, which releases their locks.</summary>
+    public void Dispose()
+    {
+        foreach (var disk in _disks)
+        {
+            disk.Dispose();
+        }
+    }
 
     /// <summary>
     /// The devices' entries in the DSDT's <c>\_SB</c> scope; the same for every VM until devices are configurable. COM1: with the FADT's hardware-reduced flag Linux sets up no

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Devices.Virtio.Block;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
 
@@ -30,6 +31,7 @@ public sealed class VirtualMachine : IDisposable
     private VmStatus _status = VmStatus.Created;
     private int _ending;
     private bool _disposed;
+    private VmConfig _config;
     private IReadOnlyList<LayoutRegion> _memoryMap = [];
     private IReadOnlyList<E820Entry> _e820Map = [];
 
@@ -38,7 +40,7 @@ public sealed class VirtualMachine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentException.ThrowIfNullOrWhiteSpace(config.Name);
-        Config = config;
+        _config = config with { Disks = [] };
         _logger = logger ?? NullLogger.Instance;
         if (config.MemoryMB < MinimumMemoryMB)
         {
@@ -54,6 +56,11 @@ public sealed class VirtualMachine : IDisposable
         if (config.ProcessorCount is < 1 or > Layout.MaxProcessors)
         {
             throw new BootException(BootErrorKind.InvalidProcessorCount, $"ProcessorCount {config.ProcessorCount} is outside 1-{Layout.MaxProcessors}.");
+        }
+
+        foreach (var disk in config.Disks)
+        {
+            _config = WithDisk(_config, disk);
         }
 
         _kernel = KernelImage.Open(config.KernelPath);
@@ -80,7 +87,8 @@ public sealed class VirtualMachine : IDisposable
 
     public Guid Id { get; } = Guid.NewGuid();
 
-    public VmConfig Config { get; }
+    /// <summary>What the VM is built from; its disks change with <see cref="AddDisk"/> and <see cref="RemoveDisk"/> until it starts.</summary>
+    public VmConfig Config => Volatile.Read(ref _config);
 
     public string Name => Config.Name;
 
@@ -116,6 +124,59 @@ public sealed class VirtualMachine : IDisposable
 
     /// <summary>MMIO accesses outside RAM that no device claimed (read as all-ones, writes dropped).</summary>
     public long UnhandledMmioAccesses => _devices?.Mmio.UnhandledAccesses ?? 0;
+
+    /// <summary>The disks, in guest order, with what the guest has done with them since the VM started.</summary>
+    public IReadOnlyList<VmDisk> GetDisks()
+    {
+        var attached = _devices?.Disks;
+        return Config.Disks.Select((disk, index) =>
+        {
+            var block = attached?[index];
+            return new VmDisk(Name, VmDisk.GuestNameAt(index), disk.Path, disk.ReadOnly, disk.Serial,
+                block?.Image.SizeBytes ?? SizeNow(disk.Path), block?.Requests ?? 0, block?.BytesRead ?? 0,
+                block?.BytesWritten ?? 0, block?.Errors ?? 0);
+        }).ToList();
+
+        static ulong? SizeNow(string path) => File.Exists(path) ? (ulong)new FileInfo(path).Length : null;
+    }
+
+    /// <summary>
+    /// Adds a disk after the others (the next guest name) to a VM that has not started; checks that the image can be
+    /// opened as asked (<see cref="DiskImageException"/>) but locks it only while the VM runs.
+    /// </summary>
+    public VmDisk AddDisk(DiskConfig disk)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        lock (_gate)
+        {
+            ThrowUnlessCreated("add a disk to");
+            Publish(WithDisk(_config, disk));
+        }
+
+        return GetDisks()[^1];
+    }
+
+    /// <summary>
+    /// Removes the disk with this guest name (vda, ...) from a VM that has not started; the disks after it move up one
+    /// name. False if there is no such disk.
+    /// </summary>
+    public bool RemoveDisk(string guestName)
+    {
+        lock (_gate)
+        {
+            ThrowUnlessCreated("remove a disk from");
+            var disks = _config.Disks.ToList();
+            var index = Enumerable.Range(0, disks.Count).FirstOrDefault(i => VmDisk.GuestNameAt(i) == guestName, -1);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            disks.RemoveAt(index);
+            Publish(_config with { Disks = disks });
+            return true;
+        }
+    }
 
     /// <summary>Raised once, from an engine thread, when the VM reaches Stopped or Failed.</summary>
     public event EventHandler? Exited;
@@ -275,10 +336,11 @@ public sealed class VirtualMachine : IDisposable
         var kernel = _kernel ?? throw new ObjectDisposedException(Name);
         var supportedCpuid = VcpuSet.CheckHost(Config.ProcessorCount);
         var prepared = _prepared = PreparedVmPool.Take((ulong)Config.MemoryMB << 20);
-        var devices = _devices = new DeviceManager(prepared.Vm, Console, () => EndVm(VmExitReason.GuestReset, null), _logger);
+        var devices = _devices = new DeviceManager(prepared.Vm, prepared.Memory, Config, Console, () => EndVm(VmExitReason.GuestReset, null), _logger);
 
-        var plan = PvhBootLoader.Load(prepared.Memory, kernel,
-            new BootParameters(Config.CommandLine, Config.InitrdPath, Config.ProcessorCount, DeviceManager.DsdtDevices));
+        var plan = PvhBootLoader.Load(prepared.Memory, kernel, new BootParameters(
+            CommandLine.WithKernelParameters(Config.CommandLine, devices.VirtioCommandLine), Config.InitrdPath, Config.ProcessorCount,
+            DeviceManager.DsdtDevices));
         _memoryMap = plan.Layout;
         _e820Map = plan.MemoryMap;
         _kernel = null;
@@ -352,6 +414,38 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Called under the gate: the one place the status changes, as a whole.</summary>
     private void Publish(VmStatus status) => Volatile.Write(ref _status, status);
 
+    /// <summary>Called under the gate (or in the constructor): the one place the configuration changes.</summary>
+    private void Publish(VmConfig config) => Volatile.Write(ref _config, config);
+
+    private void ThrowUnlessCreated(string operation)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (State != VmState.Created)
+        {
+            throw new InvalidOperationException($"Cannot {operation} VM '{Name}' in state {State}: disks change only before the VM starts.");
+        }
+    }
+
+    /// <summary><paramref name="config"/> with <paramref name="disk"/> after its disks, once the disk is known to be usable.</summary>
+    private static VmConfig WithDisk(VmConfig config, DiskConfig disk)
+    {
+        VirtioBlock.CheckSerial(disk.Serial);
+        if (config.Disks.Count + (config.EnableEntropy ? 1 : 0) >= Layout.MaxVirtioDevices)
+        {
+            throw new BootException(BootErrorKind.TooManyDevices,
+                $"A VM has at most {Layout.MaxVirtioDevices} virtio devices (disks and the entropy source); '{disk.Path}' would be one more.");
+        }
+
+        var path = Path.GetFullPath(disk.Path);
+        if (config.Disks.Any(other => other.Path == path))
+        {
+            throw new DiskImageException(DiskImageProblem.AlreadyAttached, path, $"is already a disk of VM '{config.Name}'");
+        }
+
+        DiskImage.Check(path, disk.ReadOnly);
+        return config with { Disks = [.. config.Disks, disk with { Path = path }] };
+    }
+
     private void ReleaseResources()
     {
         lock (_gate)
@@ -362,6 +456,7 @@ public sealed class VirtualMachine : IDisposable
             _prepared = null;
             _kernel?.Dispose();
             _kernel = null;
+            _devices?.Dispose();
         }
     }
 }

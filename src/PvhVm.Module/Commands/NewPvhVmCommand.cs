@@ -37,6 +37,20 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int ProcessorCount { get; set; } = 1;
 
+    /// <summary>Raw images the guest gets as writable disks, in order: vda, vdb, ...</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] DiskPath { get; set; } = [];
+
+    /// <summary>Raw images the guest gets as read-only disks, after the writable ones.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] ReadOnlyDiskPath { get; set; } = [];
+
+    /// <summary>A virtio-rng device fed from the host's getrandom. Off by default: see the help.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter EnableEntropy { get; set; }
+
     /// <summary>The probe kernel shipped in the module folder, used when no -KernelPath is given.</summary>
     internal static string BuiltInProbePath
         => Path.Combine(Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!, "guests", "probe.elf");
@@ -71,8 +85,20 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return;
         }
 
-        var config = new VmConfig(Name, kernel, initrd, CommandLine, MemoryMB, ProcessorCount);
-        if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB and {ProcessorCount} vCPU(s)"))
+        var disks = new List<DiskConfig>();
+        foreach (var (path, readOnly) in DiskPath.Select(path => (path, false)).Concat(ReadOnlyDiskPath.Select(path => (path, true))))
+        {
+            if (!TryResolveFileSystemPath(path, out var resolved, out error))
+            {
+                WriteError(VmErrors.ForVm(error, Name));
+                return;
+            }
+
+            disks.Add(new DiskConfig(resolved, readOnly));
+        }
+
+        var config = new VmConfig(Name, kernel, initrd, CommandLine, MemoryMB, ProcessorCount) { Disks = disks, EnableEntropy = EnableEntropy };
+        if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s) and {disks.Count} disk(s)"))
         {
             return;
         }

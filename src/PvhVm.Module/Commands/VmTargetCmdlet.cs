@@ -14,10 +14,12 @@ public abstract class VmTargetCmdlet : PvhCmdlet
     protected const string ByName = "ByName";
     protected const string ByVm = "ByVm";
 
+    /// <summary>Also -VMName, the name Hyper-V's device cmdlets use, which binds the VmName of a piped disk.</summary>
     [Parameter(ParameterSetName = ByName, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(VmNameCompleter))]
+    [Alias("VMName")]
     public string[] Name { get; set; } = [];
 
     // Not positional, so that a bare word binds to -Name; the default parameter set, so that a piped VM binds here by

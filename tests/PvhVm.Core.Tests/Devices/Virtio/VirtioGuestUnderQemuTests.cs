@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using PvhVm.Core.Devices.Virtio.Block;
 using PvhVm.Core.Tests.Guests;
 
@@ -21,32 +20,15 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
     [Fact]
     public void TheGuestDriverReadsWritesFlushesAndGetsEntropyFromQemuDevices()
     {
-        var disk = new byte[1 << 20];
-        Encoding.ASCII.GetBytes("PVHVM TEST DISK SECTOR ZERO....!").CopyTo(disk, 0);
-        File.WriteAllBytes(_image, disk);
+        VirtioGuestTranscript.WriteImage(_image);
 
         // While QEMU has the image open for writing, PvhVm must not get it (QEMU holds OFD locks on some of its bytes).
         DiskImageProblem? whileQemuRuns = null;
         var transcript = RunUnderQemu(() => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
         Assert.Equal(DiskImageProblem.Locked, whileQemuRuns);
 
-        Assert.Equal(
-        [
-            "virtio: 2 device(s) on the command line",
-            "dev 0 at 0xfeb00e00 irq 12: id 2",
-            "blk capacity=2048 sectors",
-            "blk sector 0: PVHVM TEST DISK SECTOR ZERO....!",
-            "blk wrote sector 8",
-            "blk flush ok",
-            "blk sector 8 reads back ok",
-            "blk serial=pvh-test-disk",
-            "dev 1 at 0xfeb00c00 irq 11: id 4",
-            "rng 64 bytes, not all zero",
-            "virtio done",
-        ], transcript);
-        var sector8 = File.ReadAllBytes(_image).AsSpan(8 * 512, 512);
-        Assert.StartsWith("PVHVM VIRTIO GUEST WAS HERE (sector 8)", Encoding.ASCII.GetString(sector8));
-        Assert.Equal(0x27, sector8[0x27]);
+        Assert.Equal(VirtioGuestTranscript.Expected("0xfeb00e00 irq 12", "0xfeb00c00 irq 11"), transcript);
+        VirtioGuestTranscript.AssertGuestWroteSector8(_image);
     }
 
     /// <summary>The guest's lines up to "virtio done"; <paramref name="whileRunning"/> runs then, before QEMU is stopped.</summary>
@@ -64,7 +46,7 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
             "-display", "none", "-serial", "stdio", "-no-reboot", "-m", "64",
             // QEMU's virtio-mmio defaults to the legacy (version 1) interface; the guest speaks only version 2.
             "-global", "virtio-mmio.force-legacy=false",
-            "-device", "virtio-blk-device,drive=d,serial=pvh-test-disk",
+            "-device", $"virtio-blk-device,drive=d,serial={VirtioGuestTranscript.Serial}",
             "-drive", $"id=d,file={_image},format=raw,if=none",
             "-device", "virtio-rng-device",
             "-kernel", GuestImages.PathOf("virtio"),

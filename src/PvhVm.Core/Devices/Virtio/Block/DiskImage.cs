@@ -35,8 +35,33 @@ internal sealed class DiskImage : IDisposable
     /// <summary>Opens and locks <paramref name="path"/>; throws <see cref="DiskImageException"/> saying why not.</summary>
     public static DiskImage Open(string path, bool readOnly)
     {
+        var handle = OpenUnlocked(path, readOnly, out var size);
+        try
+        {
+            Lock(handle, path, readOnly);
+            return new DiskImage(path, handle, size, readOnly);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The size of the image <paramref name="path"/> would be, if it can be opened as asked; throws
+    /// <see cref="DiskImageException"/> saying why not. Takes no lock: a disk is checked when it is added to a VM and
+    /// locked only while the VM runs.
+    /// </summary>
+    public static ulong Check(string path, bool readOnly)
+    {
+        using var handle = OpenUnlocked(path, readOnly, out var size);
+        return size;
+    }
+
+    private static SafeFileHandle OpenUnlocked(string path, bool readOnly, out ulong size)
+    {
         SafeFileHandle handle;
-        ulong size;
         try
         {
             handle = RegularFile.Open(path, out size, writable: !readOnly);
@@ -51,21 +76,13 @@ internal sealed class DiskImage : IDisposable
             }, path, e.Message);
         }
 
-        try
-        {
-            if (size < SectorSize)
-            {
-                throw new DiskImageException(DiskImageProblem.TooSmall, path, $"{size} bytes is smaller than one {SectorSize}-byte sector");
-            }
-
-            Lock(handle, path, readOnly);
-            return new DiskImage(path, handle, size, readOnly);
-        }
-        catch
+        if (size < SectorSize)
         {
             handle.Dispose();
-            throw;
+            throw new DiskImageException(DiskImageProblem.TooSmall, path, $"{size} bytes is smaller than one {SectorSize}-byte sector");
         }
+
+        return handle;
     }
 
     /// <summary>Reads exactly <paramref name="destination"/>'s length at <paramref name="offset"/>; <see cref="IOException"/> on any failure or short read.</summary>

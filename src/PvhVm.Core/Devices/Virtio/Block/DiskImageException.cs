@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Devices.Virtio.Block;
 
 /// <summary>Why a disk image could not be attached.</summary>
-internal enum DiskImageProblem
+public enum DiskImageProblem
 {
     NotFound,
     NotAccessible,
@@ -12,10 +12,13 @@ internal enum DiskImageProblem
 
     /// <summary>Another open of the image (this process or another VMM) holds a conflicting lock: a second writer, or a writer while others read.</summary>
     Locked,
+
+    /// <summary>The VM already has the image as a disk.</summary>
+    AlreadyAttached,
 }
 
 /// <summary>A disk image path could not become a disk; <see cref="Problem"/> says why.</summary>
-internal sealed class DiskImageException(DiskImageProblem problem, string path, string detail)
+public sealed class DiskImageException(DiskImageProblem problem, string path, string detail)
     : Exception($"Disk image '{path}': {detail}.")
 {
     public DiskImageProblem Problem { get; } = problem;

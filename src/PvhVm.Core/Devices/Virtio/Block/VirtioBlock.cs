@@ -51,16 +51,21 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
     /// <param name="serial">What GET_ID answers: printable ASCII, at most 20 bytes.</param>
     public VirtioBlock(DiskImage image, string serial)
     {
-        if (serial.Length > SerialBytes || serial.Any(c => c is < ' ' or > '~'))
-        {
-            throw new ArgumentException($"A disk serial is at most {SerialBytes} printable ASCII characters.", nameof(serial));
-        }
-
+        CheckSerial(serial);
         _image = image;
         _serial = new byte[SerialBytes];
         Encoding.ASCII.GetBytes(serial, _serial);
         Features = FeatureSegMax | FeatureBlockSize | FeatureFlush | (image.ReadOnly ? FeatureReadOnly : 0);
         _config = BuildConfig(image.CapacitySectors);
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="serial"/> is at most 20 printable ASCII characters.</summary>
+    public static void CheckSerial(string serial)
+    {
+        if (serial.Length > SerialBytes || serial.Any(c => c is < ' ' or > '~'))
+        {
+            throw new ArgumentException($"A disk serial is at most {SerialBytes} printable ASCII characters; '{serial}' is not.", nameof(serial));
+        }
     }
 
     public VirtioDeviceType DeviceType => VirtioDeviceType.Block;

@@ -1,0 +1,30 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using PvhVm.Module.Registry;
+
+namespace PvhVm.Module.Commands;
+
+/// <summary>Tab completion of -GuestName (vda, ...) from the disks of the VMs named by -Name/-VMName, or of every VM.</summary>
+public sealed class DiskGuestNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var vmPattern = WildcardPattern.Get((fakeBoundParameters["Name"] ?? fakeBoundParameters["VMName"]) switch
+        {
+            string name => name,
+            object[] names when names.Length > 0 => $"{names[0]}",
+            _ => "*",
+        }, WildcardOptions.IgnoreCase);
+        var prefix = WildcardPattern.Get(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        return VmRegistry.All()
+            .Where(entry => vmPattern.IsMatch(entry.Name))
+            .SelectMany(entry => entry.Vm.GetDisks())
+            .Where(disk => prefix.IsMatch(disk.GuestName))
+            .GroupBy(disk => disk.GuestName)
+            .OrderBy(group => group.Key, StringComparer.Ordinal)
+            .Select(group => new CompletionResult(group.Key, group.Key, CompletionResultType.ParameterValue,
+                string.Join(", ", group.Select(disk => $"{disk.VmName}: {disk.Path}"))));
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text;
+
+namespace PvhVm.Core.Tests.Devices.Virtio;
+
+/// <summary>
+/// What the C virtio guest (tests/guests/virtio.c) prints and leaves behind when it drives a disk and an entropy source,
+/// whoever's devices they are: QEMU's and PvhVm's runs are checked against this one transcript, which differs between
+/// them only in where the devices are.
+/// </summary>
+internal static class VirtioGuestTranscript
+{
+    public const string Serial = "pvh-test-disk";
+
+    /// <summary>A 1 MiB image starting with the line the guest prints from sector 0.</summary>
+    public static void WriteImage(string path)
+    {
+        var disk = new byte[1 << 20];
+        Encoding.ASCII.GetBytes("PVHVM TEST DISK SECTOR ZERO....!").CopyTo(disk, 0);
+        File.WriteAllBytes(path, disk);
+    }
+
+    /// <summary>The guest's lines for a disk at <paramref name="disk"/> and the entropy source at <paramref name="rng"/>, as "0x%08x irq %u".</summary>
+    public static string[] Expected(string disk, string rng) =>
+    [
+        "virtio: 2 device(s) on the command line",
+        $"dev 0 at {disk}: id 2",
+        "blk capacity=2048 sectors",
+        "blk sector 0: PVHVM TEST DISK SECTOR ZERO....!",
+        "blk wrote sector 8",
+        "blk flush ok",
+        "blk sector 8 reads back ok",
+        $"blk serial={Serial}",
+        $"dev 1 at {rng}: id 4",
+        "rng 64 bytes, not all zero",
+        "virtio done",
+    ];
+
+    /// <summary>Sector 8 holds the guest's marker, then byte i = i.</summary>
+    public static void AssertGuestWroteSector8(string path)
+    {
+        var sector8 = File.ReadAllBytes(path).AsSpan(8 * 512, 512);
+        Assert.StartsWith("PVHVM VIRTIO GUEST WAS HERE (sector 8)", Encoding.ASCII.GetString(sector8));
+        Assert.Equal(0x27, sector8[0x27]);
+        Assert.Equal(0xff, sector8[0x1ff]);
+    }
+}
