@@ -467,7 +467,7 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
         foreach (var connection in _connections)
         {
             var wantsRead = connection.State == VsockConnectionState.AwaitingConnectLine
-                || (connection.State == VsockConnectionState.Established && !connection.SendClosed && connection.PeerCredit > 0
+                || (connection.State == VsockConnectionState.Established && !connection.SendClosed && !connection.HostEnded && connection.PeerCredit > 0
                     && _receiveBuffersAvailable);
             var events = (short)((wantsRead ? Libc.POLLIN : 0) | (connection.PendingBytes > 0 ? Libc.POLLOUT : 0));
             if (events != 0)
@@ -708,10 +708,10 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
 
             if (error != SocketError.Success || read == 0)
             {
-                // The host program ended the stream: tell the guest neither side sends more, then wait for its RST.
-                connection.State = VsockConnectionState.Closing;
-                return WritePacket(chain, memory,
-                    Packet(connection, VsockOp.Shutdown, flags: VsockHeader.ShutdownReceive | VsockHeader.ShutdownSend), ReadOnlySpan<byte>.Empty);
+                // The host program ended its side (perhaps only shut down sending, waiting for the guest's answer): the
+                // guest reads end of stream and may still send; its own SHUTDOWN or RST ends the connection.
+                connection.HostEnded = true;
+                return WritePacket(chain, memory, Packet(connection, VsockOp.Shutdown, flags: VsockHeader.ShutdownSend), ReadOnlySpan<byte>.Empty);
             }
 
             connection.SentCount += (uint)read;

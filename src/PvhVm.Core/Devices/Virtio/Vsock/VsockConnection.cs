@@ -13,9 +13,6 @@ internal enum VsockConnectionState
 
     Established,
 
-    /// <summary>The device sent SHUTDOWN both ways and waits for the guest's RST; no data moves.</summary>
-    Closing,
-
     /// <summary>Done: the worker thread closes the host socket and forgets the connection.</summary>
     Closed,
 }
@@ -62,8 +59,11 @@ internal sealed class VsockConnection(Socket socket, VsockConnectionState state,
     /// <summary>Bytes sent to the guest (tx_cnt).</summary>
     public uint SentCount { get; set; }
 
-    /// <summary>The guest will take no more data (SHUTDOWN with RCV), or the host socket has ended.</summary>
+    /// <summary>The guest will take no more data (SHUTDOWN with RCV).</summary>
     public bool SendClosed { get; set; }
+
+    /// <summary>The host socket reached end of stream and the guest was told (SHUTDOWN with SEND).</summary>
+    public bool HostEnded { get; set; }
 
     public int PendingBytes { get; private set; }
 

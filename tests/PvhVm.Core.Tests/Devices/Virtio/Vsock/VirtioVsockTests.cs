@@ -41,12 +41,33 @@ public sealed class VirtioVsockTests : IDisposable
             Assert.Equal("pong\n", VsockTestGuest.ReadLine(host));
         }
 
-        // The host closed: the guest is told neither side sends more, and its RST ends the connection.
+        // The host closed: the guest is told the host sends no more, and its RST ends the connection.
         var shutdown = _guest.ReceiveNot();
-        Assert.Equal((VsockOp.Shutdown, VsockHeader.ShutdownReceive | VsockHeader.ShutdownSend), (shutdown.Header.Op, shutdown.Header.Flags));
+        Assert.Equal((VsockOp.Shutdown, VsockHeader.ShutdownSend), (shutdown.Header.Op, shutdown.Header.Flags));
         _guest.Send(_guest.Header(GuestPort, hostPort, VsockOp.Reset));
         WaitFor(() => _guest.Device.Statistics.OpenConnections == 0);
         Assert.Equal((1, 5L, 5L), (_guest.Device.Statistics.ConnectionsOpened, _guest.Device.Statistics.BytesToGuest, _guest.Device.Statistics.BytesFromGuest));
+    }
+
+    [Fact]
+    public void A_host_that_shuts_down_sending_still_gets_the_guest_answer()
+    {
+        var (host, hostPort) = _guest.ConnectFromHost(GuestPort);
+        using (host)
+        {
+            host.Send("question\n"u8);
+            host.Shutdown(SocketShutdown.Send);
+            Assert.Equal("question\n", Encoding.ASCII.GetString(_guest.ReceiveNot().Payload));
+            var shutdown = _guest.ReceiveNot().Header;
+            Assert.Equal((VsockOp.Shutdown, VsockHeader.ShutdownSend), (shutdown.Op, shutdown.Flags));
+
+            _guest.Send(_guest.Header(GuestPort, hostPort, VsockOp.ReadWrite, 7), "answer\n"u8.ToArray());
+            _guest.Send(_guest.Header(GuestPort, hostPort, VsockOp.Shutdown, flags: VsockHeader.ShutdownReceive | VsockHeader.ShutdownSend));
+
+            Assert.Equal("answer\n", VsockTestGuest.ReadLine(host));
+            Assert.Equal(string.Empty, VsockTestGuest.ReadLine(host));
+            Assert.Equal(VsockOp.Reset, _guest.ReceiveNot().Header.Op);
+        }
     }
 
     [Fact]
