@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace PvhVm.Core.Interop;
 
-/// <summary>read/write/poll on raw descriptors (a tap, an eventfd), where .NET streams would hide EAGAIN and block.</summary>
+/// <summary>read/write/poll on raw descriptors (a tap, an eventfd), where .NET streams would hide EAGAIN and block; mkdir with a mode.</summary>
 internal static partial class Libc
 {
     public const int EBADFD = 77;
@@ -28,6 +28,9 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static unsafe partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mkdir(string path, uint mode);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);

@@ -36,15 +36,12 @@ internal sealed class Tap : IDisposable
     /// <summary>Attaches to or creates tap <paramref name="name"/>; throws <see cref="TapException"/> saying why not.</summary>
     public static unsafe Tap Open(string name)
     {
-        if (name.Length is 0 or > MaxNameLength || name.Any(c => c is <= ' ' or > '~' or '/' or ':'))
-        {
-            throw new TapException(name, $"a tap name is 1 to {MaxNameLength} printable ASCII characters without spaces, '/' or ':'");
-        }
+        CheckName(name);
 
         var fd = Libc.Open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_NONBLOCK);
         if (fd < 0)
         {
-            throw new TapException(name, $"cannot open /dev/net/tun: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
+            throw new TapException(TapProblem.Unavailable, name, $"cannot open /dev/net/tun: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
         }
 
         var request = stackalloc byte[IfReqSize];
@@ -55,10 +52,19 @@ internal sealed class Tap : IDisposable
         {
             var errno = Marshal.GetLastPInvokeError();
             Libc.Close(fd);
-            throw new TapException(name, $"TUNSETIFF failed: {Libc.ErrorText(errno)} (a tap needs CAP_NET_ADMIN, or to be made for this user)");
+            throw new TapException(TapProblem.Unavailable, name, $"TUNSETIFF failed: {Libc.ErrorText(errno)} (a tap needs CAP_NET_ADMIN, or to be made for this user)");
         }
 
         return new Tap(name, fd);
+    }
+
+    /// <summary>Throws <see cref="TapException"/> (InvalidName) unless Linux would take <paramref name="name"/> for an interface.</summary>
+    public static void CheckName(string name)
+    {
+        if (name.Length is 0 or > MaxNameLength || name.Any(c => c is <= ' ' or > '~' or '/' or ':'))
+        {
+            throw new TapException(TapProblem.InvalidName, name, $"a tap name is 1 to {MaxNameLength} printable ASCII characters without spaces, '/' or ':'");
+        }
     }
 
     /// <summary>Reads one frame; returns its length, 0 when none is waiting, or -errno when the tap failed (EBADFD: deleted).</summary>

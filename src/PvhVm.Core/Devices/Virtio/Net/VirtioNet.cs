@@ -60,7 +60,7 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
         BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(10), mtu);
         BinaryPrimitives.WriteUInt16LittleEndian(_receiveFrame.AsSpan(10), 1);
         _fillReceived = FillReceived;
-        _receiver = new Thread(Receive) { IsBackground = true, Name = $"virtio-net rx {tap.Name}" };
+        _receiver = new Thread(ReceiveUntilStopped) { IsBackground = true, Name = $"virtio-net rx {tap.Name}" };
         _receiver.Start();
     }
 
@@ -133,6 +133,20 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
         _receiver.Join();
         _stop.Dispose();
         _tap.Dispose();
+    }
+
+    /// <summary>The receive thread: nothing it meets may take the host process down (an unhandled exception on a thread would).</summary>
+    private void ReceiveUntilStopped()
+    {
+        try
+        {
+            Receive();
+        }
+        catch (Exception e)
+        {
+            _tapLost = true;
+            _logger.LogError(e, "virtio-net {Tap}: receive stopped by an unexpected failure", _tap.Name);
+        }
     }
 
     private unsafe void Receive()

@@ -74,7 +74,7 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
         _listener = Listen(socketPath);
         _fillControl = FillControl;
         _fillFromHost = FillFromHost;
-        _worker = new Thread(Work) { IsBackground = true, Name = $"virtio-vsock {guestCid}" };
+        _worker = new Thread(WorkUntilStopped) { IsBackground = true, Name = $"virtio-vsock {guestCid}" };
         _worker.Start();
     }
 
@@ -412,6 +412,19 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
         _control.Enqueue(packet);
     }
 
+    /// <summary>The worker thread: nothing it meets may take the host process down (an unhandled exception on a thread would).</summary>
+    private void WorkUntilStopped()
+    {
+        try
+        {
+            Work();
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "virtio-vsock {Cid}: stopped by an unexpected failure; host connections are no longer served", GuestCid);
+        }
+    }
+
     private void Work()
     {
         var polled = new List<VsockConnection>();
@@ -499,7 +512,8 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
             IVirtqueueFiller? filler;
             lock (_lock)
             {
-                if (_control.Count == 0 || !_receiveBuffersAvailable)
+                // Without a driver, go on: TryFill's NotLive refuses what waits.
+                if (_control.Count == 0 || (_filler is not null && !_receiveBuffersAvailable))
                 {
                     return;
                 }
@@ -515,7 +529,12 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
                     _receiveBuffersAvailable = false;
                     if (result == FillResult.NotLive)
                     {
+                        // No driver to answer: what waited is moot, and a host connecting now learns at once (end of stream).
                         _control.Clear();
+                        foreach (var connecting in _connections.Where(c => c.State == VsockConnectionState.Connecting))
+                        {
+                            RefuseHost(connecting);
+                        }
                     }
                 }
 
