@@ -50,6 +50,7 @@ Describe 'Every engine exception has one pinned error id and category' {
         @{ Kind = 'InitrdTooLarge'; Id = 'BootFailedInitrdTooLarge'; Category = 'LimitsExceeded' }
         @{ Kind = 'InitrdNotFound'; Id = 'BootFailedInitrdNotFound'; Category = 'ObjectNotFound' }
         @{ Kind = 'InitrdUnreadable'; Id = 'BootFailedInitrdUnreadable'; Category = 'ReadError' }
+        @{ Kind = 'TooManyDevices'; Id = 'TooManyDevices'; Category = 'LimitsExceeded' }
     ) {
         $record = Get-ErrorRecord ([PvhVm.Core.Boot.BootException]::new($Kind, 'bad', $null))
         $record.FullyQualifiedErrorId | Should -BeExactly $Id
@@ -65,6 +66,23 @@ Describe 'Every engine exception has one pinned error id and category' {
         $record.FullyQualifiedErrorId | Should -BeExactly $Id
         "$($record.CategoryInfo.Category)" | Should -BeExactly 'ResourceUnavailable'
         $record.ErrorDetails.RecommendedAction | Should -BeLike "*$Action*"
+    }
+
+    It 'maps TapException <Problem> to <Id> (<Category>)' -ForEach @(
+        @{ Problem = 'InvalidName'; Id = 'TapNameInvalid'; Category = 'InvalidArgument' }
+        @{ Problem = 'AlreadyAttached'; Id = 'NetworkAdapterAlreadyAttached'; Category = 'ResourceExists' }
+        @{ Problem = 'Unavailable'; Id = 'TapUnavailable'; Category = 'ResourceUnavailable' }
+    ) {
+        $record = Get-ErrorRecord ([PvhVm.Core.Devices.Virtio.Net.TapException]::new($Problem, 'tap0', 'bad'))
+        $record.FullyQualifiedErrorId | Should -BeExactly $Id
+        "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
+    }
+
+    It 'maps VsockException to VsockSocketUnavailable (ResourceUnavailable) with what to do about it' {
+        $record = Get-ErrorRecord ([PvhVm.Core.Devices.Virtio.Vsock.VsockException]::new('/run/x/vsock', 'exists'))
+        $record.FullyQualifiedErrorId | Should -BeExactly 'VsockSocketUnavailable'
+        "$($record.CategoryInfo.Category)" | Should -BeExactly 'ResourceUnavailable'
+        $record.ErrorDetails.RecommendedAction | Should -BeLike '*-VsockPath*'
     }
 
     It 'maps <Name> to <Id> (<Category>)' -ForEach @(
@@ -86,8 +104,9 @@ Describe 'Every engine exception has one pinned error id and category' {
         # Each kind must map without throwing (the map has no fallback) and to an id of its own.
         foreach ($pair in @(
                 @{ Type = [PvhVm.Core.Kernel.KernelImageErrorKind]; New = { param($k) [PvhVm.Core.Kernel.KernelImageException]::new($k, '/k', 'bad') }; Count = 10 }
-                @{ Type = [PvhVm.Core.Boot.BootErrorKind]; New = { param($k) [PvhVm.Core.Boot.BootException]::new($k, 'bad', $null) }; Count = 15 }
+                @{ Type = [PvhVm.Core.Boot.BootErrorKind]; New = { param($k) [PvhVm.Core.Boot.BootException]::new($k, 'bad', $null) }; Count = 16 }
                 @{ Type = [PvhVm.Core.Host.HostResource]; New = { param($k) [PvhVm.Core.Host.HostResourceException]::new($k, 'op', 12, $null) }; Count = 3 }
+                @{ Type = [PvhVm.Core.Devices.Virtio.Net.TapProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Net.TapException]::new($k, 'tap0', 'bad') }; Count = 3 }
             )) {
             $kinds = [enum]::GetValues($pair.Type)
             $kinds | Should -HaveCount $pair.Count -Because "each $($pair.Type.Name) needs a pinned row in this file"

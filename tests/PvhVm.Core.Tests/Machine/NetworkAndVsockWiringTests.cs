@@ -56,7 +56,7 @@ public sealed class NetworkAndVsockWiringTests
     public void A_running_vm_owns_its_tap_and_a_private_vsock_socket_and_removes_both_when_it_stops()
     {
         var tap = $"pvtrun{Random.Shared.Next(100_000):x}";
-        var vm = new VirtualMachine(HaltConfig("running") with { NetworkAdapters = [new(tap)], EnableVsock = true });
+        var vm = new VirtualMachine(SleepConfig("running") with { NetworkAdapters = [new(tap)], EnableVsock = true });
         var socket = vm.VsockPath!;
         var directory = Path.GetDirectoryName(socket)!;
         try
@@ -83,4 +83,7 @@ public sealed class NetworkAndVsockWiringTests
     }
 
     private static VmConfig HaltConfig(string name) => new(name, GuestImages.PathOf("halt"), MemoryMB: 16);
+
+    /// <summary>A guest that sleeps with interrupts on: it runs until stopped.</summary>
+    private static VmConfig SleepConfig(string name) => new(name, GuestImages.PathOf("sleep"), MemoryMB: 16);
 }
