@@ -18,7 +18,7 @@ packages=(
     qemu-utils       # qemu-io: QEMU holding a disk image's lock against ours
     iproute2         # ip netns/link/addr/tuntap: the virtio-net tests put their tap in a namespace of their own
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
-    make flex bison bc libelf-dev libssl-dev cpio   # what kbuild needs to build it
+    make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
 )
 
 log() { echo "install-prerequisites: $*" >&2; }

@@ -13,7 +13,7 @@ namespace PvhVm.Core;
 ///              0xFEC0_0000 I/O APIC, 0xFEE0_0000 local APIC, 0xFFFB_C000 KVM's identity map and TSS pages
 /// 0x1_0000_0000 RAM above 4 GiB
 /// </code>
-/// Ports: i8042 0x60/0x64, POST 0x80, COM1 0x3F8-0x3FF. IRQs: COM1 on GSI 4.
+/// Ports: i8042 0x60/0x64, POST 0x80, COM1 0x3F8-0x3FF, ACPI power 0x600-0x602. IRQs: COM1 on GSI 4.
 /// <para>
 /// The low pages mirror Firecracker's and cloud-hypervisor's x86_64 layouts. The ACPI tables sit at 0xE0000, inside
 /// the legacy BIOS area that Linux scans for an RSDP, so even a kernel that ignores start_info.rsdp_paddr finds them. Linux reserves the whole first
@@ -107,6 +107,16 @@ public static class Layout
 
     /// <summary>First of COM1's eight 16550 registers.</summary>
     public const ushort Com1Port = 0x3F8;
+
+    /// <summary>
+    /// The hardware-reduced ACPI power registers the FADT names, one byte each: sleep control (SLP_TYP/SLP_EN; S5 is
+    /// power-off), sleep status, and reset. An unused range, as cloud-hypervisor's 0x3C0 is for its equivalent.
+    /// </summary>
+    public const ushort AcpiSleepControlPort = 0x600;
+
+    public const ushort AcpiSleepStatusPort = 0x601;
+
+    public const ushort AcpiResetPort = 0x602;
 
     /// <summary>COM1's line on the in-kernel irqchip (ISA IRQ 4, identity-mapped to GSI 4 by KVM's default routing).</summary>
     public const uint Com1Irq = 4;

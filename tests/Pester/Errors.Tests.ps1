@@ -57,6 +57,19 @@ Describe 'Every engine exception has one pinned error id and category' {
         "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
     }
 
+    It 'maps DiskImageException <Problem> to <Id> (<Category>)' -ForEach @(
+        @{ Problem = 'NotFound'; Id = 'DiskImageNotFound'; Category = 'ObjectNotFound' }
+        @{ Problem = 'NotAccessible'; Id = 'DiskImageNotAccessible'; Category = 'PermissionDenied' }
+        @{ Problem = 'NotARegularFile'; Id = 'DiskImageNotAFile'; Category = 'InvalidArgument' }
+        @{ Problem = 'TooSmall'; Id = 'DiskImageTooSmall'; Category = 'InvalidData' }
+        @{ Problem = 'Locked'; Id = 'DiskImageInUse'; Category = 'ResourceBusy' }
+        @{ Problem = 'AlreadyAttached'; Id = 'DiskAlreadyAttached'; Category = 'ResourceExists' }
+    ) {
+        $record = Get-ErrorRecord ([PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($Problem, '/d.img', 'bad'))
+        $record.FullyQualifiedErrorId | Should -BeExactly $Id
+        "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
+    }
+
     It 'maps HostResourceException <Resource> to <Id> (ResourceUnavailable) with what to do about it' -ForEach @(
         @{ Resource = 'Threads'; Id = 'HostThreadsExhausted'; Errno = 11; Action = 'fewer vCPUs' }
         @{ Resource = 'FileDescriptors'; Id = 'HostDescriptorsExhausted'; Errno = 24; Action = 'ulimit -n' }
@@ -105,6 +118,7 @@ Describe 'Every engine exception has one pinned error id and category' {
         foreach ($pair in @(
                 @{ Type = [PvhVm.Core.Kernel.KernelImageErrorKind]; New = { param($k) [PvhVm.Core.Kernel.KernelImageException]::new($k, '/k', 'bad') }; Count = 10 }
                 @{ Type = [PvhVm.Core.Boot.BootErrorKind]; New = { param($k) [PvhVm.Core.Boot.BootException]::new($k, 'bad', $null) }; Count = 16 }
+                @{ Type = [PvhVm.Core.Devices.Virtio.Block.DiskImageProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($k, '/d.img', 'bad') }; Count = 6 }
                 @{ Type = [PvhVm.Core.Host.HostResource]; New = { param($k) [PvhVm.Core.Host.HostResourceException]::new($k, 'op', 12, $null) }; Count = 3 }
                 @{ Type = [PvhVm.Core.Devices.Virtio.Net.TapProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Net.TapException]::new($k, 'tap0', 'bad') }; Count = 3 }
             )) {

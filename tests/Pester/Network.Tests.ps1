@@ -74,7 +74,7 @@ Describe 'New-PvhVm vsock, Invoke-PvhVsock and Connect-PvhVsock' {
         $directory = Split-Path $vm.VsockPath
         Test-Path $directory | Should -BeFalse
         $vm | Start-PvhVm
-        (Get-Item $directory).UnixFileMode | Should -Be 'UserRead, UserWrite, UserExecute'
+        (Get-Item $directory).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite, UserExecute')
         Test-Path $vm.VsockPath | Should -BeTrue
         $vm | Remove-PvhVm -Force
         Test-Path $directory | Should -BeFalse

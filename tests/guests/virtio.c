@@ -1,14 +1,15 @@
 /*
  * virtio.c - a freestanding virtio-mmio driver guest (32-bit, paging off, one vCPU, polling, no interrupts).
  *
- * It finds its devices where Linux does when there is no ACPI: the kernel command line's
- * virtio_mmio.device=<size>@<base>:<irq> entries (QEMU microvm with acpi=off appends them; PvhVm will too).
+ * It finds its devices where Linux does: the kernel command line's virtio_mmio.device=<size>@<base>:<irq> entries
+ * (QEMU microvm with acpi=off appends them), else the DSDT's LNRO0005 devices (PvhVm, and QEMU microvm with ACPI),
+ * whose _CRS holds a Memory32Fixed window and an extended Interrupt.
  * For each virtio-blk it reads sector 0, writes sector 8, flushes, reads sector 8 back and asks for the serial;
  * for each virtio-rng it asks for 64 bytes. Every step is one request on queue 0, waited for by polling the
  * used ring (bounded). It prints what it did on COM1 and ends with the i8042 reset.
  *
  * Output contract (COM1, "\r\n" line ends; values differ only with the disk's content and serial):
- *   virtio: <n> device(s) on the command line             (0: "virtio: no virtio_mmio.device= on the command line")
+ *   virtio: <n> device(s) on the command line             (or "in the DSDT"; 0: "virtio: no devices")
  *   dev <i> at 0x%08x irq %u: id %u                        then, per device id:
  *   blk capacity=%u sectors                                (block, id 2)
  *   blk sector 0: <first 32 bytes, non-printables as '.'>
@@ -123,6 +124,50 @@ static int find_devices(const char *cmdline, uint32_t *bases, uint32_t *irqs)
         irqs[count] = *q == ':' ? (q++, parse_number(&q)) : 0;
         count++;
         p = q - 1;
+    }
+    return count;
+}
+
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static int same(const uint8_t *p, const char *s) { while (*s) if (*p++ != (uint8_t)*s++) return 0; return 1; }
+
+/* The DSDT through start_info's RSDP, the XSDT and the FADT (X_DSDT, else DSDT); 0 if any link is missing. */
+static const uint8_t *find_dsdt(const uint32_t *info)
+{
+    const uint8_t *rsdp = (const uint8_t *)info[8]; /* rsdp_paddr, low half */
+    if (!rsdp || !same(rsdp, "RSD PTR ") || rsdp[15] < 2) return 0;
+    const uint8_t *xsdt = (const uint8_t *)rd32(rsdp + 24);
+    if (!xsdt || !same(xsdt, "XSDT")) return 0;
+    uint32_t entries = (rd32(xsdt + 4) - 36) / 8;
+    for (uint32_t i = 0; i < entries && i < 64; i++) {
+        const uint8_t *table = (const uint8_t *)rd32(xsdt + 36 + 8 * i);
+        if (!table || !same(table, "FACP")) continue;
+        uint32_t dsdt = rd32(table + 4) >= 148 && rd32(table + 140) ? rd32(table + 140) : rd32(table + 40);
+        return dsdt && same((const uint8_t *)dsdt, "DSDT") ? (const uint8_t *)dsdt : 0;
+    }
+    return 0;
+}
+
+/*
+ * Finds the DSDT's LNRO0005 devices in table order, without an AML interpreter: after each "LNRO0005" string, the
+ * first Memory32Fixed descriptor (0x86, length 9) gives the base and the first extended Interrupt descriptor (0x89)
+ * its first interrupt, both within the next 128 bytes (the device's _CRS, as PvhVm and QEMU write it).
+ */
+static int find_dsdt_devices(const uint8_t *dsdt, uint32_t *bases, uint32_t *irqs)
+{
+    uint32_t length = rd32(dsdt + 4);
+    int count = 0;
+    for (uint32_t i = 36; i + 8 <= length && count < MAX_DEVICES; i++) {
+        if (!same(dsdt + i, "LNRO0005")) continue;
+        uint32_t base = 0, irq = 0; int found = 0;
+        for (uint32_t j = i + 8; j + 9 <= length && j < i + 128 && found != 3; j++) {
+            const uint8_t *d = dsdt + j;
+            if (!(found & 1) && d[0] == 0x86 && d[1] == 9 && d[2] == 0) { base = rd32(d + 4); found |= 1; }
+            else if (!(found & 2) && d[0] == 0x89 && d[1] >= 6 && d[2] == 0 && d[4] >= 1) { irq = rd32(d + 5); found |= 2; }
+        }
+        if (found != 3) continue;
+        bases[count] = base; irqs[count] = irq; count++;
     }
     return count;
 }
@@ -254,8 +299,11 @@ int main(void)
     const char *cmdline = (const char *)info[6]; /* cmdline_paddr, low half (the guest sees only 4 GiB) */
     uint32_t bases[MAX_DEVICES], irqs[MAX_DEVICES];
     int count = cmdline ? find_devices(cmdline, bases, irqs) : 0;
-    if (!count) { puts("virtio: no virtio_mmio.device= on the command line\r\n"); return 0; }
-    puts("virtio: "); putu((uint32_t)count); puts(" device(s) on the command line\r\n");
+    const char *source = " device(s) on the command line\r\n";
+    const uint8_t *dsdt = count ? 0 : find_dsdt(info);
+    if (dsdt) { count = find_dsdt_devices(dsdt, bases, irqs); source = " device(s) in the DSDT\r\n"; }
+    if (!count) { puts("virtio: no devices\r\n"); return 0; }
+    puts("virtio: "); putu((uint32_t)count); puts(source);
 
     for (int i = 0; i < count; i++) {
         uint32_t base = bases[i];

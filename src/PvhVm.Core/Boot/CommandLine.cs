@@ -13,25 +13,6 @@ internal static class CommandLine
     public static int MaxLength(int? kernelLimit)
         => Math.Clamp(kernelLimit ?? Layout.DefaultCommandLineLimit, 0, Layout.CommandLineCapacity - 1);
 
-    /// <summary>
-    /// <paramref name="commandLine"/> with the VMM's own kernel parameters added: before a <c>--</c>, after which Linux
-    /// hands everything to init, else at the end.
-    /// </summary>
-    public static string WithKernelParameters(string commandLine, IReadOnlyList<string> parameters)
-    {
-        if (parameters.Count == 0)
-        {
-            return commandLine;
-        }
-
-        var words = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var initArguments = Array.IndexOf(words, "--");
-        var ours = string.Join(' ', parameters);
-        return initArguments < 0
-            ? commandLine.Length == 0 ? ours : $"{commandLine} {ours}"
-            : string.Join(' ', [.. words[..initArguments], ours, .. words[initArguments..]]);
-    }
-
     /// <summary>The NUL-terminated bytes to copy into the guest.</summary>
     public static byte[] Encode(string commandLine, int? kernelLimit)
     {

@@ -16,8 +16,8 @@ namespace PvhVm.Core.Machine;
 /// <summary>
 /// A VM's devices (cloud-hypervisor's <c>device_manager.rs</c>): creates them, puts them on the port-I/O and MMIO
 /// buses at their <see cref="Layout"/> addresses, wires their interrupt lines to KVM's in-kernel irqchip, and says
-/// what the guest must find about them in the DSDT and on the command line. Owns the disks' images (and their locks),
-/// the network adapters' taps and receive threads, and the vsock device's socket (and the private directory made for it).
+/// what the guest must find about them in the DSDT. Owns the disks' images (and their locks), the network adapters'
+/// taps and receive threads, and the vsock device's socket (and the private directory made for it).
 /// </summary>
 internal sealed class DeviceManager : IDisposable
 {
@@ -33,7 +33,7 @@ internal sealed class DeviceManager : IDisposable
     /// Opens and locks the disks' images, opens the taps and makes the vsock socket: a <see cref="DiskImageException"/>,
     /// <see cref="TapException"/> or <see cref="VsockException"/> if one cannot be had.
     /// </summary>
-    public DeviceManager(KvmVm vm, GuestMemory memory, VmConfig config, ConsoleLog console, Action guestReset, ILogger logger)
+    public DeviceManager(KvmVm vm, GuestMemory memory, VmConfig config, ConsoleLog console, Action guestReset, Action powerOff, ILogger logger)
     {
         Ports = new PortIoBus(logger);
         Mmio = new MmioBus(logger);
@@ -43,6 +43,7 @@ internal sealed class DeviceManager : IDisposable
         Ports.Register(Layout.I8042DataPort, 1, i8042);
         Ports.Register(Layout.I8042CommandPort, 1, i8042);
         Ports.Register(Layout.PostPort, 1, new IgnoredPorts());
+        Ports.Register(Layout.AcpiSleepControlPort, AcpiPowerDevice.PortCount, new AcpiPowerDevice(powerOff, guestReset));
         try
         {
             foreach (var disk in config.Disks)
@@ -69,16 +70,16 @@ internal sealed class DeviceManager : IDisposable
 
         IEnumerable<IVirtioDevice> virtioDevices =
             [.. _disks, .. config.EnableEntropy ? [new VirtioRng()] : Array.Empty<IVirtioDevice>(), .. _networkAdapters, .. _vsock is null ? [] : new[] { _vsock }];
-        var entries = new List<string>();
+        var dsdt = new List<byte[]> { Com1Dsdt };
         foreach (var (device, slot) in virtioDevices.Select((device, slot) => (device, slot)))
         {
             var window = Layout.VirtioMmioBase + (ulong)slot * Layout.VirtioMmioSlotSize;
             var gsi = Layout.VirtioFirstGsi + (uint)slot;
             Mmio.Register(window, Layout.VirtioMmioSlotSize, new VirtioMmioTransport(device, memory, new EdgeIrq(vm, gsi), logger));
-            entries.Add($"virtio_mmio.device={Layout.VirtioMmioSlotSize >> 10}K@0x{window:x}:{gsi}");
+            dsdt.Add(VirtioMmioDsdt(slot, window, gsi));
         }
 
-        VirtioCommandLine = entries;
+        DsdtDevices = dsdt;
     }
 
     /// <summary>The disks, in guest order (vda first).</summary>
@@ -88,10 +89,10 @@ internal sealed class DeviceManager : IDisposable
     public IReadOnlyList<VirtioNet> NetworkAdapters => _networkAdapters;
 
     /// <summary>
-    /// How the guest learns of its virtio-mmio devices: one <c>virtio_mmio.device=&lt;size&gt;@&lt;base&gt;:&lt;gsi&gt;</c>
-    /// kernel parameter each, as Firecracker announces them (docs/DEVICES.md says why not the DSDT).
+    /// The devices' entries in the DSDT's <c>\_SB</c> scope: COM1, then one per virtio-mmio device, in slot order. The DSDT is
+    /// the only place the guest learns of the virtio devices (docs/DEVICES.md says why not the command line).
     /// </summary>
-    public IReadOnlyList<string> VirtioCommandLine { get; }
+    public IReadOnlyList<byte[]> DsdtDevices { get; }
 
     public PortIoBus Ports { get; }
 
@@ -148,18 +149,28 @@ internal sealed class DeviceManager : IDisposable
     }
 
     /// <summary>
-    /// The devices' entries in the DSDT's <c>\_SB</c> scope; the same for every VM until devices are configurable. COM1: with the FADT's hardware-reduced flag Linux sets up no
-    /// legacy ISA interrupts (its null PIC has none), so the UART's IRQ 4 reaches its driver only through this _CRS;
-    /// without it ttyS0 has output by polling but no interrupt. QEMU's microvm describes its UART the same way.
-    /// The i8042 and the POST port need no description: Linux probes them at their fixed ports.
+    /// COM1: with the FADT's hardware-reduced flag Linux sets up no legacy ISA interrupts (its null PIC has none), so the
+    /// UART's IRQ 4 reaches its driver only through this _CRS; without it ttyS0 has output by polling but no interrupt.
+    /// QEMU's microvm describes its UART the same way. The i8042 and the POST port need no description: Linux probes
+    /// them at their fixed ports.
     /// </summary>
-    public static IReadOnlyList<byte[]> DsdtDevices { get; } =
-    [
+    public static byte[] Com1Dsdt { get; } =
         Aml.Device("COM1",
             Aml.Name("_HID", Aml.EisaId("PNP0501")),
             Aml.Name("_UID", Aml.Zero),
             Aml.Name("_CRS", Aml.ResourceTemplate(
                 Aml.IoPorts(Layout.Com1Port, (byte)Uart16550.PortCount),
-                Aml.Irq((int)Layout.Com1Irq)))),
-    ];
+                Aml.Irq((int)Layout.Com1Irq))));
+
+    /// <summary>
+    /// A virtio-mmio device as QEMU microvm and Firecracker describe one: _HID LNRO0005 (Linux's virtio_mmio driver
+    /// matches it), its window and its GSI. The GSI reaches the driver only this way, for the reason COM1's does.
+    /// </summary>
+    public static byte[] VirtioMmioDsdt(int slot, ulong window, uint gsi)
+        => Aml.Device($"VR{slot:D2}",
+            Aml.Name("_HID", Aml.String("LNRO0005")),
+            Aml.Name("_UID", Aml.ByteConst((byte)slot)),
+            Aml.Name("_CRS", Aml.ResourceTemplate(
+                Aml.Memory32Fixed((uint)window, (uint)Layout.VirtioMmioSlotSize),
+                Aml.Interrupt(gsi))));
 }

@@ -159,8 +159,10 @@ internal sealed class VcpuRunner
                 return _host.EndVm(VmExitReason.GuestHalt, null);
             case VcpuExitKind.Shutdown:
                 return _host.EndVm(VmExitReason.TripleFault, null);
-            case VcpuExitKind.SystemEvent when exit.SystemEventType is SystemEventReset or SystemEventShutdown:
+            case VcpuExitKind.SystemEvent when exit.SystemEventType == SystemEventReset:
                 return _host.EndVm(VmExitReason.GuestReset, null);
+            case VcpuExitKind.SystemEvent when exit.SystemEventType == SystemEventShutdown:
+                return _host.EndVm(VmExitReason.PowerOff, null);
             default:
                 return _host.EndVm(VmExitReason.Fault, ExitDecoder.DescribeFault(_vcpu, exit, _memory));
         }

@@ -349,11 +349,11 @@ public sealed partial class VirtualMachine : IDisposable
         var kernel = _kernel ?? throw new ObjectDisposedException(Name);
         var supportedCpuid = VcpuSet.CheckHost(Config.ProcessorCount);
         var prepared = _prepared = PreparedVmPool.Take((ulong)Config.MemoryMB << 20);
-        var devices = _devices = new DeviceManager(prepared.Vm, prepared.Memory, Config, Console, () => EndVm(VmExitReason.GuestReset, null), _logger);
+        var devices = _devices = new DeviceManager(prepared.Vm, prepared.Memory, Config, Console,
+            () => EndVm(VmExitReason.GuestReset, null), () => EndVm(VmExitReason.PowerOff, null), _logger);
 
-        var plan = PvhBootLoader.Load(prepared.Memory, kernel, new BootParameters(
-            CommandLine.WithKernelParameters(Config.CommandLine, devices.VirtioCommandLine), Config.InitrdPath, Config.ProcessorCount,
-            DeviceManager.DsdtDevices));
+        var plan = PvhBootLoader.Load(prepared.Memory, kernel,
+            new BootParameters(Config.CommandLine, Config.InitrdPath, Config.ProcessorCount, devices.DsdtDevices));
         _memoryMap = plan.Layout;
         _e820Map = plan.MemoryMap;
         _kernel = null;
@@ -407,6 +407,10 @@ public sealed partial class VirtualMachine : IDisposable
                 StopTime = DateTimeOffset.Now,
             });
         }
+
+        // Before any waiter is released: a VM that has stopped has let go of its disk images (and their locks), so
+        // the image can go straight to another VM. No vCPU is left to touch a device.
+        _devices?.Dispose();
 
         // After the state: a console waiter woken by completion sees the VM ended, not still Stopping.
         Console.Complete();

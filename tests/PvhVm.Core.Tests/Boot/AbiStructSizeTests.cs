@@ -54,5 +54,8 @@ public sealed class AbiStructSizeTests
         Assert.Equal(12, Marshal.SizeOf<MadtIoApic>());
         Assert.Equal(24, (int)Marshal.OffsetOf<Rsdp>(nameof(Rsdp.XsdtAddress)));
         Assert.Equal(32, (int)Marshal.OffsetOf<Rsdp>(nameof(Rsdp.ExtendedChecksum)));
+        Assert.Equal(GenericAddress.Size, Marshal.SizeOf<GenericAddress>());
+        Assert.Equal(12, Unsafe.SizeOf<GenericAddress>());
+        Assert.Equal(4, (int)Marshal.OffsetOf<GenericAddress>(nameof(GenericAddress.Address)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Boot.Acpi;
+using PvhVm.Core.Devices;
 using static PvhVm.Core.Tests.Boot.BootTestSupport;
 using PvhVm.Core.Memory;
 
@@ -48,6 +49,22 @@ public sealed class AcpiTablesTests
         var dsdt = AcpiWalker.ReadTable(memory, BitConverter.ToUInt64(fadt, 140));
         Assert.Equal("DSDT", Encoding.ASCII.GetString(dsdt, 0, 4));
         Assert.Equal(0, AcpiChecksum.Sum(dsdt));
+    }
+
+    [Fact]
+    public void FadtNamesTheSleepAndResetRegistersAsBytePortsOfTheAcpiPowerDevice()
+    {
+        using var memory = GuestMemory.Allocate(256 * MiB);
+        var plan = PvhBootLoader.Load(memory, TestKernel.Standard(), Parameters());
+        var fadt = AcpiWalker.FromStartInfo(memory, plan.StartInfoAddress).Get("FACP");
+
+        // Generic Address Structures: system I/O space, 8 bits wide at bit 0, byte access, the port.
+        static byte[] BytePort(ushort port) => [1, 8, 0, 1, (byte)port, (byte)(port >> 8), 0, 0, 0, 0, 0, 0];
+        Assert.Equal(BytePort(AcpiPowerDevice.ResetPort), fadt[116..128]);
+        Assert.Equal(AcpiPowerDevice.ResetValue, fadt[128]);
+        Assert.NotEqual(0u, BitConverter.ToUInt32(fadt, 112) & (1u << 10)); // RESET_REG_SUP
+        Assert.Equal(BytePort(AcpiPowerDevice.SleepControlPort), fadt[244..256]);
+        Assert.Equal(BytePort(AcpiPowerDevice.SleepStatusPort), fadt[256..268]);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ internal static class BootTestSupport
     public const ulong GiB = 1024 * MiB;
 
     public static BootParameters Parameters(string commandLine = "console=ttyS0 earlyprintk=ttyS0", string? initrd = null, int cpus = 1)
-        => new(commandLine, initrd, cpus, DeviceManager.DsdtDevices);
+        => new(commandLine, initrd, cpus, [DeviceManager.Com1Dsdt]);
 
     public static ulong ReadU64(GuestMemory memory, ulong address) => BinaryPrimitives.ReadUInt64LittleEndian(memory.GetSpan(address, 8));
 

@@ -49,6 +49,12 @@ public sealed class IaslDisassemblyTests
                 if (signature == "DSDT")
                 {
                     AssertDescribesCom1(listing);
+                    AssertDeclaresS5(listing);
+                }
+
+                if (signature == "FACP")
+                {
+                    AssertNamesSleepAndResetRegisters(listing);
                 }
             }
         }
@@ -61,10 +67,7 @@ public sealed class IaslDisassemblyTests
     /// <summary>COM1 as Linux's 8250 PNP driver finds it: PNP0501 with ports 0x3F8-0x3FF and ISA IRQ 4, read back by iasl.</summary>
     private static void AssertDescribesCom1(string listing)
     {
-        // The listing without iasl's comments, on one line with single spaces.
-        var code = listing.Split('\n').Where(l => !l.TrimStart().StartsWith('*') && !l.TrimStart().StartsWith("/*"))
-            .Select(l => Regex.Replace(Regex.Replace(l, @"/\*.*?\*/", ""), "//.*$", ""));
-        var body = Regex.Replace(string.Join(' ', code), @"\s+", " ");
+        var body = CodeOnOneLine(listing);
         foreach (var expected in new[]
         {
             @"Scope \(\\_SB\) \{ Device \(COM1\) \{ Name \(_HID, EisaId \(""PNP0501""\) ?\)",
@@ -75,6 +78,42 @@ public sealed class IaslDisassemblyTests
         {
             Assert.True(Regex.IsMatch(body, expected), $"'{expected}' not in the DSDT listing: {body}");
         }
+    }
+
+    /// <summary>\_S5_ as Linux's acpi_get_sleep_type_data reads it: a package whose first element is SLP_TYP 5.</summary>
+    private static void AssertDeclaresS5(string listing)
+    {
+        var body = CodeOnOneLine(listing);
+        const string expected = @"Name \(_S5, Package \(0x04\) \{ 0x05, Zero, Zero, Zero \}\)";
+        Assert.True(Regex.IsMatch(body, expected), $"'{expected}' not in the DSDT listing: {body}");
+    }
+
+    /// <summary>The hardware-reduced power-off and reset registers, as ACPICA (and so Linux) decodes the FADT.</summary>
+    private static void AssertNamesSleepAndResetRegisters(string listing)
+    {
+        var fields = Regex.Replace(listing, @"^\[[0-9A-F]+h [0-9]+ +[0-9]+\] +", "", RegexOptions.Multiline);
+        Assert.Matches(@"Reset Register Supported \(V2\) : 1", fields);
+        Assert.Matches(@"Hardware Reduced \(V5\) : 1", fields);
+        foreach (var (name, port) in new[] { ("Reset Register", 0x602), ("Sleep Control Register", 0x600), ("Sleep Status Register", 0x601) })
+        {
+            var block = Regex.Match(fields, Regex.Escape(name) + @" : \[Generic Address Structure\]\s*\n(.*\n){5}");
+            Assert.True(block.Success, $"no {name} in the FADT listing:\n{fields}");
+            Assert.Matches(@"Space ID : 01 \[SystemIO\]", block.Value);
+            Assert.Matches(@"Bit Width : 08", block.Value);
+            Assert.Matches(@"Bit Offset : 00", block.Value);
+            Assert.Matches(@"Access Width : 01 \[Byte Access:8\]", block.Value);
+            Assert.Matches($"Address : {port:X16}", block.Value);
+        }
+
+        Assert.Matches(@"Value to cause reset : 01", fields);
+    }
+
+    /// <summary>The listing without iasl's comments, on one line with single spaces.</summary>
+    private static string CodeOnOneLine(string listing)
+    {
+        var code = listing.Split('\n').Where(l => !l.TrimStart().StartsWith('*') && !l.TrimStart().StartsWith("/*"))
+            .Select(l => Regex.Replace(Regex.Replace(l, @"/\*.*?\*/", ""), "//.*$", ""));
+        return Regex.Replace(string.Join(' ', code), @"\s+", " ");
     }
 
     /// <summary>Drops iasl's banner and its "N Errors, M Warnings" line so only real diagnostics remain.</summary>

@@ -8,7 +8,7 @@ public static class GuestImages
 {
     /// <summary>Every guest built for the tests; probe32 is probe.S built as ELF32, virtio is C built as ELF32.</summary>
     public static readonly IReadOnlyList<string> Names =
-        ["probe", "probe32", "acpi", "smp", "echo", "spin", "triplefault", "halt", "flood", "ports", "ioflood", "mmioflood", "sleep", "notes", "virtio"];
+        ["probe", "probe32", "acpi", "smp", "echo", "spin", "triplefault", "halt", "flood", "ports", "ioflood", "mmioflood", "sleep", "notes", "poweroff", "virtio"];
 
     /// <summary>The guests built as ELF32 (the rest are ELF64).</summary>
     public static readonly IReadOnlyList<string> Elf32 = ["probe32", "virtio"];

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Devices;
 using PvhVm.Core.Machine;
 using PvhVm.Core.Tests.Guests;
 
@@ -34,6 +35,17 @@ public sealed class GuestBehaviourTests
         var lines = RunToExit("smp", cpus);
         Assert.Equal(Enumerable.Range(0, cpus).Select(i => $"cpu {i} online"), lines.Where(l => l.EndsWith(" online", StringComparison.Ordinal)).Order());
         Assert.Equal($"smp done cpus={cpus}", lines[^1]);
+    }
+
+    [Fact]
+    public void GuestPowersOffThroughTheFadtSleepControlRegister()
+    {
+        using var vm = Start("poweroff");
+        Assert.True(vm.WaitForExit(Bound), "poweroff did not exit");
+        var lines = vm.Console.Snapshot().Select(l => l.Text).ToList();
+        Assert.True(vm.ExitReason == VmExitReason.PowerOff, $"ended {vm.ExitReason} {vm.Fault}; output:\n{string.Join('\n', lines)}");
+        Assert.Equal(VmState.Stopped, vm.State);
+        Assert.Equal([$"poweroff sleep control port 0x{AcpiPowerDevice.SleepControlPort:x4}"], lines);
     }
 
     [Fact]

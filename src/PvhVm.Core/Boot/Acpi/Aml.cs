@@ -12,8 +12,10 @@ internal static class Aml
     private const byte NameOp = 0x08;
     private const byte BytePrefix = 0x0A;
     private const byte DWordPrefix = 0x0C;
+    private const byte StringPrefix = 0x0D;
     private const byte ScopeOp = 0x10;
     private const byte BufferOp = 0x11;
+    private const byte PackageOp = 0x12;
     private const byte ExtOpPrefix = 0x5B;
     private const byte DeviceOp = 0x82;
     private const byte RootChar = 0x5C;
@@ -30,6 +32,27 @@ internal static class Aml
 
     /// <summary>Name (name, value).</summary>
     public static byte[] Name(string name, byte[] value) => [NameOp, .. NameSeg(name), .. value];
+
+    /// <summary>A string constant of printable ASCII, such as a _HID that is no EISA id ("LNRO0005").</summary>
+    public static byte[] String(string value)
+    {
+        if (!value.All(c => c is >= ' ' and <= '~'))
+        {
+            throw new ArgumentException($"'{value}' is not printable ASCII.", nameof(value));
+        }
+
+        return [StringPrefix, .. value.Select(c => (byte)c), 0x00];
+    }
+
+    /// <summary>A byte constant (ByteConst: prefix and value).</summary>
+    public static byte[] ByteConst(byte value) => [BytePrefix, value];
+
+    /// <summary>Package () { elements }, for up to 255 elements.</summary>
+    public static byte[] Package(params byte[][] elements)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(elements.Length, byte.MaxValue);
+        return [PackageOp, .. WithPackageLength([(byte)elements.Length, .. elements.SelectMany(e => e)])];
+    }
 
     /// <summary>EisaId ("PNP0501"): three letters of five bits each and four hex digits, stored big-endian.</summary>
     public static byte[] EisaId(string id)
@@ -70,6 +93,33 @@ internal static class Aml
         ArgumentOutOfRangeException.ThrowIfGreaterThan(irq, 15);
         var mask = (ushort)(1 << irq);
         return [0x22, (byte)mask, (byte)(mask >> 8)];
+    }
+
+    /// <summary>Memory32Fixed (ReadWrite, base, length): a fixed range of 32-bit memory space.</summary>
+    public static byte[] Memory32Fixed(uint baseAddress, uint length)
+    {
+        var descriptor = new byte[12];
+        descriptor[0] = 0x86;
+        descriptor[1] = 9;
+        descriptor[3] = 0x01; // read-write
+        BinaryPrimitives.WriteUInt32LittleEndian(descriptor.AsSpan(4), baseAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(descriptor.AsSpan(8), length);
+        return descriptor;
+    }
+
+    /// <summary>
+    /// Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi }: the extended interrupt descriptor, which names
+    /// a GSI of any number (IRQNoFlags covers only ISA IRQs 0-15).
+    /// </summary>
+    public static byte[] Interrupt(uint gsi)
+    {
+        var descriptor = new byte[9];
+        descriptor[0] = 0x89;
+        descriptor[1] = 6;
+        descriptor[3] = 0x03; // consumer, edge-triggered, active-high, exclusive
+        descriptor[4] = 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(descriptor.AsSpan(5), gsi);
+        return descriptor;
     }
 
     /// <summary>Prefixes <paramref name="content"/> with its PkgLength, which counts its own bytes too.</summary>

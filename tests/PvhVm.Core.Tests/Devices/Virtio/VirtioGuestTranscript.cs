@@ -19,10 +19,13 @@ internal static class VirtioGuestTranscript
         File.WriteAllBytes(path, disk);
     }
 
-    /// <summary>The guest's lines for a disk at <paramref name="disk"/> and the entropy source at <paramref name="rng"/>, as "0x%08x irq %u".</summary>
-    public static string[] Expected(string disk, string rng) =>
+    /// <summary>
+    /// The guest's lines for devices found <paramref name="where"/> ("on the command line", "in the DSDT"), a disk at
+    /// <paramref name="disk"/> and the entropy source at <paramref name="rng"/>, as "0x%08x irq %u".
+    /// </summary>
+    public static string[] Expected(string where, string disk, string rng) =>
     [
-        "virtio: 2 device(s) on the command line",
+        $"virtio: 2 device(s) {where}",
         $"dev 0 at {disk}: id 2",
         "blk capacity=2048 sectors",
         "blk sector 0: PVHVM TEST DISK SECTOR ZERO....!",

@@ -34,8 +34,8 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
         output.WriteLine($"guest run {clock.Elapsed.TotalMilliseconds:0} ms");
 
         Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
-        // The disk at the start of the MMIO hole on GSI 5, the entropy source in the next 4 KiB slot on GSI 6.
-        Assert.Equal(VirtioGuestTranscript.Expected("0xc0000000 irq 5", "0xc0001000 irq 6"), vm.Console.Snapshot().Select(line => line.Text));
+        // Found in the DSDT: the disk at the start of the MMIO hole on GSI 5, the entropy source in the next 4 KiB slot on GSI 6.
+        Assert.Equal(VirtioGuestTranscript.Expected("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6"), vm.Console.Snapshot().Select(line => line.Text));
         VirtioGuestTranscript.AssertGuestWroteSector8(_image);
 
         // Read 0, write 8, flush, read 8, GET_ID: five requests; two sectors read from the image, one written.

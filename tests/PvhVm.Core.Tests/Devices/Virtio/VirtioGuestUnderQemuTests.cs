@@ -27,7 +27,7 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
         var transcript = RunUnderQemu(() => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
         Assert.Equal(DiskImageProblem.Locked, whileQemuRuns);
 
-        Assert.Equal(VirtioGuestTranscript.Expected("0xfeb00e00 irq 12", "0xfeb00c00 irq 11"), transcript);
+        Assert.Equal(VirtioGuestTranscript.Expected("on the command line", "0xfeb00e00 irq 12", "0xfeb00c00 irq 11"), transcript);
         VirtioGuestTranscript.AssertGuestWroteSector8(_image);
     }
 
