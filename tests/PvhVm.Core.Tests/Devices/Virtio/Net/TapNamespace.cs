@@ -36,6 +36,14 @@ internal sealed class TapNamespace : IDisposable
         InNamespace("link", "set", TapName, "up");
     }
 
+    /// <summary>Makes a persistent tap inside the namespace, addressed and up, for a program started in it (QEMU) to attach to.</summary>
+    public void CreateTapInside()
+    {
+        InNamespace("tuntap", "add", "dev", TapName, "mode", "tap");
+        InNamespace("addr", "add", HostAddress + "/24", "dev", TapName);
+        InNamespace("link", "set", TapName, "up");
+    }
+
     /// <summary>The tap's own MAC inside the namespace.</summary>
     public string TapMac() =>
         InNamespace("-br", "link", "show", TapName).Split(" ", StringSplitOptions.RemoveEmptyEntries)[2];
