@@ -88,6 +88,47 @@ Describe 'New-PvhVm vsock, Invoke-PvhVsock and Connect-PvhVsock' {
             Should -Throw -ErrorId 'InvalidVmConfig,PvhVm.Module.Commands.NewPvhVmCommand'
     }
 
+    Context 'with the C virtio guest, which connects to host port 5001 and then echoes on its port 5000' {
+        BeforeEach {
+            $virtio = Get-TestGuestPath virtio
+            $socketDirectory = New-Item -ItemType Directory (Join-Path $TestDrive "vs-$(Get-Random)")
+            $socketPath = Join-Path $socketDirectory 'vsock'
+            $listener = [Net.Sockets.Socket]::new('Unix', 'Stream', 'Unspecified')
+            $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new("${socketPath}_5001"))
+            $listener.Listen(1)
+            $listener.ReceiveTimeout = 30000
+            $null = New-PvhVm -Name 'vs-echo' -KernelPath $virtio -MemoryMB 64 -VsockPath $socketPath | Start-PvhVm
+            $fromGuest = $listener.Accept()
+            $hello = [IO.StreamReader]::new([Net.Sockets.NetworkStream]::new($fromGuest, $true)).ReadLine()
+            $null = Wait-PvhVm -Name 'vs-echo' -ConsolePattern '^vsock listening on port 5000$' -Timeout 30
+        }
+
+        AfterEach {
+            $fromGuest.Dispose()
+            $listener.Dispose()
+        }
+
+        It 'Invoke-PvhVsock sends the input lines and returns the guest''s reply lines' {
+            $hello | Should -BeExactly 'hello from the guest'
+            $reply = 'ping', 'second line' | Invoke-PvhVsock -Name 'vs-echo' -Port 5000
+            $reply | Should -Be @('ping', 'second line')
+            Wait-PvhVm -Name 'vs-echo' -Timeout 30
+            (Get-PvhConsole -Name 'vs-echo' -Pattern 'echoed').Text | Should -BeExactly 'vsock echoed 17 bytes on port 5000'
+        }
+
+        It 'Connect-PvhVsock returns a stream for a conversation' {
+            $stream = Connect-PvhVsock -Name 'vs-echo' -Port 5000
+            $stream | Should -BeOfType ([Net.Sockets.NetworkStream])
+            $writer = [IO.StreamWriter]::new($stream); $writer.AutoFlush = $true
+            $reader = [IO.StreamReader]::new($stream)
+            $writer.WriteLine('one'); $reader.ReadLine() | Should -BeExactly 'one'
+            $writer.WriteLine('two'); $reader.ReadLine() | Should -BeExactly 'two'
+            $stream.Dispose()
+            Wait-PvhVm -Name 'vs-echo' -Timeout 30
+            (Get-PvhVm -Name 'vs-echo').ExitReason | Should -Be 'GuestReset'
+        }
+    }
+
     It 'reports VsockNotEnabled, VsockNotRunning and VsockConnectionRefused' {
         $null = New-PvhVm -Name 'vs-none' -KernelPath $sleep -MemoryMB 16
         { 'ping' | Invoke-PvhVsock -Name 'vs-none' -Port 5000 -ErrorAction Stop } |

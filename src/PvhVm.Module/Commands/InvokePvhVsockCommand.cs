@@ -24,17 +24,18 @@ public sealed class InvokePvhVsockCommand : VsockCmdlet
 
     protected override void EndProcessing()
     {
-        using var socket = Open(out var vm);
+        var socket = Open(out var vm);
         if (socket is null)
         {
             return;
         }
 
-        socket.Send(Encoding.UTF8.GetBytes(string.Concat(_input.Select(line => line + "\n"))));
+        using var stream = new NetworkStream(socket, ownsSocket: true);
+        stream.Write(Encoding.UTF8.GetBytes(string.Concat(_input.Select(line => line + "\n"))));
         // Shutting down our side lets a guest that reads to end of stream answer and close.
         socket.Shutdown(SocketShutdown.Send);
         socket.ReceiveTimeout = (int)Math.Clamp(Timeout.TotalMilliseconds, 1, int.MaxValue);
-        using var reader = new StreamReader(new NetworkStream(socket), Encoding.UTF8);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
         try
         {
             while (reader.ReadLine() is { } line)
