@@ -61,9 +61,9 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
         if ($help.inputTypes.inputType.type.name -notcontains 'System.String') { return }
         $required = @{
             'Send-PvhConsole' = @{ Text = 'x' }
+            'Add-PvhVmDisk' = @{ Path = 'absent.img' }
             'Invoke-PvhVsock' = @{ Name = 'pvh-help-absent'; Port = 1 }
             'Add-PvhVmNetworkAdapter' = @{ TapName = 'pvhhelp0' }
-            'Add-PvhVmDisk' = @{ Path = 'pvh-help-absent.img' }
         }
         $arguments = $required[$name] ?? @{}
         'pvh-help-absent' | & $name @arguments -ErrorVariable err -ErrorAction SilentlyContinue

@@ -14,12 +14,14 @@
  * Output contract (COM1, "\r\n" line ends; values differ only with the disk's content and serial):
  *   virtio: <n> device(s) on the command line             (or "in the DSDT"; 0: "virtio: no devices")
  *   dev <i> at 0x%08x irq %u: id %u                        then, per device id:
+ *   blk looping chain: device needs reset                 (only with virtio.loop: a self-looping chain first, then a reset)
  *   blk capacity=%u sectors                                (block, id 2)
  *   blk sector 0: <first 32 bytes, non-printables as '.'>
  *   blk wrote sector 8
  *   blk flush ok
  *   blk sector 8 reads back ok
  *   blk serial=<GET_ID's bytes up to the first NUL>
+ *   blk <n> reads ok                                       (only with virtio.reads=<n>: n more one-sector reads)
  *   rng 64 bytes, not all zero                            (entropy, id 4)
  *   net mac=<xx:xx:xx:xx:xx:xx>                            (network, id 1)
  *   net arp reply from 10.213.0.1 at <mac>
@@ -263,9 +265,28 @@ static int blk_request(uint32_t base, struct queue *q, uint32_t type, uint32_t s
     return 0;
 }
 
+static uint32_t extra_reads;
+static int loop_first;
+
+/* virtio.loop on the command line: first a chain whose descriptor points back at itself, which the device must refuse
+ * by needing a reset; then the usual requests after a reset, on a fresh queue. */
+static int run_looping_chain(uint32_t base, struct queue *q)
+{
+    if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) return -1;
+    set_desc(q, 0, &header, sizeof header, DESC_NEXT);
+    q->desc[0].next = 0;
+    if (submit(base, q, 1) == 0) { problem = "a looping chain was served"; return -1; }
+    puts("blk looping chain: "); puts(problem); puts("\r\n");
+    q->next_avail = 0;
+    q->last_used = 0;
+    q->avail.idx = 0;
+    return 0;
+}
+
 static int run_block(uint32_t base, struct queue *q)
 {
     static const char marker[] = "PVHVM VIRTIO GUEST WAS HERE (sector 8)";
+    if (loop_first && run_looping_chain(base, q)) return -1;
     if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) return -1;
     puts("blk capacity="); putu(rd(base, CONFIG)); puts(" sectors\r\n");
 
@@ -290,6 +311,12 @@ static int run_block(uint32_t base, struct queue *q)
     for (int i = 0; i < 21; i++) data[i] = 0;
     if (blk_request(base, q, BLK_GET_ID, 0, 20)) return -1;
     puts("blk serial="); puts((const char *)data); puts("\r\n");
+
+    /* virtio.reads=<n> on the command line: n more one-sector reads, for a requests-per-second figure. */
+    for (uint32_t i = 0; i < extra_reads; i++) {
+        if (blk_request(base, q, BLK_IN, i % 2048u, 512)) return -1;
+    }
+    if (extra_reads) { puts("blk "); putu(extra_reads); puts(" reads ok\r\n"); }
     return 0;
 }
 
@@ -541,6 +568,16 @@ int main(void)
     const char *cmdline = (const char *)info[6]; /* cmdline_paddr, low half (the guest sees only 4 GiB) */
     uint32_t bases[MAX_DEVICES], irqs[MAX_DEVICES];
     int count = cmdline ? find_devices(cmdline, bases, irqs) : 0;
+    for (const char *p = cmdline; p && *p; p++) {
+        static const char key[] = "virtio.reads=";
+        int k = 0;
+        while (key[k] && p[k] == key[k]) k++;
+        if (!key[k]) { const char *q = p + k; extra_reads = parse_number(&q); }
+        static const char loop[] = "virtio.loop";
+        k = 0;
+        while (loop[k] && p[k] == loop[k]) k++;
+        if (!loop[k]) loop_first = 1;
+    }
     const char *source = " device(s) on the command line\r\n";
     const uint8_t *dsdt = count ? 0 : find_dsdt(info);
     if (dsdt) { count = find_dsdt_devices(dsdt, bases, irqs); source = " device(s) in the DSDT\r\n"; }

@@ -12,12 +12,20 @@
  *   pvhtest: marker=<contents of /pvhtest-marker, a file only this initramfs has>
  *   pvhtest: syscall6=<ok | error N>   (mmap: six arguments, r10 r8 r9 included)
  *   pvhtest: int80_getpid=<1>         (int $0x80, the 32-bit system call entry)
+ *   with pvhtest.disk=1 on the command line (a VM with a disk and an entropy source; devtmpfs on /dev):
+ *   pvhtest: disk_marker=<sector 0 of /dev/vda up to its first newline or NUL, at most 63 bytes>
+ *   pvhtest: disk_write=<ok | error N>  (DISK_WRITTEN at DISK_WRITE_OFFSET of /dev/vda, then fsync)
+ *   pvhtest: hwrng=<32 bytes of /dev/hwrng in hex | error N>   (the only hardware RNG is virtio_rng)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
  */
 #include "nolibc.h"
 
 #define PREFIX "pvhtest: "
+
+/* What the disk mode writes, and where: 1 MiB into /dev/vda, a page the tests read back from the image file. */
+#define DISK_WRITE_OFFSET (1 << 20)
+#define DISK_WRITTEN "PVHTEST LINUX WROTE THIS PAGE\n"
 
 static char buffer[16384];
 
@@ -122,6 +130,69 @@ static void report_int80(void)
 	printf(PREFIX "int80_getpid=%ld\n", result);
 }
 
+/* Whether the kernel command line (buffer holds /proc/cmdline) has the word "word". */
+static int has_word(const char *word)
+{
+	size_t length = strlen(word);
+	const char *p;
+
+	for (p = buffer; *p; p++) {
+		if ((p == buffer || p[-1] == ' ') && strncmp(p, word, length) == 0
+		    && (p[length] == '\0' || p[length] == ' ' || p[length] == '\n'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Linux's virtio_blk and virtio_rng at work: read a marker the host put on the disk, write a page, sync, read hwrng. */
+static void exercise_disk_and_entropy(void)
+{
+	static char page[4096];
+	unsigned char random[32];
+	int fd, i, got;
+
+	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) < 0)
+		printf(PREFIX "mount /dev: error %d\n", errno);
+
+	fd = open("/dev/vda", O_RDWR);
+	if (fd < 0) {
+		printf(PREFIX "disk_marker=error %d\n", errno);
+	} else {
+		got = read(fd, page, 64);
+		for (i = 0; i < got && i < 63 && page[i] != '\n' && page[i] != '\0'; i++)
+			;
+		page[i] = '\0';
+		printf(PREFIX "disk_marker=%s\n", got < 0 ? "error" : page);
+
+		memset(page, 0, sizeof(page));
+		memcpy(page, DISK_WRITTEN, sizeof(DISK_WRITTEN) - 1);
+		if (lseek(fd, DISK_WRITE_OFFSET, SEEK_SET) != DISK_WRITE_OFFSET || write(fd, page, sizeof(page)) != sizeof(page))
+			printf(PREFIX "disk_write=error %d\n", errno);
+		else if (fsync(fd) < 0)
+			printf(PREFIX "disk_write=error fsync %d\n", errno);
+		else
+			printf(PREFIX "disk_write=ok\n");
+		close(fd);
+	}
+
+	fd = open("/dev/hwrng", O_RDONLY);
+	got = fd < 0 ? -1 : read(fd, random, sizeof(random));
+	if (got != (int)sizeof(random)) {
+		printf(PREFIX "hwrng=error %d\n", errno);
+	} else {
+		char hex[2 * sizeof(random) + 1];	/* nolibc's printf has no field width */
+
+		for (i = 0; i < got; i++) {
+			hex[2 * i] = "0123456789abcdef"[random[i] >> 4];
+			hex[2 * i + 1] = "0123456789abcdef"[random[i] & 15];
+		}
+		hex[2 * got] = '\0';
+		printf(PREFIX "hwrng=%s\n", hex);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The value of "pvhtest.action=" among the words of the kernel command line (buffer holds /proc/cmdline). */
 static const char *requested_action(void)
 {
@@ -165,7 +236,10 @@ int main(void)
 	report_six_argument_call();
 	report_int80();
 	report_file("cmdline", "/proc/cmdline");
+	if (has_word("pvhtest.disk=1"))
+		exercise_disk_and_entropy();
 
+	read_file("/proc/cmdline");
 	action = requested_action();
 	if (strcmp(action, "reboot") == 0)
 		command = LINUX_REBOOT_CMD_RESTART;

@@ -7,12 +7,13 @@ namespace PvhVm.Module.Commands;
 [OutputType(typeof(FileInfo))]
 public sealed class NewPvhDiskCommand : PvhCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    /// <summary>Binds by property name, with -SizeMB, so rows of a CSV file make one disk each.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
     /// <summary>The disk's size in MiB (1 MiB to 2 TiB).</summary>
-    [Parameter(Mandatory = true, Position = 1)]
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 2 * 1024 * 1024)]
     public int SizeMB { get; set; }
 

@@ -16,9 +16,12 @@ internal static class TestKernelBoot
     /// Boots the test kernel to its end and returns the VM with /init's "pvhtest: key=value" report. Fails with the
     /// console when the VM does not end, or /init did not finish its report.
     /// </summary>
-    public static (VirtualMachine Vm, Dictionary<string, string> Report) BootToExit(TestKernelFixture kernel, string commandLine, int cpus, ITestOutputHelper output)
+    /// <param name="configure">Adds to the VM's configuration (disks, entropy) before it is created.</param>
+    public static (VirtualMachine Vm, Dictionary<string, string> Report) BootToExit(TestKernelFixture kernel, string commandLine, int cpus,
+        ITestOutputHelper output, Func<VmConfig, VmConfig>? configure = null)
     {
-        var vm = new VirtualMachine(new VmConfig("linux-userspace", kernel.VmlinuxPath, kernel.InitramfsPath, commandLine, MemoryMB, cpus));
+        var config = new VmConfig("linux-userspace", kernel.VmlinuxPath, kernel.InitramfsPath, commandLine, MemoryMB, cpus);
+        var vm = new VirtualMachine(configure?.Invoke(config) ?? config);
         try
         {
             vm.Start();

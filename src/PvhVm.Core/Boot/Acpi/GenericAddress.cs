@@ -4,7 +4,7 @@ namespace PvhVm.Core.Boot.Acpi;
 
 /// <summary>ACPI Generic Address Structure (12 bytes, ACPI 6.5 section 5.2.3.2): where a register lives and how to access it.</summary>
 [StructLayout(LayoutKind.Sequential, Pack = 1)]
-public struct GenericAddress
+internal struct GenericAddress
 {
     public const int Size = 12;
 

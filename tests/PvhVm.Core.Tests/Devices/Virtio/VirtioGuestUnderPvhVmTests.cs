@@ -48,6 +48,27 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
+    public void AGuestWhoseChainLoopsGetsADeviceThatNeedsResetAndTheVmCarriesOn()
+    {
+        VirtioGuestTranscript.WriteImage(_image);
+        using var vm = new VirtualMachine(new VmConfig("virtio-loop", GuestImages.PathOf("virtio"), CommandLine: "virtio.loop", MemoryMB: 64)
+        {
+            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
+            EnableEntropy = true,
+        });
+        vm.Start();
+        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+
+        // The looping chain ends as DEVICE_NEEDS_RESET, which the guest sees; after a reset the same device serves it.
+        var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6").ToList();
+        expected.Insert(2, "blk looping chain: device needs reset");
+        Assert.Equal(expected, vm.Console.Snapshot().Select(line => line.Text));
+        Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
+        Assert.Null(vm.Fault);
+        VirtioGuestTranscript.AssertGuestWroteSector8(_image);
+    }
+
+    [Fact]
     public void TwoRunningVmsCannotShareAWritableImageButCanShareAReadOnlyOne()
     {
         VirtioGuestTranscript.WriteImage(_image);

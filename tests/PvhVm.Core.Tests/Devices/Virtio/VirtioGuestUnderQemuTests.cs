@@ -8,7 +8,8 @@ namespace PvhVm.Core.Tests.Devices.Virtio;
 /// <summary>
 /// The C virtio guest (tests/guests/virtio.c) checked against device models nobody here wrote: QEMU microvm's
 /// virtio-blk-device and virtio-rng-device, found through the virtio_mmio.device= entries QEMU appends to the command
-/// line with acpi=off. The same transcript is what PvhVm's devices must produce once they are wired into the VM.
+/// line with acpi=off, or in its DSDT with ACPI on (as PvhVm describes its own). VirtioGuestUnderPvhVmTests expects the
+/// same transcripts from PvhVm's devices.
 /// </summary>
 public sealed class VirtioGuestUnderQemuTests : IDisposable
 {
@@ -25,16 +26,23 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
 
         // While QEMU has the image open for writing, PvhVm must not get it (QEMU holds OFD locks on some of its bytes).
         DiskImageProblem? whileQemuRuns = null;
-        var transcript = RunUnderQemu(
-            [
-                "-device", $"virtio-blk-device,drive=d,serial={VirtioGuestTranscript.Serial}",
-                "-drive", $"id=d,file={_image},format=raw,if=none",
-                "-device", "virtio-rng-device",
-            ],
-            () => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
+        var transcript = RunUnderQemu(acpi: false, "", DiskAndEntropy, () => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
         Assert.Equal(DiskImageProblem.Locked, whileQemuRuns);
 
         Assert.Equal(VirtioGuestTranscript.Expected("on the command line", "0xfeb00e00 irq 12", "0xfeb00c00 irq 11"), transcript);
+        VirtioGuestTranscript.AssertGuestWroteSector8(_image);
+    }
+
+    [Fact]
+    public void TheGuestFindsQemuDevicesInTheDsdtAndALoopingChainNeedsAReset()
+    {
+        VirtioGuestTranscript.WriteImage(_image);
+        var transcript = RunUnderQemu(acpi: true, "virtio.loop", DiskAndEntropy, () => { });
+
+        // With ACPI, microvm's devices are on its second I/O APIC (GSIs 24-47) and described only in the DSDT.
+        var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xfeb02e00 irq 47", "0xfeb02c00 irq 46").ToList();
+        expected.Insert(2, "blk looping chain: device needs reset");
+        Assert.Equal(expected, transcript);
         VirtioGuestTranscript.AssertGuestWroteSector8(_image);
     }
 
@@ -44,10 +52,9 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
         using var network = new TapNamespace();
         network.CreateTapInside();
 
-        var transcript = RunUnderQemu(
+        var transcript = RunUnderQemu(acpi: false, "",
             ["-netdev", $"tap,id=n,ifname={network.TapName},script=no,downscript=no", "-device", "virtio-net-device,netdev=n,mac=52:54:00:12:34:56"],
-            () => { },
-            network.Name);
+            () => { }, network.Name);
 
         Assert.Equal(
             [
@@ -61,11 +68,18 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
             transcript);
     }
 
+    private string[] DiskAndEntropy =>
+    [
+        "-device", $"virtio-blk-device,drive=d,serial={VirtioGuestTranscript.Serial}",
+        "-drive", $"id=d,file={_image},format=raw,if=none",
+        "-device", "virtio-rng-device",
+    ];
+
     /// <summary>
     /// The guest's lines up to "virtio done" with <paramref name="devices"/>; <paramref name="whileRunning"/> runs then,
     /// before QEMU is stopped. With <paramref name="networkNamespace"/>, QEMU runs inside it (where its tap is).
     /// </summary>
-    private static List<string> RunUnderQemu(string[] devices, Action whileRunning, string? networkNamespace = null)
+    private static List<string> RunUnderQemu(bool acpi, string commandLine, string[] devices, Action whileRunning, string? networkNamespace = null)
     {
         var qemuPath = HostTools.Require("qemu-system-x86_64");
         var start = new ProcessStartInfo(networkNamespace is null ? qemuPath : HostTools.Require("ip"))
@@ -77,12 +91,12 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
         string[] wrapper = networkNamespace is null ? [] : ["netns", "exec", networkNamespace, qemuPath];
         foreach (var argument in (string[])[
             .. wrapper,
-            "-M", "microvm,accel=kvm,acpi=off", "-cpu", "host,-arch-capabilities", "-nodefaults", "-no-user-config",
+            "-M", $"microvm,accel=kvm,acpi={(acpi ? "on" : "off")}", "-cpu", "host,-arch-capabilities", "-nodefaults", "-no-user-config",
             "-display", "none", "-serial", "stdio", "-no-reboot", "-m", "64",
             // QEMU's virtio-mmio defaults to the legacy (version 1) interface; the guest speaks only version 2.
             "-global", "virtio-mmio.force-legacy=false",
             .. devices,
-            "-kernel", GuestImages.PathOf("virtio"),
+            "-kernel", GuestImages.PathOf("virtio"), "-append", commandLine,
         ])
         {
             start.ArgumentList.Add(argument);
