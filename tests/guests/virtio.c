@@ -69,7 +69,9 @@ struct queue {
 
 static struct queue queues[MAX_DEVICES][MAX_QUEUES];
 static struct blk_header header;
-static uint8_t data[512] __attribute__((aligned(512)));
+/* Aligned no more than the rest of .bss: a 512-byte alignment could start .bss on a fresh page, and ld then gives it a
+ * separate RW segment (every guest but smp is one segment at the image base). */
+static uint8_t data[512] __attribute__((aligned(16)));
 static volatile uint8_t status;
 static const char *problem;
 
