@@ -74,7 +74,7 @@ public static class Layout
     /// <summary>The first virtio-mmio device's GSI; device i is on <c>VirtioFirstGsi + i</c>.</summary>
     public const uint VirtioFirstGsi = 5;
 
-    /// <summary>Virtio-mmio devices per VM (disks and the entropy source together): GSIs 5-12, as many as QEMU microvm's slots.</summary>
+    /// <summary>Virtio-mmio devices per VM (disks, entropy source, network adapters and vsock together): GSIs 5-12, as many as QEMU microvm's slots.</summary>
     public const int MaxVirtioDevices = 8;
 
     /// <summary>Where RAM continues above the hole.</summary>

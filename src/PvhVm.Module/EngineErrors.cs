@@ -1,6 +1,8 @@
 using System.Management.Automation;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Devices.Virtio.Block;
+using PvhVm.Core.Devices.Virtio.Net;
+using PvhVm.Core.Devices.Virtio.Vsock;
 using PvhVm.Core.Host;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
@@ -65,6 +67,13 @@ internal static class EngineErrors
         [DiskImageProblem.AlreadyAttached] = new("DiskAlreadyAttached", ErrorCategory.ResourceExists),
     };
 
+    private static readonly Dictionary<TapProblem, ErrorIdentity> Tap = new()
+    {
+        [TapProblem.InvalidName] = new("TapNameInvalid", ErrorCategory.InvalidArgument),
+        [TapProblem.AlreadyAttached] = new("NetworkAdapterAlreadyAttached", ErrorCategory.ResourceExists),
+        [TapProblem.Unavailable] = new("TapUnavailable", ErrorCategory.ResourceUnavailable),
+    };
+
     private static readonly Dictionary<HostResource, ErrorIdentity> HostResources = new()
     {
         [HostResource.Threads] = new("HostThreadsExhausted", ErrorCategory.ResourceUnavailable),
@@ -78,6 +87,8 @@ internal static class EngineErrors
         KernelImageException e => KernelImage[e.Kind],
         BootException e => Boot[e.Kind],
         DiskImageException e => DiskImage[e.Problem],
+        TapException e => Tap[e.Problem],
+        VsockException => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
         HostResourceException e => HostResources[e.Resource],
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
@@ -96,6 +107,10 @@ internal static class EngineErrors
         HostResourceException e => HostResourceException.Remedy(e.Resource),
         DiskImageException { Problem: DiskImageProblem.Locked } =>
             "Stop the VM (or other program) that has the image open, or attach it read-only everywhere (-ReadOnlyDiskPath, Add-PvhVmDisk -ReadOnly).",
+        TapException { Problem: TapProblem.Unavailable } =>
+            "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
+        VsockException =>
+            "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
         _ => null,
     };
 

@@ -43,6 +43,26 @@ internal static class VmErrors
     public static ErrorRecord DiskImageExists(string path)
         => ErrorRecordFactory.Create(new IOException($"'{path}' already exists; New-PvhDisk does not overwrite a file without -Force."), "DiskImageExists", ErrorCategory.ResourceExists, path);
 
+    public static ErrorRecord NetworkAdapterNotFound(VirtualMachine vm, string tapName)
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"VM '{vm.Name}' has no network adapter on tap '{tapName}'."), "NetworkAdapterNotFound", ErrorCategory.ObjectNotFound, vm);
+
+    public static ErrorRecord VsockNotEnabled(VirtualMachine vm)
+        => ErrorRecordFactory.Create($"VM '{vm.Name}' has no vsock device.", "VsockNotEnabled", ErrorCategory.InvalidOperation, vm,
+            "Create the VM with New-PvhVm -EnableVsock (or -VsockCid).");
+
+    public static ErrorRecord VsockConnectFailed(VirtualMachine vm, Vsock.VsockConnectException exception) => exception.Failure switch
+    {
+        Vsock.VsockConnectFailure.NotListening => ErrorRecordFactory.Create(exception, "VsockNotRunning", ErrorCategory.ResourceUnavailable, vm,
+            "Start the VM first: its vsock socket exists only while it runs."),
+        Vsock.VsockConnectFailure.TimedOut => ErrorRecordFactory.Create(exception, "VsockTimeout", ErrorCategory.OperationTimeout, vm),
+        _ => ErrorRecordFactory.Create(exception, "VsockConnectionRefused", ErrorCategory.ConnectionError, vm,
+            "Check that a program in the guest listens on that vsock port (and that the guest kernel has virtio_vsock)."),
+    };
+
+    public static ErrorRecord VsockReplyTimeout(VirtualMachine vm, uint port, TimeSpan timeout)
+        => ErrorRecordFactory.Create(new TimeoutException($"VM '{vm.Name}': guest port {port} did not end its reply within {timeout.TotalSeconds:0.###} s."),
+            "VsockTimeout", ErrorCategory.OperationTimeout, vm);
+
     public static ErrorRecord PathNotFound(string path, Exception exception)
         => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
 

@@ -81,6 +81,23 @@ Describe 'Every engine exception has one pinned error id and category' {
         $record.ErrorDetails.RecommendedAction | Should -BeLike "*$Action*"
     }
 
+    It 'maps TapException <Problem> to <Id> (<Category>)' -ForEach @(
+        @{ Problem = 'InvalidName'; Id = 'TapNameInvalid'; Category = 'InvalidArgument' }
+        @{ Problem = 'AlreadyAttached'; Id = 'NetworkAdapterAlreadyAttached'; Category = 'ResourceExists' }
+        @{ Problem = 'Unavailable'; Id = 'TapUnavailable'; Category = 'ResourceUnavailable' }
+    ) {
+        $record = Get-ErrorRecord ([PvhVm.Core.Devices.Virtio.Net.TapException]::new($Problem, 'tap0', 'bad'))
+        $record.FullyQualifiedErrorId | Should -BeExactly $Id
+        "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
+    }
+
+    It 'maps VsockException to VsockSocketUnavailable (ResourceUnavailable) with what to do about it' {
+        $record = Get-ErrorRecord ([PvhVm.Core.Devices.Virtio.Vsock.VsockException]::new('/run/x/vsock', 'exists'))
+        $record.FullyQualifiedErrorId | Should -BeExactly 'VsockSocketUnavailable'
+        "$($record.CategoryInfo.Category)" | Should -BeExactly 'ResourceUnavailable'
+        $record.ErrorDetails.RecommendedAction | Should -BeLike '*-VsockPath*'
+    }
+
     It 'maps <Name> to <Id> (<Category>)' -ForEach @(
         @{ Name = 'KvmException opening /dev/kvm, EACCES'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('open /dev/kvm', 13, $null) }; Id = 'KvmUnavailable'; Category = 'PermissionDenied' }
         @{ Name = 'KvmException opening /dev/kvm, ENOENT'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('open /dev/kvm', 2, $null) }; Id = 'KvmUnavailable'; Category = 'ResourceUnavailable' }
@@ -103,6 +120,7 @@ Describe 'Every engine exception has one pinned error id and category' {
                 @{ Type = [PvhVm.Core.Boot.BootErrorKind]; New = { param($k) [PvhVm.Core.Boot.BootException]::new($k, 'bad', $null) }; Count = 16 }
                 @{ Type = [PvhVm.Core.Devices.Virtio.Block.DiskImageProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($k, '/d.img', 'bad') }; Count = 6 }
                 @{ Type = [PvhVm.Core.Host.HostResource]; New = { param($k) [PvhVm.Core.Host.HostResourceException]::new($k, 'op', 12, $null) }; Count = 3 }
+                @{ Type = [PvhVm.Core.Devices.Virtio.Net.TapProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Net.TapException]::new($k, 'tap0', 'bad') }; Count = 3 }
             )) {
             $kinds = [enum]::GetValues($pair.Type)
             $kinds | Should -HaveCount $pair.Count -Because "each $($pair.Type.Name) needs a pinned row in this file"

@@ -59,7 +59,12 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
 
     It 'binds a piped string when its inputs list System.String' {
         if ($help.inputTypes.inputType.type.name -notcontains 'System.String') { return }
-        $required = @{ 'Send-PvhConsole' = @{ Text = 'x' }; 'Add-PvhVmDisk' = @{ Path = 'absent.img' } }
+        $required = @{
+            'Send-PvhConsole' = @{ Text = 'x' }
+            'Add-PvhVmDisk' = @{ Path = 'absent.img' }
+            'Invoke-PvhVsock' = @{ Name = 'pvh-help-absent'; Port = 1 }
+            'Add-PvhVmNetworkAdapter' = @{ TapName = 'pvhhelp0' }
+        }
         $arguments = $required[$name] ?? @{}
         'pvh-help-absent' | & $name @arguments -ErrorVariable err -ErrorAction SilentlyContinue
         $err.FullyQualifiedErrorId | Should -Not -BeLike 'InputObjectNotBound*'

@@ -6,7 +6,10 @@
  * whose _CRS holds a Memory32Fixed window and an extended Interrupt.
  * For each virtio-blk it reads sector 0, writes sector 8, flushes, reads sector 8 back and asks for the serial;
  * for each virtio-rng it asks for 64 bytes. Every step is one request on queue 0, waited for by polling the
- * used ring (bounded). It prints what it did on COM1 and ends with the i8042 reset.
+ * used ring (bounded). For each virtio-net it sends an ARP request for 10.213.0.1 from 10.213.0.2 (retrying while
+ * the host side comes up) and then an ICMP echo, and waits for the host kernel's replies. For each virtio-vsock it
+ * connects to host port 5001, sends a line and closes; then accepts one connection on its port 5000 and echoes what
+ * arrives until the host ends it. It prints what it did on COM1 and ends with the i8042 reset.
  *
  * Output contract (COM1, "\r\n" line ends; values differ only with the disk's content and serial):
  *   virtio: <n> device(s) on the command line             (or "in the DSDT"; 0: "virtio: no devices")
@@ -20,6 +23,13 @@
  *   blk serial=<GET_ID's bytes up to the first NUL>
  *   blk <n> reads ok                                       (only with virtio.reads=<n>: n more one-sector reads)
  *   rng 64 bytes, not all zero                            (entropy, id 4)
+ *   net mac=<xx:xx:xx:xx:xx:xx>                            (network, id 1)
+ *   net arp reply from 10.213.0.1 at <mac>
+ *   net icmp echo reply, 256 bytes back
+ *   vsock cid=%u                                          (vsock, id 19)
+ *   vsock connected to host port 5001, sent hello
+ *   vsock listening on port 5000
+ *   vsock echoed %u bytes on port 5000
  *   dev <i>: <what failed>                                 instead of the rest of that device's lines
  *   virtio done
  */
@@ -29,6 +39,7 @@
 #define MAX_DEVICES 8
 #define QUEUE_SIZE 8
 #define POLL_LIMIT 100000000u
+#define MAX_QUEUES 3
 
 /* virtio-mmio registers (VIRTIO 1.2, 4.2.2) */
 enum {
@@ -56,9 +67,11 @@ struct queue {
     uint16_t next_avail, last_used;
 };
 
-static struct queue queues[MAX_DEVICES];
+static struct queue queues[MAX_DEVICES][MAX_QUEUES];
 static struct blk_header header;
-static uint8_t data[512] __attribute__((aligned(512)));
+/* Aligned no more than the rest of .bss: a 512-byte alignment could start .bss on a fresh page, and ld then gives it a
+ * separate RW segment (every guest but smp is one segment at the image base). */
+static uint8_t data[512] __attribute__((aligned(16)));
 static volatile uint8_t status;
 static const char *problem;
 
@@ -204,8 +217,8 @@ static void set_desc(struct queue *q, int i, const volatile void *addr, uint32_t
     q->desc[i].next = (uint16_t)(i + 1);
 }
 
-/* Reset, features (VERSION_1, and wanted_low of the low word when offered), queue 0, DRIVER_OK. */
-static int start_device(uint32_t base, struct queue *q, uint32_t wanted_low)
+/* Reset, features (VERSION_1, and wanted_low of the low word when offered), queues 0..count-1, DRIVER_OK. */
+static int start_device(uint32_t base, struct queue *qs, int count, uint32_t wanted_low)
 {
     wr(base, STATUS, 0);
     wr(base, STATUS, ACKNOWLEDGE);
@@ -220,16 +233,19 @@ static int start_device(uint32_t base, struct queue *q, uint32_t wanted_low)
     wr(base, DRIVER_FEATURES, 1);
     wr(base, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK);
     if (!(rd(base, STATUS) & FEATURES_OK)) { problem = "features refused"; return -1; }
-    wr(base, QUEUE_SEL, 0);
-    if (rd(base, QUEUE_NUM_MAX) < QUEUE_SIZE) { problem = "queue 0 too small"; return -1; }
-    wr(base, QUEUE_NUM, QUEUE_SIZE);
-    wr(base, QUEUE_DESC_LOW, (uint32_t)q->desc);
-    wr(base, QUEUE_DESC_HIGH, 0);
-    wr(base, QUEUE_DRIVER_LOW, (uint32_t)&q->avail);
-    wr(base, QUEUE_DRIVER_HIGH, 0);
-    wr(base, QUEUE_DEVICE_LOW, (uint32_t)&q->used);
-    wr(base, QUEUE_DEVICE_HIGH, 0);
-    wr(base, QUEUE_READY, 1);
+    for (int i = 0; i < count; i++) {
+        struct queue *q = &qs[i];
+        wr(base, QUEUE_SEL, (uint32_t)i);
+        if (rd(base, QUEUE_NUM_MAX) < QUEUE_SIZE) { problem = "queue too small"; return -1; }
+        wr(base, QUEUE_NUM, QUEUE_SIZE);
+        wr(base, QUEUE_DESC_LOW, (uint32_t)q->desc);
+        wr(base, QUEUE_DESC_HIGH, 0);
+        wr(base, QUEUE_DRIVER_LOW, (uint32_t)&q->avail);
+        wr(base, QUEUE_DRIVER_HIGH, 0);
+        wr(base, QUEUE_DEVICE_LOW, (uint32_t)&q->used);
+        wr(base, QUEUE_DEVICE_HIGH, 0);
+        wr(base, QUEUE_READY, 1);
+    }
     wr(base, STATUS, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
     if (rd(base, STATUS) & NEEDS_RESET) { problem = "needs reset after DRIVER_OK"; return -1; }
     return 0;
@@ -258,7 +274,7 @@ static int loop_first;
  * by needing a reset; then the usual requests after a reset, on a fresh queue. */
 static int run_looping_chain(uint32_t base, struct queue *q)
 {
-    if (start_device(base, q, 1u << F_BLK_FLUSH)) return -1;
+    if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) return -1;
     set_desc(q, 0, &header, sizeof header, DESC_NEXT);
     q->desc[0].next = 0;
     if (submit(base, q, 1) == 0) { problem = "a looping chain was served"; return -1; }
@@ -273,7 +289,7 @@ static int run_block(uint32_t base, struct queue *q)
 {
     static const char marker[] = "PVHVM VIRTIO GUEST WAS HERE (sector 8)";
     if (loop_first && run_looping_chain(base, q)) return -1;
-    if (start_device(base, q, 1u << F_BLK_FLUSH)) return -1;
+    if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) return -1;
     puts("blk capacity="); putu(rd(base, CONFIG)); puts(" sectors\r\n");
 
     if (blk_request(base, q, BLK_IN, 0, 512)) return -1;
@@ -308,7 +324,7 @@ static int run_block(uint32_t base, struct queue *q)
 
 static int run_entropy(uint32_t base, struct queue *q)
 {
-    if (start_device(base, q, 0)) return -1;
+    if (start_device(base, q, 1, 0)) return -1;
     for (int i = 0; i < 64; i++) data[i] = 0;
     set_desc(q, 0, data, 64, DESC_WRITE);
     if (submit(base, q, 1)) return -1;
@@ -317,6 +333,234 @@ static int run_entropy(uint32_t base, struct queue *q)
     for (int i = 0; i < 64; i++) any |= data[i];
     if (!any) { problem = "64 zero bytes"; return -1; }
     puts("rng 64 bytes, not all zero\r\n");
+    return 0;
+}
+
+
+/* --- device-driven queues: buffers posted ahead, taken back whenever the device returns them --- */
+
+static inline uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (uint64_t)hi << 32 | lo; }
+
+/* Roughly seconds on this host's TSC (a few GHz); only bounds waits. */
+#define TSC_SECOND 2000000000ull
+
+/* Makes one single-descriptor chain available on queue qi (descriptor slot = ring slot) and notifies. */
+static void post(uint32_t base, int qi, struct queue *q, uint16_t slot, const volatile void *buffer, uint32_t len, uint16_t flags)
+{
+    q->desc[slot].addr = (uint32_t)buffer;
+    q->desc[slot].len = len;
+    q->desc[slot].flags = flags;
+    q->desc[slot].next = 0;
+    q->avail.ring[q->next_avail % QUEUE_SIZE] = slot;
+    barrier();
+    q->avail.idx = ++q->next_avail;
+    barrier();
+    wr(base, QUEUE_NOTIFY, (uint32_t)qi);
+}
+
+/* The next used element, waiting up to 'seconds'; the head's slot, or -1. Reads only memory while it waits. */
+static int take_used(struct queue *q, uint32_t *len, uint32_t seconds)
+{
+    uint64_t deadline = rdtsc() + seconds * TSC_SECOND;
+    do {
+        barrier();
+        if (*(volatile uint16_t *)&q->used.idx != q->last_used) {
+            struct used_elem e = q->used.ring[q->last_used % QUEUE_SIZE];
+            q->last_used++;
+            *len = e.len;
+            return (int)e.id;
+        }
+    } while (rdtsc() < deadline);
+    return -1;
+}
+
+static void ack(uint32_t base) { wr(base, INTERRUPT_ACK, rd(base, INTERRUPT_STATUS)); }
+
+static void copy(volatile uint8_t *to, const volatile uint8_t *from, uint32_t n) { while (n--) *to++ = *from++; }
+
+static int equal(const volatile uint8_t *a, const volatile uint8_t *b, uint32_t n) { while (n--) if (*a++ != *b++) return 0; return 1; }
+
+static void puthex8(uint8_t v) { putc("0123456789abcdef"[v >> 4]); putc("0123456789abcdef"[v & 15]); }
+
+static void putmac(const volatile uint8_t *m) { for (int i = 0; i < 6; i++) { if (i) putc(':'); puthex8(m[i]); } }
+
+/* --- virtio-net: ARP and ICMP with the host kernel on the tap --- */
+
+enum { NET_HDR = 12, NET_FRAME = 1514, NET_RX_BUFFERS = 4, F_NET_MAC = 5 };
+static const uint8_t guest_ip[4] = { 10, 213, 0, 2 }, host_ip[4] = { 10, 213, 0, 1 };
+static volatile uint8_t net_rx[NET_RX_BUFFERS][NET_HDR + NET_FRAME];
+static volatile uint8_t net_tx[NET_HDR + NET_FRAME];
+static uint8_t mac[6], host_mac[6];
+
+static uint16_t be16(const volatile uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static void put_be16(volatile uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+static uint16_t checksum(const volatile uint8_t *p, uint32_t n)
+{
+    uint32_t sum = 0;
+    for (uint32_t i = 0; i + 1 < n; i += 2) sum += be16(p + i);
+    if (n & 1) sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void net_send(uint32_t base, struct queue *tx, uint32_t frame_len)
+{
+    for (int i = 0; i < NET_HDR; i++) net_tx[i] = 0;
+    post(base, 1, tx, 0, net_tx, NET_HDR + frame_len, 0);
+    uint32_t len;
+    take_used(tx, &len, 1);
+}
+
+/* Waits for a frame the predicate accepts, giving every received buffer back; 0 when one came. */
+static int net_receive(uint32_t base, struct queue *rx, int (*accept)(const volatile uint8_t *frame, uint32_t len), uint32_t seconds)
+{
+    for (;;) {
+        uint32_t len;
+        int slot = take_used(rx, &len, seconds);
+        if (slot < 0) return -1;
+        ack(base);
+        int found = len > NET_HDR && accept(net_rx[slot] + NET_HDR, len - NET_HDR);
+        post(base, 0, rx, (uint16_t)slot, net_rx[slot], sizeof net_rx[slot], DESC_WRITE);
+        if (found) return 0;
+    }
+}
+
+static int is_arp_reply(const volatile uint8_t *f, uint32_t len)
+{
+    if (len < 42 || be16(f + 12) != 0x0806 || be16(f + 20) != 2 || !equal(f + 28, host_ip, 4)) return 0;
+    copy(host_mac, f + 22, 6);
+    return 1;
+}
+
+static int is_echo_reply(const volatile uint8_t *f, uint32_t len)
+{
+    if (len < 42 + 256 || be16(f + 12) != 0x0800 || f[23] != 1 || f[34] != 0 || be16(f + 40) != 7) return 0;
+    for (int i = 0; i < 256; i++) if (f[42 + i] != (uint8_t)(i * 3)) return 0;
+    return 1;
+}
+
+static void ethernet(volatile uint8_t *f, const uint8_t *to, uint16_t type)
+{
+    copy(f, to, 6);
+    copy(f + 6, mac, 6);
+    put_be16(f + 12, type);
+}
+
+static int run_net(uint32_t base, struct queue *qs)
+{
+    static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    if (start_device(base, qs, 2, 1u << F_NET_MAC)) return -1;
+    for (int i = 0; i < 6; i++) mac[i] = *(volatile uint8_t *)(base + CONFIG + i);
+    puts("net mac="); putmac(mac); puts("\r\n");
+    for (uint16_t i = 0; i < NET_RX_BUFFERS; i++) post(base, 0, &qs[0], i, net_rx[i], sizeof net_rx[i], DESC_WRITE);
+
+    /* The host side may still be coming up (the tap addressed, brought up): ask again each second. */
+    volatile uint8_t *f = net_tx + NET_HDR;
+    int answered = -1;
+    for (int attempt = 0; attempt < 20 && answered; attempt++) {
+        ethernet(f, broadcast, 0x0806);
+        put_be16(f + 14, 1); put_be16(f + 16, 0x0800); f[18] = 6; f[19] = 4; put_be16(f + 20, 1);
+        copy(f + 22, mac, 6); copy(f + 28, guest_ip, 4);
+        for (int i = 0; i < 6; i++) f[32 + i] = 0;
+        copy(f + 38, host_ip, 4);
+        net_send(base, &qs[1], 42);
+        answered = net_receive(base, &qs[0], is_arp_reply, 1);
+    }
+    if (answered) { problem = "no ARP reply"; return -1; }
+    puts("net arp reply from 10.213.0.1 at "); putmac(host_mac); puts("\r\n");
+
+    ethernet(f, host_mac, 0x0800);
+    volatile uint8_t *ip = f + 14, *icmp = f + 34;
+    ip[0] = 0x45; ip[1] = 0; put_be16(ip + 2, 20 + 8 + 256); put_be16(ip + 4, 1); put_be16(ip + 6, 0);
+    ip[8] = 64; ip[9] = 1; put_be16(ip + 10, 0); copy(ip + 12, guest_ip, 4); copy(ip + 16, host_ip, 4);
+    put_be16(ip + 10, checksum(ip, 20));
+    icmp[0] = 8; icmp[1] = 0; put_be16(icmp + 2, 0); put_be16(icmp + 4, 0x5076); put_be16(icmp + 6, 7);
+    for (int i = 0; i < 256; i++) icmp[8 + i] = (uint8_t)(i * 3);
+    put_be16(icmp + 2, checksum(icmp, 8 + 256));
+    net_send(base, &qs[1], 14 + 20 + 8 + 256);
+    if (net_receive(base, &qs[0], is_echo_reply, 5)) { problem = "no ICMP echo reply"; return -1; }
+    puts("net icmp echo reply, 256 bytes back\r\n");
+    return 0;
+}
+
+/* --- virtio-vsock: a guest-initiated connection and an echo listener --- */
+
+struct vsock_hdr {
+    uint64_t src_cid, dst_cid;
+    uint32_t src_port, dst_port, len;
+    uint16_t type, op;
+    uint32_t flags, buf_alloc, fwd_cnt;
+} __attribute__((packed));
+
+enum { VS_REQUEST = 1, VS_RESPONSE = 2, VS_RST = 3, VS_SHUTDOWN = 4, VS_RW = 5, VS_CREDIT_UPDATE = 6, VS_CREDIT_REQUEST = 7 };
+enum { VS_RX_BUFFERS = 4, VS_BUFFER = 4096, VS_HOST_CID = 2, VS_BUF_ALLOC = 65536 };
+static volatile uint8_t vs_rx[VS_RX_BUFFERS][VS_BUFFER];
+static volatile uint8_t vs_tx[VS_BUFFER];
+static uint64_t cid;
+static uint32_t vs_fwd_cnt;
+
+static void vs_send(uint32_t base, struct queue *tx, uint32_t src_port, uint32_t dst_port, uint16_t op, uint32_t flags,
+                    const volatile uint8_t *payload, uint32_t len)
+{
+    struct vsock_hdr h = { cid, VS_HOST_CID, src_port, dst_port, len, 1, op, flags, VS_BUF_ALLOC, vs_fwd_cnt };
+    copy(vs_tx, (const uint8_t *)&h, sizeof h);
+    if (len) copy(vs_tx + sizeof h, payload, len);
+    post(base, 1, tx, 0, vs_tx, (uint32_t)sizeof h + len, 0);
+    uint32_t used;
+    take_used(tx, &used, 1);
+}
+
+/* The next packet into *h (its payload stays in vs_rx[*slot] until vs_return); -1 after 'seconds'. */
+static int vs_receive(uint32_t base, struct queue *rx, struct vsock_hdr *h, int *slot, uint32_t seconds)
+{
+    uint32_t len;
+    *slot = take_used(rx, &len, seconds);
+    if (*slot < 0) return -1;
+    ack(base);
+    copy((volatile uint8_t *)h, vs_rx[*slot], sizeof *h);
+    return len >= sizeof *h ? 0 : -1;
+}
+
+static void vs_return(uint32_t base, struct queue *rx, int slot) { post(base, 0, rx, (uint16_t)slot, vs_rx[slot], VS_BUFFER, DESC_WRITE); }
+
+static int run_vsock(uint32_t base, struct queue *qs)
+{
+    static const char hello[] = "hello from the guest\n";
+    if (start_device(base, qs, 3, 0)) return -1;
+    cid = *(volatile uint32_t *)(base + CONFIG);
+    puts("vsock cid="); putu((uint32_t)cid); puts("\r\n");
+    for (uint16_t i = 0; i < VS_RX_BUFFERS; i++) post(base, 0, &qs[0], i, vs_rx[i], VS_BUFFER, DESC_WRITE);
+    struct vsock_hdr h; int slot;
+
+    vs_send(base, &qs[1], 1234, 5001, VS_REQUEST, 0, 0, 0);
+    if (vs_receive(base, &qs[0], &h, &slot, 5) || h.op != VS_RESPONSE) { problem = "host port 5001 did not accept"; return -1; }
+    vs_return(base, &qs[0], slot);
+    vs_send(base, &qs[1], 1234, 5001, VS_RW, 0, (const uint8_t *)hello, sizeof hello - 1);
+    vs_send(base, &qs[1], 1234, 5001, VS_SHUTDOWN, 3, 0, 0);
+    puts("vsock connected to host port 5001, sent hello\r\n");
+
+    puts("vsock listening on port 5000\r\n");
+    uint32_t peer = 0, echoed = 0;
+    for (;;) {
+        if (vs_receive(base, &qs[0], &h, &slot, 30)) { problem = "no host connection to port 5000"; return -1; }
+        if (h.dst_port != 5000) { vs_return(base, &qs[0], slot); continue; }   /* the RST closing port 1234 */
+        if (h.op == VS_REQUEST) { peer = h.src_port; vs_return(base, &qs[0], slot); vs_send(base, &qs[1], 5000, peer, VS_RESPONSE, 0, 0, 0); continue; }
+        if (h.op == VS_RW && h.src_port == peer) {
+            static volatile uint8_t echo[VS_BUFFER];
+            uint32_t n = h.len;
+            copy(echo, vs_rx[slot] + sizeof h, n);
+            vs_return(base, &qs[0], slot);
+            vs_fwd_cnt += n;
+            vs_send(base, &qs[1], 5000, peer, VS_RW, 0, echo, n);
+            echoed += n;
+            continue;
+        }
+        vs_return(base, &qs[0], slot);
+        if (h.op == VS_SHUTDOWN || h.op == VS_RST) break;
+    }
+    vs_send(base, &qs[1], 5000, peer, VS_SHUTDOWN, 3, 0, 0);
+    puts("vsock echoed "); putu(echoed); puts(" bytes on port 5000\r\n");
     return 0;
 }
 
@@ -349,7 +593,8 @@ int main(void)
         uint32_t id = rd(base, DEVICE_ID);
         puts(": id "); putu(id); puts("\r\n");
         problem = 0;
-        int failed = id == 2 ? run_block(base, &queues[i]) : id == 4 ? run_entropy(base, &queues[i]) : 0;
+        int failed = id == 2 ? run_block(base, queues[i]) : id == 4 ? run_entropy(base, queues[i])
+            : id == 1 ? run_net(base, queues[i]) : id == 19 ? run_vsock(base, queues[i]) : 0;
         if (failed) { puts("dev "); putu((uint32_t)i); puts(": "); puts(problem); puts("\r\n"); }
         wr(base, STATUS, 0);
     }

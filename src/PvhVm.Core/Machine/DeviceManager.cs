@@ -1,9 +1,13 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PvhVm.Core.Boot.Acpi;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Devices.Virtio;
 using PvhVm.Core.Devices.Virtio.Block;
+using PvhVm.Core.Devices.Virtio.Net;
 using PvhVm.Core.Devices.Virtio.Rng;
+using PvhVm.Core.Devices.Virtio.Vsock;
+using PvhVm.Core.Interop;
 using PvhVm.Core.Kvm;
 using PvhVm.Core.Memory;
 
@@ -12,13 +16,23 @@ namespace PvhVm.Core.Machine;
 /// <summary>
 /// A VM's devices (cloud-hypervisor's <c>device_manager.rs</c>): creates them, puts them on the port-I/O and MMIO
 /// buses at their <see cref="Layout"/> addresses, wires their interrupt lines to KVM's in-kernel irqchip, and says
-/// what the guest must find about them in the DSDT. Owns the disks' images (and their locks).
+/// what the guest must find about them in the DSDT. Owns the disks' images (and their locks), the network adapters'
+/// taps and receive threads, and the vsock device's socket (and the private directory made for it).
 /// </summary>
 internal sealed class DeviceManager : IDisposable
 {
     private readonly List<VirtioBlock> _disks = [];
+    private readonly List<VirtioNet> _networkAdapters = [];
+    private const uint PrivateDirectoryMode = 0x1C0; // 0700
 
-    /// <summary>Opens and locks the disks' images: a <see cref="DiskImageException"/> if one cannot be had.</summary>
+    private VirtioVsock? _vsock;
+    private string? _createdVsockDirectory;
+    private bool _disposed;
+
+    /// <summary>
+    /// Opens and locks the disks' images, opens the taps and makes the vsock socket: a <see cref="DiskImageException"/>,
+    /// <see cref="TapException"/> or <see cref="VsockException"/> if one cannot be had.
+    /// </summary>
     public DeviceManager(KvmVm vm, GuestMemory memory, VmConfig config, ConsoleLog console, Action guestReset, Action powerOff, ILogger logger)
     {
         Ports = new PortIoBus(logger);
@@ -36,6 +50,17 @@ internal sealed class DeviceManager : IDisposable
             {
                 _disks.Add(new VirtioBlock(DiskImage.Open(disk.Path, disk.ReadOnly), disk.Serial));
             }
+
+            foreach (var adapter in config.NetworkAdapters)
+            {
+                MacAddress.TryParse(adapter.MacAddress!, out var mac);
+                _networkAdapters.Add(new VirtioNet(Tap.Open(adapter.TapName), mac, VirtioNet.DefaultMtu, logger));
+            }
+
+            if (config.HasVsock)
+            {
+                _vsock = OpenVsock(config.VsockCid!.Value, config.VsockPath!, logger);
+            }
         }
         catch
         {
@@ -43,7 +68,8 @@ internal sealed class DeviceManager : IDisposable
             throw;
         }
 
-        IEnumerable<IVirtioDevice> virtioDevices = config.EnableEntropy ? [.. _disks, new VirtioRng()] : _disks;
+        IEnumerable<IVirtioDevice> virtioDevices =
+            [.. _disks, .. config.EnableEntropy ? [new VirtioRng()] : Array.Empty<IVirtioDevice>(), .. _networkAdapters, .. _vsock is null ? [] : new[] { _vsock }];
         var dsdt = new List<byte[]> { Com1Dsdt };
         foreach (var (device, slot) in virtioDevices.Select((device, slot) => (device, slot)))
         {
@@ -59,6 +85,9 @@ internal sealed class DeviceManager : IDisposable
     /// <summary>The disks, in guest order (vda first).</summary>
     public IReadOnlyList<VirtioBlock> Disks => _disks;
 
+    /// <summary>The network adapters, in guest order (eth0 first).</summary>
+    public IReadOnlyList<VirtioNet> NetworkAdapters => _networkAdapters;
+
     /// <summary>
     /// The devices' entries in the DSDT's <c>\_SB</c> scope: COM1, then one per virtio-mmio device, in slot order. The DSDT is
     /// the only place the guest learns of the virtio devices (docs/DEVICES.md says why not the command line).
@@ -72,13 +101,51 @@ internal sealed class DeviceManager : IDisposable
     /// <summary>COM1: the guest's console.</summary>
     public Uart16550 Serial { get; }
 
-    /// <summary>Closes the disks' images, which releases their locks.</summary>
+    /// <summary>Closes the disks' images (releasing their locks), the taps (a tap made for the VM goes with it) and the vsock socket.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         foreach (var disk in _disks)
         {
             disk.Dispose();
         }
+
+        foreach (var adapter in _networkAdapters)
+        {
+            adapter.Dispose();
+        }
+
+        _vsock?.Dispose();
+        if (_createdVsockDirectory is not null)
+        {
+            Directory.Delete(_createdVsockDirectory, recursive: false);
+        }
+    }
+
+    /// <summary>
+    /// The vsock device on <paramref name="path"/>. A missing directory is made private to this user (0700), since anyone
+    /// who can reach the socket can talk to the guest, and removed with the VM.
+    /// </summary>
+    private VirtioVsock OpenVsock(uint cid, string path, ILogger logger)
+    {
+        var directory = Path.GetDirectoryName(path)!;
+        if (!Directory.Exists(directory))
+        {
+            // mkdir with the mode, so the directory is never reachable by others, not even between creating and chmod.
+            if (Libc.Mkdir(directory, PrivateDirectoryMode) != 0)
+            {
+                throw new VsockException(path, $"cannot create its directory: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
+            }
+
+            _createdVsockDirectory = directory;
+        }
+
+        return new VirtioVsock(cid, path, logger);
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace PvhVm.Core.Machine;
 /// A PVH virtual machine on /dev/kvm: config, memory, boot, a vCPU set and a device manager, console, exit.
 /// Every host resource (fds, guest memory, threads) is released when the VM ends, whatever ends it.
 /// </summary>
-public sealed class VirtualMachine : IDisposable
+public sealed partial class VirtualMachine : IDisposable
 {
     /// <summary>Smallest guest: enough for the boot structures below 1 MiB and a small kernel above.</summary>
     public const int MinimumMemoryMB = 2;
@@ -40,7 +40,7 @@ public sealed class VirtualMachine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentException.ThrowIfNullOrWhiteSpace(config.Name);
-        _config = config with { Disks = [] };
+        _config = config with { Disks = [], NetworkAdapters = [] };
         _logger = logger ?? NullLogger.Instance;
         if (config.MemoryMB < MinimumMemoryMB)
         {
@@ -63,6 +63,11 @@ public sealed class VirtualMachine : IDisposable
             _config = WithDisk(_config, disk);
         }
 
+        foreach (var adapter in config.NetworkAdapters)
+        {
+            _config = WithNetworkAdapter(_config, adapter);
+        }
+
         _kernel = KernelImage.Open(config.KernelPath);
         BootInfo = _kernel.Info;
         try
@@ -77,6 +82,9 @@ public sealed class VirtualMachine : IDisposable
             {
                 InitrdFile.Open(config.InitrdPath).Dispose();
             }
+
+            // Last: the CID is held from here until Dispose.
+            _config = WithVsockResolved(_config);
         }
         catch
         {
@@ -310,6 +318,11 @@ public sealed class VirtualMachine : IDisposable
             started = State != VmState.Created;
         }
 
+        if (VsockCid is { } cid)
+        {
+            VsockCids.Release(cid);
+        }
+
         if (!started)
         {
             // It can never run now: whoever waits for its console or its exit is let go.
@@ -434,11 +447,7 @@ public sealed class VirtualMachine : IDisposable
     private static VmConfig WithDisk(VmConfig config, DiskConfig disk)
     {
         VirtioBlock.CheckSerial(disk.Serial);
-        if (config.Disks.Count + (config.EnableEntropy ? 1 : 0) >= Layout.MaxVirtioDevices)
-        {
-            throw new BootException(BootErrorKind.TooManyDevices,
-                $"A VM has at most {Layout.MaxVirtioDevices} virtio devices (disks and the entropy source); '{disk.Path}' would be one more.");
-        }
+        CheckDeviceSlot(config, $"'{disk.Path}'");
 
         var path = Path.GetFullPath(disk.Path);
         if (config.Disks.Any(other => other.Path == path))
@@ -450,17 +459,28 @@ public sealed class VirtualMachine : IDisposable
         return config with { Disks = [.. config.Disks, disk with { Path = path }] };
     }
 
+    /// <summary>Throws TooManyDevices when <paramref name="config"/> has no virtio-mmio slot left for <paramref name="what"/>.</summary>
+    private static void CheckDeviceSlot(VmConfig config, string what)
+    {
+        if (config.VirtioDeviceCount >= Layout.MaxVirtioDevices)
+        {
+            throw new BootException(BootErrorKind.TooManyDevices,
+                $"A VM has at most {Layout.MaxVirtioDevices} virtio devices (disks, entropy source, network adapters, vsock); {what} would be one more.");
+        }
+    }
+
     private void ReleaseResources()
     {
         lock (_gate)
         {
             _vcpus?.Release();
             _vcpus = null;
+            // Before RAM and the KVM VM go: device threads (network receive, vsock) write guest memory and raise interrupts.
+            _devices?.Dispose();
             _prepared?.Dispose();
             _prepared = null;
             _kernel?.Dispose();
             _kernel = null;
-            _devices?.Dispose();
         }
     }
 }

@@ -16,4 +16,22 @@ public sealed record VmConfig(
 
     /// <summary>Whether the guest gets a virtio-rng device fed from the host's getrandom.</summary>
     public bool EnableEntropy { get; init; }
+
+    /// <summary>The VM's network adapters, in guest order (eth0 first).</summary>
+    public IReadOnlyList<NetworkAdapterConfig> NetworkAdapters { get; init; } = [];
+
+    /// <summary>Whether the guest gets a virtio-vsock device; implied by <see cref="VsockCid"/> or <see cref="VsockPath"/>.</summary>
+    public bool EnableVsock { get; init; }
+
+    /// <summary>The guest's vsock CID (3 or more); null to allocate one unused by this process's other VMs.</summary>
+    public uint? VsockCid { get; init; }
+
+    /// <summary>The host's Unix socket for the guest's vsock; null for one in a private (0700) directory of the VM's own.</summary>
+    public string? VsockPath { get; init; }
+
+    /// <summary>Whether there is a vsock device at all.</summary>
+    public bool HasVsock => EnableVsock || VsockCid is not null || VsockPath is not null;
+
+    /// <summary>How many virtio-mmio slots the configuration takes.</summary>
+    public int VirtioDeviceCount => Disks.Count + (EnableEntropy ? 1 : 0) + NetworkAdapters.Count + (HasVsock ? 1 : 0);
 }

@@ -51,6 +51,25 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter EnableEntropy { get; set; }
 
+    /// <summary>Host taps the guest gets network adapters on, in order: eth0, eth1, ... (each made for the VM unless it exists).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] TapName { get; set; } = [];
+
+    /// <summary>A virtio-vsock device with an allocated CID; implied by -VsockCid and -VsockPath.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter EnableVsock { get; set; }
+
+    /// <summary>The guest's vsock CID (3 or more), unique among this session's VMs.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(3, uint.MaxValue - 1)]
+    public uint? VsockCid { get; set; }
+
+    /// <summary>Where the VM's vsock Unix socket goes; by default a private directory of the VM's own.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? VsockPath { get; set; }
+
     /// <summary>The probe kernel shipped in the module folder, used when no -KernelPath is given.</summary>
     internal static string BuiltInProbePath
         => Path.Combine(Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!, "guests", "probe.elf");
@@ -97,8 +116,23 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             disks.Add(new DiskConfig(resolved, readOnly));
         }
 
-        var config = new VmConfig(Name, kernel, initrd, CommandLine, MemoryMB, ProcessorCount) { Disks = disks, EnableEntropy = EnableEntropy };
-        if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s) and {disks.Count} disk(s)"))
+        string? vsockPath = null;
+        if (VsockPath is not null && !TryResolveFileSystemPath(VsockPath, out vsockPath, out error))
+        {
+            WriteError(VmErrors.ForVm(error, Name));
+            return;
+        }
+
+        var config = new VmConfig(Name, kernel, initrd, CommandLine, MemoryMB, ProcessorCount)
+        {
+            Disks = disks,
+            EnableEntropy = EnableEntropy,
+            NetworkAdapters = TapName.Select(tap => new NetworkAdapterConfig(tap)).ToList(),
+            EnableVsock = EnableVsock,
+            VsockCid = VsockCid,
+            VsockPath = vsockPath,
+        };
+        if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s), {disks.Count} disk(s) and {TapName.Length} network adapter(s)"))
         {
             return;
         }

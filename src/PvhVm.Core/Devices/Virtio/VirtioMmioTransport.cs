@@ -11,9 +11,10 @@ namespace PvhVm.Core.Devices.Virtio;
 /// device's configuration space from 0x100. A driver that breaks the protocol in a way that leaves the queues
 /// untrustworthy (a bad queue layout, a notify of a queue never made ready, a malformed chain) sets
 /// DEVICE_NEEDS_RESET: the device stops serving until the driver resets it, and nothing escapes to the vCPU thread.
-/// Requests are served synchronously on the thread that writes QueueNotify.
+/// Requests are served synchronously on the thread that writes QueueNotify, except on the queues a
+/// <see cref="IDeviceDrivenQueues"/> device fills itself through <see cref="TryFill"/>.
 /// </summary>
-internal sealed class VirtioMmioTransport : IMmioDevice
+internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 {
     /// <summary>The guest-physical window one device claims (Firecracker's spacing; QEMU microvm uses 0x200).</summary>
     public const ulong WindowSize = 0x1000;
@@ -277,6 +278,10 @@ internal sealed class VirtioMmioTransport : IMmioDevice
         }
 
         _status = requested | (written & DeviceStatus.Failed) | (_status & (DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed));
+        if (adding.HasFlag(DeviceStatus.DriverOk) && _status.HasFlag(DeviceStatus.DriverOk) && _device is IDeviceDrivenQueues driven)
+        {
+            driven.Activate(this);
+        }
     }
 
     private static bool IsStatusPrefix(DeviceStatus bits)
@@ -317,20 +322,24 @@ internal sealed class VirtioMmioTransport : IMmioDevice
             return;
         }
 
+        if (_device is IDeviceDrivenQueues driven && driven.IsDeviceDriven((int)queueIndex))
+        {
+            driven.BuffersAdded((int)queueIndex);
+            return;
+        }
+
         var queue = _queues[queueIndex];
-        var indirect = (_driverFeatures & VirtioFeature.RingIndirectDesc) != 0;
-        var eventIndex = (_driverFeatures & VirtioFeature.RingEventIdx) != 0;
         var usedBefore = queue.NextUsed;
         try
         {
             do
             {
-                while (queue.TryPop(_memory, indirect, out var chain))
+                while (queue.TryPop(_memory, IndirectNegotiated, out var chain))
                 {
                     queue.PushUsed(_memory, chain!.Head, _device.Handle((int)queueIndex, chain, _memory));
                 }
             }
-            while (eventIndex && queue.RequestNotificationAndRecheck(_memory));
+            while (EventIndexNegotiated && queue.RequestNotificationAndRecheck(_memory));
         }
         catch (Exception e) when (e is VirtqueueException or GuestMemoryException)
         {
@@ -338,7 +347,51 @@ internal sealed class VirtioMmioTransport : IMmioDevice
             return;
         }
 
-        if (queue.NextUsed != usedBefore && queue.DriverWantsInterrupt(_memory, usedBefore, eventIndex))
+        InterruptIfWanted(queue, usedBefore);
+    }
+
+    public FillResult TryFill(int queueIndex, ChainFiller fill)
+    {
+        lock (_gate)
+        {
+            if ((_status & (DeviceStatus.DriverOk | DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed)) != DeviceStatus.DriverOk
+                || queueIndex >= _queues.Length || !_queues[queueIndex].Ready)
+            {
+                return FillResult.NotLive;
+            }
+
+            var queue = _queues[queueIndex];
+            var usedBefore = queue.NextUsed;
+            try
+            {
+                DescriptorChain? chain;
+                // With EVENT_IDX the driver notifies only when asked to: ask, then look once more.
+                if (!queue.TryPop(_memory, IndirectNegotiated, out chain)
+                    && !(EventIndexNegotiated && queue.RequestNotificationAndRecheck(_memory) && queue.TryPop(_memory, IndirectNegotiated, out chain)))
+                {
+                    return FillResult.NoBuffer;
+                }
+
+                queue.PushUsed(_memory, chain!.Head, fill(chain, _memory));
+            }
+            catch (Exception e) when (e is VirtqueueException or GuestMemoryException)
+            {
+                SetNeedsReset($"queue {queueIndex}: {e.Message}");
+                return FillResult.NotLive;
+            }
+
+            InterruptIfWanted(queue, usedBefore);
+            return FillResult.Filled;
+        }
+    }
+
+    private bool IndirectNegotiated => (_driverFeatures & VirtioFeature.RingIndirectDesc) != 0;
+
+    private bool EventIndexNegotiated => (_driverFeatures & VirtioFeature.RingEventIdx) != 0;
+
+    private void InterruptIfWanted(Virtqueue queue, ushort usedBefore)
+    {
+        if (queue.NextUsed != usedBefore && queue.DriverWantsInterrupt(_memory, usedBefore, EventIndexNegotiated))
         {
             Raise(InterruptUsedBuffer);
         }
@@ -368,6 +421,11 @@ internal sealed class VirtioMmioTransport : IMmioDevice
 
     private void Reset()
     {
+        if (_status.HasFlag(DeviceStatus.DriverOk) && _device is IDeviceDrivenQueues driven)
+        {
+            driven.Deactivate();
+        }
+
         _status = DeviceStatus.Reset;
         _deviceFeaturesSelect = _driverFeaturesSelect = _queueSelect = 0;
         _driverFeatures = 0;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PvhVm.Core.Devices.Virtio.Block;
+using PvhVm.Core.Tests.Devices.Virtio.Net;
 using PvhVm.Core.Tests.Guests;
 
 namespace PvhVm.Core.Tests.Devices.Virtio;
@@ -25,7 +26,7 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
 
         // While QEMU has the image open for writing, PvhVm must not get it (QEMU holds OFD locks on some of its bytes).
         DiskImageProblem? whileQemuRuns = null;
-        var transcript = RunUnderQemu(acpi: false, "", () => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
+        var transcript = RunUnderQemu(acpi: false, "", DiskAndEntropy, () => whileQemuRuns = Assert.Throws<DiskImageException>(() => DiskImage.Open(_image, readOnly: false)).Problem);
         Assert.Equal(DiskImageProblem.Locked, whileQemuRuns);
 
         Assert.Equal(VirtioGuestTranscript.Expected("on the command line", "0xfeb00e00 irq 12", "0xfeb00c00 irq 11"), transcript);
@@ -36,7 +37,7 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
     public void TheGuestFindsQemuDevicesInTheDsdtAndALoopingChainNeedsAReset()
     {
         VirtioGuestTranscript.WriteImage(_image);
-        var transcript = RunUnderQemu(acpi: true, "virtio.loop", () => { });
+        var transcript = RunUnderQemu(acpi: true, "virtio.loop", DiskAndEntropy, () => { });
 
         // With ACPI, microvm's devices are on its second I/O APIC (GSIs 24-47) and described only in the DSDT.
         var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xfeb02e00 irq 47", "0xfeb02c00 irq 46").ToList();
@@ -45,26 +46,58 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
         VirtioGuestTranscript.AssertGuestWroteSector8(_image);
     }
 
-    /// <summary>The guest's lines up to "virtio done"; <paramref name="whileRunning"/> runs then, before QEMU is stopped.</summary>
-    private List<string> RunUnderQemu(bool acpi, string commandLine, Action whileRunning)
+    [Fact]
+    public void TheGuestDriverGetsArpAndIcmpRepliesFromTheHostKernelThroughQemusVirtioNetOnATap()
     {
-        var start = new ProcessStartInfo(HostTools.Require("qemu-system-x86_64"))
+        using var network = new TapNamespace();
+        network.CreateTapInside();
+
+        var transcript = RunUnderQemu(acpi: false, "",
+            ["-netdev", $"tap,id=n,ifname={network.TapName},script=no,downscript=no", "-device", "virtio-net-device,netdev=n,mac=52:54:00:12:34:56"],
+            () => { }, network.Name);
+
+        Assert.Equal(
+            [
+                "virtio: 1 device(s) on the command line",
+                "dev 0 at 0xfeb00e00 irq 12: id 1",
+                "net mac=52:54:00:12:34:56",
+                $"net arp reply from 10.213.0.1 at {network.TapMac()}",
+                "net icmp echo reply, 256 bytes back",
+                "virtio done",
+            ],
+            transcript);
+    }
+
+    private string[] DiskAndEntropy =>
+    [
+        "-device", $"virtio-blk-device,drive=d,serial={VirtioGuestTranscript.Serial}",
+        "-drive", $"id=d,file={_image},format=raw,if=none",
+        "-device", "virtio-rng-device",
+    ];
+
+    /// <summary>
+    /// The guest's lines up to "virtio done" with <paramref name="devices"/>; <paramref name="whileRunning"/> runs then,
+    /// before QEMU is stopped. With <paramref name="networkNamespace"/>, QEMU runs inside it (where its tap is).
+    /// </summary>
+    private static List<string> RunUnderQemu(bool acpi, string commandLine, string[] devices, Action whileRunning, string? networkNamespace = null)
+    {
+        var qemuPath = HostTools.Require("qemu-system-x86_64");
+        var start = new ProcessStartInfo(networkNamespace is null ? qemuPath : HostTools.Require("ip"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (var argument in new[]
-        {
+        string[] wrapper = networkNamespace is null ? [] : ["netns", "exec", networkNamespace, qemuPath];
+        foreach (var argument in (string[])[
+            .. wrapper,
             "-M", $"microvm,accel=kvm,acpi={(acpi ? "on" : "off")}", "-cpu", "host,-arch-capabilities", "-nodefaults", "-no-user-config",
             "-display", "none", "-serial", "stdio", "-no-reboot", "-m", "64",
             // QEMU's virtio-mmio defaults to the legacy (version 1) interface; the guest speaks only version 2.
             "-global", "virtio-mmio.force-legacy=false",
-            "-device", $"virtio-blk-device,drive=d,serial={VirtioGuestTranscript.Serial}",
-            "-drive", $"id=d,file={_image},format=raw,if=none",
-            "-device", "virtio-rng-device",
+            .. devices,
             "-kernel", GuestImages.PathOf("virtio"), "-append", commandLine,
-        })
+        ])
         {
             start.ArgumentList.Add(argument);
         }

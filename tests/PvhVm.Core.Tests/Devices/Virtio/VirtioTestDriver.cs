@@ -91,11 +91,15 @@ internal sealed class VirtioTestDriver : IDisposable
         return ((DeviceStatus)ReadRegister(Status)).HasFlag(DeviceStatus.FeaturesOk);
     }
 
-    /// <summary>Writes queue 0's size and areas and QueueReady, as vm_setup_vq does.</summary>
-    public void SetUpQueue(ushort size, ulong descriptors = DescriptorTable, ulong available = AvailableRing, ulong used = UsedRing)
+    /// <summary>Writes a queue's size and areas and QueueReady, as vm_setup_vq does (queue 0 at this driver's own areas unless told).</summary>
+    public void SetUpQueue(ushort size, ulong descriptors = DescriptorTable, ulong available = AvailableRing, ulong used = UsedRing, uint queueIndex = 0)
     {
-        QueueSize = size;
-        WriteRegister(QueueSel, 0);
+        if (queueIndex == 0)
+        {
+            QueueSize = size;
+        }
+
+        WriteRegister(QueueSel, queueIndex);
         WriteRegister(QueueNum, size);
         WriteRegister(QueueDescLow, (uint)descriptors);
         WriteRegister(QueueDescHigh, (uint)(descriptors >> 32));

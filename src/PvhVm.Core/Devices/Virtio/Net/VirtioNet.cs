@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using PvhVm.Core.Interop;
+using PvhVm.Core.Memory;
+
+namespace PvhVm.Core.Devices.Virtio.Net;
+
+/// <summary>
+/// virtio-net (device ID 1, VIRTIO 1.2 section 5.1) over a <see cref="Tap"/>, one queue pair, no offloads: MAC, STATUS
+/// (link up) and MTU. Transmit is served on the notifying vCPU thread with one non-blocking write per frame. Receive
+/// runs on a host thread that polls the tap and hands each frame to the guest through the transport; a frame the guest
+/// has no buffer for (ring empty, buffer too small, driver not up) is dropped and counted rather than queued, so the
+/// tap is always drained and a stalled guest costs no host memory. A tap deleted under the device stops the receive
+/// thread; transmits then drop. Owns the tap.
+/// </summary>
+internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposable
+{
+    public const ushort QueueSize = 256;
+    public const int ReceiveQueue = 0;
+    public const int TransmitQueue = 1;
+
+    public const ulong FeatureMtu = 1UL << 3;
+    public const ulong FeatureMac = 1UL << 5;
+    public const ulong FeatureStatus = 1UL << 16;
+
+    public const ushort StatusLinkUp = 1;
+
+    /// <summary>struct virtio_net_hdr with VERSION_1 (num_buffers included), all zero but num_buffers = 1: no offload.</summary>
+    public const int HeaderBytes = 12;
+
+    public const ushort DefaultMtu = 1500;
+
+    private const int EthernetHeaderBytes = 14;
+
+    /// <summary>The largest frame either way: 64 KiB, what a tap carries at most without GSO.</summary>
+    private const int MaxFrameBytes = 65536;
+
+    private readonly Tap _tap;
+    private readonly ILogger _logger;
+    private readonly byte[] _config = new byte[12];
+    private readonly byte[] _transmitFrame = new byte[MaxFrameBytes];
+    private readonly byte[] _receiveFrame = new byte[HeaderBytes + MaxFrameBytes];
+    private readonly ChainFiller _fillReceived;
+    private readonly Wakeup _stop = new();
+    private readonly Thread _receiver;
+    private IVirtqueueFiller? _filler;
+    private int _receivedLength;
+    private long _packetsIn, _bytesIn, _packetsOut, _bytesOut, _droppedIn, _droppedOut;
+    private volatile bool _tapLost;
+
+    public VirtioNet(Tap tap, MacAddress mac, ushort mtu, ILogger logger)
+    {
+        _tap = tap;
+        _logger = logger;
+        Mac = mac;
+        Mtu = mtu;
+        mac.WriteTo(_config);
+        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(6), StatusLinkUp);
+        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(10), mtu);
+        BinaryPrimitives.WriteUInt16LittleEndian(_receiveFrame.AsSpan(10), 1);
+        _fillReceived = FillReceived;
+        _receiver = new Thread(ReceiveUntilStopped) { IsBackground = true, Name = $"virtio-net rx {tap.Name}" };
+        _receiver.Start();
+    }
+
+    public VirtioDeviceType DeviceType => VirtioDeviceType.Network;
+
+    public ulong Features => FeatureMac | FeatureStatus | FeatureMtu;
+
+    public IReadOnlyList<ushort> QueueMaxSizes { get; } = [QueueSize, QueueSize];
+
+    public MacAddress Mac { get; }
+
+    public ushort Mtu { get; }
+
+    public string TapName => _tap.Name;
+
+    public NetworkStatistics Statistics => new(
+        Interlocked.Read(ref _packetsIn), Interlocked.Read(ref _bytesIn), Interlocked.Read(ref _packetsOut),
+        Interlocked.Read(ref _bytesOut), Interlocked.Read(ref _droppedIn), Interlocked.Read(ref _droppedOut), _tapLost);
+
+    public void ReadConfig(uint offset, Span<byte> data)
+    {
+        if (offset < _config.Length)
+        {
+            var available = _config.AsSpan((int)offset);
+            available[..Math.Min(available.Length, data.Length)].CopyTo(data);
+        }
+    }
+
+    public bool IsDeviceDriven(int queueIndex) => queueIndex == ReceiveQueue;
+
+    public void Activate(IVirtqueueFiller filler) => Volatile.Write(ref _filler, filler);
+
+    public void Deactivate() => Volatile.Write(ref _filler, null);
+
+    // Frames are dropped rather than held when the ring is empty, so new buffers need no action.
+    public void BuffersAdded(int queueIndex) { }
+
+    /// <summary>Transmit: one frame per chain, header skipped, written to the tap without waiting.</summary>
+    public uint Handle(int queueIndex, DescriptorChain chain, GuestMemory memory)
+    {
+        var frameLength = chain.ReadableLength - HeaderBytes;
+        if (chain.ReadableLength < HeaderBytes + EthernetHeaderBytes || frameLength > MaxFrameBytes || _tapLost)
+        {
+            Interlocked.Increment(ref _droppedOut);
+            return 0;
+        }
+
+        var frame = _transmitFrame.AsSpan(0, (int)frameLength);
+        chain.CopyFromReadable(memory, HeaderBytes, frame);
+        var written = _tap.Write(frame);
+        if (written < 0)
+        {
+            Interlocked.Increment(ref _droppedOut);
+            if (written != -Libc.EAGAIN)
+            {
+                _logger.LogDebug("virtio-net {Tap}: write failed: {Error}", _tap.Name, Libc.ErrorText(-written));
+            }
+
+            return 0;
+        }
+
+        Interlocked.Increment(ref _packetsOut);
+        Interlocked.Add(ref _bytesOut, written);
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        _stop.Signal();
+        _receiver.Join();
+        _stop.Dispose();
+        _tap.Dispose();
+    }
+
+    /// <summary>The receive thread: nothing it meets may take the host process down (an unhandled exception on a thread would).</summary>
+    private void ReceiveUntilStopped()
+    {
+        try
+        {
+            Receive();
+        }
+        catch (Exception e)
+        {
+            _tapLost = true;
+            _logger.LogError(e, "virtio-net {Tap}: receive stopped by an unexpected failure", _tap.Name);
+        }
+    }
+
+    private unsafe void Receive()
+    {
+        var fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = _tap.Descriptor, Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = _stop.Descriptor, Events = Libc.POLLIN };
+        while (true)
+        {
+            if (Libc.Poll(fds, 2, -1) < 0)
+            {
+                continue;
+            }
+
+            if (fds[1].ReturnedEvents != 0)
+            {
+                return;
+            }
+
+            if ((fds[0].ReturnedEvents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0 || !DrainTap())
+            {
+                _tapLost = true;
+                _logger.LogWarning("virtio-net {Tap}: the tap is gone (deleted?); receive stopped, transmits drop", _tap.Name);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Delivers every frame waiting on the tap; false when the tap failed.</summary>
+    private bool DrainTap()
+    {
+        while (true)
+        {
+            var length = _tap.Read(_receiveFrame.AsSpan(HeaderBytes));
+            if (length <= 0)
+            {
+                return length == 0;
+            }
+
+            _receivedLength = length;
+            var filler = Volatile.Read(ref _filler);
+            if (filler is null || filler.TryFill(ReceiveQueue, _fillReceived) != FillResult.Filled || _receivedLength < 0)
+            {
+                Interlocked.Increment(ref _droppedIn);
+                continue;
+            }
+
+            Interlocked.Increment(ref _packetsIn);
+            Interlocked.Add(ref _bytesIn, length);
+        }
+    }
+
+    /// <summary>Writes header and frame into one receive chain; a chain too small gets nothing and marks the frame dropped.</summary>
+    private uint FillReceived(DescriptorChain chain, GuestMemory memory)
+    {
+        var total = HeaderBytes + _receivedLength;
+        if (chain.WritableLength < (ulong)total)
+        {
+            _receivedLength = -1;
+            return 0;
+        }
+
+        return (uint)chain.CopyToWritable(memory, 0, _receiveFrame.AsSpan(0, total));
+    }
+}

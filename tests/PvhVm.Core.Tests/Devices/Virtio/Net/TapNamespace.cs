@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using PvhVm.Core.Tests.Kernel;
+
+namespace PvhVm.Core.Tests.Devices.Virtio.Net;
+
+/// <summary>
+/// A network namespace a test creates and removes, with IPv6 off (so the host kernel sends nothing unasked), into which
+/// the test moves its tap and gives it <see cref="HostAddress"/>. No traffic reaches the machine's own namespace.
+/// </summary>
+internal sealed class TapNamespace : IDisposable
+{
+    public const string HostAddress = "10.213.0.1";
+    public const string GuestAddress = "10.213.0.2";
+
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(20);
+
+    public TapNamespace()
+    {
+        var suffix = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+        Name = $"pvhvm-test-{suffix}";
+        TapName = $"pvt{suffix}";
+        Ip("netns", "add", Name);
+        Ip("netns", "exec", Name, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+    }
+
+    public string Name { get; }
+
+    /// <summary>A name no other test uses; the device under test creates the tap.</summary>
+    public string TapName { get; }
+
+    /// <summary>Moves the tap (created in this process's namespace) in, addresses it and brings it up.</summary>
+    public void TakeTap()
+    {
+        Ip("link", "set", TapName, "netns", Name);
+        InNamespace("addr", "add", HostAddress + "/24", "dev", TapName);
+        InNamespace("link", "set", TapName, "up");
+    }
+
+    /// <summary>Makes a persistent tap inside the namespace, addressed and up, for a program started in it (QEMU) to attach to.</summary>
+    public void CreateTapInside()
+    {
+        InNamespace("tuntap", "add", "dev", TapName, "mode", "tap");
+        InNamespace("addr", "add", HostAddress + "/24", "dev", TapName);
+        InNamespace("link", "set", TapName, "up");
+    }
+
+    /// <summary>The tap's own MAC inside the namespace.</summary>
+    public string TapMac() =>
+        InNamespace("-br", "link", "show", TapName).Split(" ", StringSplitOptions.RemoveEmptyEntries)[2];
+
+    public string InNamespace(params string[] arguments) => Ip(["-n", Name, .. arguments]);
+
+    public static string Ip(params string[] arguments) =>
+        DebianKernelFixture.Run(HostTools.Require("ip"), arguments, CommandTimeout).Output;
+
+    public static bool LinkExists(string name)
+    {
+        try
+        {
+            Ip("link", "show", name);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => Ip("netns", "del", Name);
+}
