@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Kvm;
+using PvhVm.Core.Tests.Kernel;
 
 namespace PvhVm.Core.Tests.Kvm;
 
@@ -81,11 +81,17 @@ public sealed class KvmHeaderLayoutTests
         var program = Path.Combine(Path.GetTempPath(), $"pvhvm-kvm-layout-{Environment.ProcessId}");
         try
         {
-            var (compiled, compilerOutput) = Run(gcc, "-Wall", "-Werror", "-o", program, source);
-            Assert.True(compiled == 0,
-                $"gcc could not compile {source} (is linux/kvm.h from linux-libc-dev installed? Run {HostTools.PrerequisitesScript}):\n{compilerOutput}");
-            var (exitCode, output) = Run(program);
-            Assert.Equal(0, exitCode);
+            try
+            {
+                DebianKernelFixture.Run(gcc, ["-Wall", "-Werror", "-o", program, source], TimeSpan.FromMinutes(2));
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException(
+                    $"gcc could not compile {source} (is linux/kvm.h from linux-libc-dev installed? Run {HostTools.PrerequisitesScript}): {e.Message}", e);
+            }
+
+            var (output, _) = DebianKernelFixture.Run(program, [], TimeSpan.FromMinutes(1));
             return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(line => line.Split('='))
                 .ToDictionary(pair => pair[0], pair => ulong.Parse(pair[1], CultureInfo.InvariantCulture));
@@ -94,16 +100,5 @@ public sealed class KvmHeaderLayoutTests
         {
             File.Delete(program);
         }
-    }
-
-    private static (int ExitCode, string Output) Run(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        arguments.ToList().ForEach(start.ArgumentList.Add);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
     }
 }
