@@ -8,7 +8,7 @@ namespace PvhVm.Host;
 /// list kills the process with SIGSYS: the kernel logs the call (audit type 1326, "syscall=N") and the monitor records
 /// the signal, so the VM shows Failed "killed by signal 31 (SIGSYS)", never a silent misbehaviour.
 /// </summary>
-internal static partial class Isolation
+internal static class Isolation
 {
     private const int F_GETFD = 1;
     private const int FD_CLOEXEC = 1;
@@ -59,18 +59,18 @@ internal static partial class Isolation
     {
         var inherited = Directory.GetFiles("/proc/self/fd")
             .Select(path => int.Parse(Path.GetFileName(path), System.Globalization.CultureInfo.InvariantCulture))
-            .Where(fd => fd > 2 && Fcntl(fd, F_GETFD) is var flags && flags >= 0 && (flags & FD_CLOEXEC) == 0)
+            .Where(fd => fd > 2 && HostLibc.Fcntl(fd, F_GETFD) is var flags && flags >= 0 && (flags & FD_CLOEXEC) == 0)
             .ToList();
         foreach (var fd in inherited)
         {
-            Close(fd);
+            HostLibc.Close(fd);
         }
     }
 
     /// <summary>no_new_privs, then the filter on every thread of the process (TSYNC: the runtime's threads exist already).</summary>
     public static void Confine()
     {
-        if (Prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        if (HostLibc.Prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         {
             throw new InvalidOperationException($"prctl(PR_SET_NO_NEW_PRIVS): {Marshal.GetLastPInvokeErrorMessage()}");
         }
@@ -81,7 +81,7 @@ internal static partial class Isolation
             fixed (SockFilter* instructions = program)
             {
                 var fprog = new SockFprog { Length = (ushort)program.Length, Filter = instructions };
-                var result = Syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, (nint)(&fprog));
+                var result = HostLibc.Syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, (nint)(&fprog));
                 if (result != 0)
                 {
                     throw new InvalidOperationException(result > 0
@@ -122,7 +122,7 @@ internal static partial class Isolation
     public static int CheckSeccomp()
     {
         Confine();
-        GetParentProcessId();
+        HostLibc.GetParentProcessId();
         return 1;
     }
 
@@ -135,19 +135,4 @@ internal static partial class Isolation
         public ushort Length;
         public SockFilter* Filter;
     }
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int Fcntl(int fd, int command);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
-    private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial nint Syscall(nint number, nint arg1, nint arg2, nint arg3);
-
-    [LibraryImport("libc", EntryPoint = "getppid")]
-    private static partial int GetParentProcessId();
 }

@@ -1,11 +1,10 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using PvhVm.Control;
 
 namespace PvhVm.Host;
 
 /// <summary>The host's one line to its launcher, and then no more use of the launcher's pipes.</summary>
-internal static partial class Readiness
+internal static class Readiness
 {
     public static void Report(HostReadiness readiness)
     {
@@ -19,7 +18,7 @@ internal static partial class Readiness
     /// </summary>
     public static void ReleaseStandardStreams()
     {
-        var devNull = Open("/dev/null", 2 /* O_RDWR */);
+        var devNull = HostLibc.Open("/dev/null", 2 /* O_RDWR */);
         if (devNull < 0)
         {
             return;
@@ -27,18 +26,9 @@ internal static partial class Readiness
 
         for (var fd = 0; fd <= 2; fd++)
         {
-            Dup2(devNull, fd);
+            HostLibc.Dup2(devNull, fd);
         }
 
-        Close(devNull);
+        HostLibc.Close(devNull);
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "dup2")]
-    private static partial int Dup2(int from, int to);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }
