@@ -21,6 +21,7 @@ internal static partial class Libc
     public static readonly nint MAP_FAILED = -1;
 
     public const int EINTR = 4;
+    public const int E2BIG = 7;
     public const int EAGAIN = 11;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -26,6 +26,28 @@ internal static class KvmIoctls
     public static readonly nuint SetCpuid2 = IoW(0x90, 8);
     public static readonly nuint GetMpState = IoR(0x98, 4);
 
+    // Pause, checkpoint and restore: the state KVM keeps for a VM and its vCPUs.
+    public static readonly nuint GetMsrIndexList = IoWR(0x02, 4);
+    public static readonly nuint GetIrqchip = IoWR(0x62, 520);
+    public static readonly nuint SetIrqchip = IoR(0x63, 520);
+    public static readonly nuint SetClock = IoW(0x7b, 48);
+    public static readonly nuint GetClock = IoR(0x7c, 48);
+    public static readonly nuint GetMsrs = IoWR(0x88, 8);
+    public static readonly nuint GetFpu = IoR(0x8c, 416);
+    public static readonly nuint SetFpu = IoW(0x8d, 416);
+    public static readonly nuint GetLapic = IoR(0x8e, 1024);
+    public static readonly nuint SetLapic = IoW(0x8f, 1024);
+    public static readonly nuint GetCpuid2 = IoWR(0x91, 8);
+    public static readonly nuint SetMpState = IoW(0x99, 4);
+    public static readonly nuint GetVcpuEvents = IoR(0x9f, 64);
+    public static readonly nuint SetVcpuEvents = IoW(0xa0, 64);
+    public static readonly nuint GetDebugRegs = IoR(0xa1, 128);
+    public static readonly nuint SetDebugRegs = IoW(0xa2, 128);
+    public static readonly nuint GetXsave = IoR(0xa4, 4096);
+    public static readonly nuint SetXsave = IoW(0xa5, 4096);
+    public static readonly nuint GetXcrs = IoR(0xa6, 392);
+    public static readonly nuint SetXcrs = IoW(0xa7, 392);
+
     private static nuint Io(uint nr) => Encode(0, nr, 0);
 
     private static nuint IoR(uint nr, uint size) => Encode(2, nr, size);

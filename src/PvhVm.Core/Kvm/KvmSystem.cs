@@ -4,7 +4,7 @@ using PvhVm.Core.Interop;
 namespace PvhVm.Core.Kvm;
 
 /// <summary>The /dev/kvm system file descriptor: API version, capabilities, VM creation, supported CPUID.</summary>
-internal sealed class KvmSystem : IDisposable
+internal sealed partial class KvmSystem : IDisposable
 {
     public const string DefaultDevicePath = "/dev/kvm";
     public const int ExpectedApiVersion = 12;

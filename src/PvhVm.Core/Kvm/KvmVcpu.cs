@@ -4,7 +4,7 @@ using PvhVm.Core.Interop;
 namespace PvhVm.Core.Kvm;
 
 /// <summary>A vCPU file descriptor and its mmap'd kvm_run: registers, CPUID, MSRs, and KVM_RUN.</summary>
-internal sealed unsafe class KvmVcpu : IDisposable
+internal sealed unsafe partial class KvmVcpu : IDisposable
 {
     public const uint MpStateRunnable = 0;
     public const uint MpStateUninitialized = 1;

@@ -1,7 +1,7 @@
 namespace PvhVm.Core.Kvm;
 
 /// <summary>A VM file descriptor: memory slots, in-kernel irqchip and PIT, IRQ lines, vCPU creation.</summary>
-internal sealed class KvmVm : IDisposable
+internal sealed partial class KvmVm : IDisposable
 {
     private readonly KvmFileDescriptor _fd;
     private readonly KvmSystem _system;

@@ -11,7 +11,7 @@ namespace PvhVm.Core.Machine;
 /// One vCPU's thread: enters the guest with KVM_RUN, dispatches port I/O and MMIO exits, and reports the
 /// exits that end the VM. Can be kicked out of the guest from any thread (signal + immediate_exit).
 /// </summary>
-internal sealed class VcpuRunner
+internal sealed partial class VcpuRunner
 {
     private const int ThreadStackSize = 256 * 1024;
     private const ulong InterruptFlag = 1ul << 9;
@@ -61,6 +61,7 @@ internal sealed class VcpuRunner
     {
         _stopRequested = true;
         Kick(stop: true);
+        WakeFromPause();
     }
 
     /// <summary>Interrupts the guest once so the thread can look at whether the vCPU is parked.</summary>
@@ -100,9 +101,21 @@ internal sealed class VcpuRunner
         {
             while (!_stopRequested)
             {
+                if (_pauseRequested)
+                {
+                    // Out through one more KVM_RUN: it completes the last I/O exit, so the saved state is consistent.
+                    _vcpu.ImmediateExit = true;
+                }
+
                 var exit = _vcpu.Run();
                 if (exit.Kind == VcpuExitKind.Interrupted)
                 {
+                    if (_pauseRequested)
+                    {
+                        WaitOutPause();
+                        continue;
+                    }
+
                     if (_haltCheckRequested)
                     {
                         _haltCheckRequested = false;
@@ -132,6 +145,7 @@ internal sealed class VcpuRunner
                 _inRunLoop = false;
             }
 
+            MarkFinished();
             _host.VcpuFinished(this);
         }
     }

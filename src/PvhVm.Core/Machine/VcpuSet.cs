@@ -10,7 +10,7 @@ namespace PvhVm.Core.Machine;
 /// vCPU 0 at the PVH entry, runs one thread each, kicks them out of the guest, watches for a guest that halted for
 /// good, and tells the machine when the last one is out, so that it can release everything.
 /// </summary>
-internal sealed class VcpuSet : IVcpuHost
+internal sealed partial class VcpuSet : IVcpuHost
 {
     private static readonly TimeSpan HaltCheckPeriod = TimeSpan.FromMilliseconds(200);
 
@@ -159,6 +159,11 @@ internal sealed class VcpuSet : IVcpuHost
 
     private void CheckForHalt()
     {
+        if (_paused)
+        {
+            return;
+        }
+
         // A vCPU that made no exits since the last tick is either busy in the guest or blocked in a halt:
         // interrupt it once so its thread can tell which.
         for (var i = 0; i < _runners.Length; i++)

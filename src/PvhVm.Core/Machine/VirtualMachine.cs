@@ -322,7 +322,7 @@ public sealed partial class VirtualMachine : IDisposable
         {
             // The reason and the state change in one publication. A VM still Starting becomes Stopping too: it never
             // shows Running (or Starting) with an exit reason.
-            var state = _status.State is VmState.Starting or VmState.Running ? VmState.Stopping : _status.State;
+            var state = _status.State is VmState.Starting or VmState.Running or VmState.Paused ? VmState.Stopping : _status.State;
             Publish(_status with { State = state, ExitReason = reason, Fault = fault });
         }
 

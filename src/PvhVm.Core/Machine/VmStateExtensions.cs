@@ -4,7 +4,7 @@ namespace PvhVm.Core.Machine;
 public static class VmStateExtensions
 {
     /// <summary>Started and not yet exited: vCPU threads may be running.</summary>
-    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping;
+    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Paused or VmState.Stopping;
 
     /// <summary>Exited, normally or not.</summary>
     public static bool HasExited(this VmState state) => state is VmState.Stopped or VmState.Failed;
