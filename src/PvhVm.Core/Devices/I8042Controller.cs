@@ -7,7 +7,7 @@ namespace PvhVm.Core.Devices;
 /// keyboard are acknowledged and dropped. Register it on <see cref="DataPort"/> and <see cref="CommandPort"/> only:
 /// 0x61 between them belongs to the PIT's speaker gate.
 /// </summary>
-internal sealed class I8042Controller : IPortIoDevice
+internal sealed partial class I8042Controller : IPortIoDevice
 {
     private const ushort DataPort = Layout.I8042DataPort;
     private const ushort CommandPort = Layout.I8042CommandPort;

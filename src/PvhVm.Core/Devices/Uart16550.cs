@@ -6,7 +6,7 @@ namespace PvhVm.Core.Devices;
 /// Transmission completes at once (the host takes every byte), so THR is always empty. The IRQ output is
 /// level-style: high while an enabled interrupt is pending, as QEMU's 16550 drives it.
 /// </summary>
-internal sealed class Uart16550 : IPortIoDevice
+internal sealed partial class Uart16550 : IPortIoDevice
 {
     public const ushort PortCount = 8;
 

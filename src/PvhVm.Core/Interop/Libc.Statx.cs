@@ -15,6 +15,7 @@ internal static partial class Libc
     public const int AT_EMPTY_PATH = 0x1000;
     public const uint STATX_TYPE = 0x1;
     public const uint STATX_SIZE = 0x200;
+    public const uint STATX_BLOCKS = 0x400;
     public const uint STATX_MODE = 0x2;
     public const uint STATX_GID = 0x10;
 
@@ -33,4 +34,7 @@ internal struct StatxBuffer
     [FieldOffset(24)] public uint Gid;
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(40)] public ulong Size;
+
+    /// <summary>512-byte blocks allocated: a sparse file's size on disk.</summary>
+    [FieldOffset(48)] public ulong Blocks;
 }

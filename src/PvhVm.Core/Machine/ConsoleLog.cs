@@ -115,6 +115,15 @@ public sealed class ConsoleLog
         }
     }
 
+    /// <summary>The bytes of the line not yet ended: a checkpoint carries them so a restored console goes on mid-line.</summary>
+    internal byte[] PartialLine()
+    {
+        lock (_gate)
+        {
+            return _partial.AsSpan(0, _partialLength).ToArray();
+        }
+    }
+
     /// <summary>Every line held, oldest first.</summary>
     public IReadOnlyList<ConsoleLine> Snapshot() => ReadAfter(-1);
 

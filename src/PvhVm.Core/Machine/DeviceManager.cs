@@ -39,7 +39,7 @@ internal sealed class DeviceManager : IDisposable
         Mmio = new MmioBus(logger);
         Serial = new Uart16550(b => console.Write([b]), high => vm.SetIrqLine(Layout.Com1Irq, high), Layout.Com1Port);
         Ports.Register(Layout.Com1Port, Uart16550.PortCount, Serial);
-        var i8042 = new I8042Controller(guestReset);
+        var i8042 = I8042 = new I8042Controller(guestReset);
         Ports.Register(Layout.I8042DataPort, 1, i8042);
         Ports.Register(Layout.I8042CommandPort, 1, i8042);
         Ports.Register(Layout.PostPort, 1, new IgnoredPorts());
@@ -100,6 +100,9 @@ internal sealed class DeviceManager : IDisposable
 
     /// <summary>COM1: the guest's console.</summary>
     public Uart16550 Serial { get; }
+
+    /// <summary>The keyboard controller (the guest resets through it).</summary>
+    public I8042Controller I8042 { get; }
 
     /// <summary>Closes the disks' images (releasing their locks), the taps (a tap made for the VM goes with it) and the vsock socket.</summary>
     public void Dispose()

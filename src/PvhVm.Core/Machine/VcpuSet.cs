@@ -59,6 +59,19 @@ internal sealed partial class VcpuSet : IVcpuHost
     /// </summary>
     public static VcpuSet Create(KvmVm vm, GuestMemory memory, DeviceManager devices, KvmCpuidEntry2[] supportedCpuid, int count,
         CpuEntryState entry, Action<VmExitReason, VmFault?> endVm, Action lastOut, ILogger logger)
+        => Create(vm, memory, devices, count, vcpu =>
+        {
+            vcpu.SetCpuid(CpuidSetup.ForVcpu(supportedCpuid, vcpu.Index, count));
+            VcpuInitialState.SetMsrs(vcpu, logger);
+            if (vcpu.Index == 0)
+            {
+                VcpuInitialState.SetPvhEntry(vcpu, entry);
+            }
+        }, endVm, lastOut, logger);
+
+    /// <summary>Creates <paramref name="count"/> vCPUs, each set up by <paramref name="setUp"/>; none is left open if one fails.</summary>
+    private static VcpuSet Create(KvmVm vm, GuestMemory memory, DeviceManager devices, int count, Action<KvmVcpu> setUp,
+        Action<VmExitReason, VmFault?> endVm, Action lastOut, ILogger logger)
     {
         VcpuKicker.EnsureInstalled();
         var vcpus = new List<KvmVcpu>(count);
@@ -68,11 +81,8 @@ internal sealed partial class VcpuSet : IVcpuHost
             {
                 var vcpu = vm.CreateVcpu(i);
                 vcpus.Add(vcpu);
-                vcpu.SetCpuid(CpuidSetup.ForVcpu(supportedCpuid, i, count));
-                VcpuInitialState.SetMsrs(vcpu, logger);
+                setUp(vcpu);
             }
-
-            VcpuInitialState.SetPvhEntry(vcpus[0], entry);
         }
         catch
         {

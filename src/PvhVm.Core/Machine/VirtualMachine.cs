@@ -187,6 +187,7 @@ public sealed partial class VirtualMachine : IDisposable
         lock (_gate)
         {
             Console.Restart();
+            Console.Write(_restoredConsoleLine);
             // A Stop while the VM was Starting already made it Stopping, with its reason: it stays so.
             Publish(_status with { State = _status.State == VmState.Starting ? VmState.Running : _status.State, StartTime = DateTimeOffset.Now });
         }
@@ -292,6 +293,12 @@ public sealed partial class VirtualMachine : IDisposable
 
     private void BuildAndLoad()
     {
+        if (_restoreFrom is not null)
+        {
+            BuildFromCheckpoint(_restoreFrom);
+            return;
+        }
+
         var kernel = _kernel ?? throw new ObjectDisposedException(Name);
         var supportedCpuid = VcpuSet.CheckHost(Config.ProcessorCount);
         var prepared = _prepared = PreparedVmPool.Take((ulong)Config.MemoryMB << 20);

@@ -10,7 +10,7 @@ namespace PvhVm.Core.Memory;
 /// guests (and soon from virtqueues), so a bad one is a <see cref="GuestMemoryException"/>, never a host access.
 /// Scalars are little-endian, as the guest stores them.
 /// </summary>
-internal sealed class GuestMemory : IDisposable
+internal sealed partial class GuestMemory : IDisposable
 {
     public const ulong PageSize = 4096;
 
@@ -29,7 +29,10 @@ internal sealed class GuestMemory : IDisposable
     public IReadOnlyList<GuestRamRegion> Regions => _regions;
 
     /// <summary>Maps <paramref name="ramSize"/> bytes of guest RAM (a whole number of pages, at least one page).</summary>
-    public static GuestMemory Allocate(ulong ramSize)
+    public static GuestMemory Allocate(ulong ramSize) => Allocate(ramSize, (size, _) => Map(size));
+
+    /// <summary>Lays RAM out in regions and maps each with <paramref name="map"/>(size, offset of the region in RAM).</summary>
+    private static GuestMemory Allocate(ulong ramSize, Func<ulong, ulong, nint> map)
     {
         if (ramSize < PageSize || ramSize % PageSize != 0)
         {
@@ -40,10 +43,10 @@ internal sealed class GuestMemory : IDisposable
         var regions = new List<GuestRamRegion>(2);
         try
         {
-            regions.Add(new GuestRamRegion(0, low, Map(low)));
+            regions.Add(new GuestRamRegion(0, low, map(low, 0)));
             if (ramSize > low)
             {
-                regions.Add(new GuestRamRegion(Layout.HighRamStart, ramSize - low, Map(ramSize - low)));
+                regions.Add(new GuestRamRegion(Layout.HighRamStart, ramSize - low, map(ramSize - low, low)));
             }
         }
         catch
