@@ -11,8 +11,10 @@
     CmdletsToExport      = @(
         'Add-PvhVmDisk'
         'Add-PvhVmNetworkAdapter'
+        'Checkpoint-PvhVm'
         'Connect-PvhVsock'
         'Get-PvhBootInfo'
+        'Get-PvhCheckpoint'
         'Get-PvhConsole'
         'Get-PvhMemoryMap'
         'Get-PvhVm'
@@ -24,9 +26,12 @@
         'Remove-PvhVm'
         'Remove-PvhVmDisk'
         'Remove-PvhVmNetworkAdapter'
+        'Restore-PvhVm'
+        'Resume-PvhVm'
         'Send-PvhConsole'
         'Start-PvhVm'
         'Stop-PvhVm'
+        'Suspend-PvhVm'
         'Test-PvhHost'
         'Wait-PvhVm'
     )

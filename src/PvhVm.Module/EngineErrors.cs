@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PvhVm.Core.Boot;
+using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Devices.Virtio.Block;
 using PvhVm.Core.Devices.Virtio.Net;
 using PvhVm.Core.Devices.Virtio.Vsock;
@@ -81,6 +82,19 @@ internal static class EngineErrors
         [HostResource.Memory] = new("HostMemoryExhausted", ErrorCategory.ResourceUnavailable),
     };
 
+    private static readonly Dictionary<CheckpointErrorKind, ErrorIdentity> Checkpoints = new()
+    {
+        [CheckpointErrorKind.UnsupportedDevice] = new("CheckpointUnsupportedDevice", ErrorCategory.NotImplemented),
+        [CheckpointErrorKind.PauseTimeout] = new("PauseTimeout", ErrorCategory.OperationTimeout),
+        [CheckpointErrorKind.FolderNotEmpty] = new("CheckpointFolderNotEmpty", ErrorCategory.ResourceExists),
+        [CheckpointErrorKind.ManifestMissing] = new("CheckpointNotFound", ErrorCategory.ObjectNotFound),
+        [CheckpointErrorKind.ManifestInvalid] = new("CheckpointManifestInvalid", ErrorCategory.InvalidData),
+        [CheckpointErrorKind.UnsupportedVersion] = new("CheckpointVersionUnsupported", ErrorCategory.InvalidData),
+        [CheckpointErrorKind.StateCorrupt] = new("CheckpointStateCorrupt", ErrorCategory.InvalidData),
+        [CheckpointErrorKind.MemoryTruncated] = new("CheckpointMemoryTruncated", ErrorCategory.InvalidData),
+        [CheckpointErrorKind.StateRejected] = new("CheckpointStateRejected", ErrorCategory.InvalidData),
+    };
+
     /// <summary>The id and category <paramref name="exception"/> surfaces as.</summary>
     public static ErrorIdentity Identify(Exception exception) => exception switch
     {
@@ -90,6 +104,7 @@ internal static class EngineErrors
         TapException e => Tap[e.Problem],
         VsockException => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
         HostResourceException e => HostResources[e.Resource],
+        CheckpointException e => Checkpoints[e.Kind],
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
         KvmException => new("KvmFailed", ErrorCategory.DeviceError),

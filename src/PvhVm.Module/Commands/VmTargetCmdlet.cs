@@ -56,6 +56,47 @@ public abstract class VmTargetCmdlet : PvhCmdlet
         return found.DistinctBy(entry => entry.Vm.Id).ToList();
     }
 
+    /// <summary>
+    /// For each target in state <paramref name="required"/> (others are InvalidVmState errors), after ShouldProcess:
+    /// runs <paramref name="change"/>; what the engine threw is that VM's error.
+    /// </summary>
+    internal void ChangeEach(VmState required, string operation, string action, Action<VirtualMachine> change, bool passThru)
+    {
+        foreach (var entry in ResolveTargets())
+        {
+            var vm = entry.Vm;
+            if (vm.State != required)
+            {
+                WriteError(VmErrors.InvalidState(vm, operation));
+                continue;
+            }
+
+            if (!ShouldProcess(vm.Name, action))
+            {
+                continue;
+            }
+
+            try
+            {
+                change(vm);
+            }
+            catch (Exception e) when (e is not PipelineStoppedException)
+            {
+                WriteError(EngineErrors.Record(e, vm));
+                continue;
+            }
+            finally
+            {
+                DrainLogs([entry]);
+            }
+
+            if (passThru)
+            {
+                WriteObject(vm);
+            }
+        }
+    }
+
     /// <summary>Stops the VM and drains its engine messages; what the engine threw is the VM's error, and false.</summary>
     internal bool TryStop(RegisteredVm entry)
     {
