@@ -121,6 +121,7 @@ Describe 'Every engine exception has one pinned error id and category' {
                 @{ Type = [PvhVm.Core.Devices.Virtio.Block.DiskImageProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($k, '/d.img', 'bad') }; Count = 6 }
                 @{ Type = [PvhVm.Core.Host.HostResource]; New = { param($k) [PvhVm.Core.Host.HostResourceException]::new($k, 'op', 12, $null) }; Count = 3 }
                 @{ Type = [PvhVm.Core.Devices.Virtio.Net.TapProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Net.TapException]::new($k, 'tap0', 'bad') }; Count = 3 }
+                @{ Type = [PvhVm.Core.Checkpoints.CheckpointErrorKind]; New = { param($k) [PvhVm.Core.Checkpoints.CheckpointException]::new($k, '/c', 'bad', $null) }; Count = 9 }
             )) {
             $kinds = [enum]::GetValues($pair.Type)
             $kinds | Should -HaveCount $pair.Count -Because "each $($pair.Type.Name) needs a pinned row in this file"

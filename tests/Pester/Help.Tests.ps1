@@ -64,6 +64,7 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
             'Add-PvhVmDisk' = @{ Path = 'absent.img' }
             'Invoke-PvhVsock' = @{ Name = 'pvh-help-absent'; Port = 1 }
             'Add-PvhVmNetworkAdapter' = @{ TapName = 'pvhhelp0' }
+            'Checkpoint-PvhVm' = @{ Path = 'pvh-help-absent-checkpoint' }
         }
         $arguments = $required[$name] ?? @{}
         'pvh-help-absent' | & $name @arguments -ErrorVariable err -ErrorAction SilentlyContinue

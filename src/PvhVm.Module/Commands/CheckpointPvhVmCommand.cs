@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Machine;
+using PvhVm.Module.Registry;
 
 namespace PvhVm.Module.Commands;
 
@@ -17,32 +18,29 @@ public sealed class CheckpointPvhVmCommand : VmTargetCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    private readonly List<Core.Machine.VirtualMachine> _seen = [];
+    private readonly List<RegisteredVm> _targets = [];
 
-    protected override void ProcessRecord()
+    // Collected first: whether each VM gets a subfolder depends on how many the whole pipeline names.
+    protected override void ProcessRecord() => _targets.AddRange(ResolveTargets().Where(entry => !_targets.Contains(entry)));
+
+    protected override void EndProcessing()
     {
-        var targets = ResolveTargets();
-        foreach (var entry in targets)
+        if (!TryResolveFileSystemPath(Path, out var root, out var error))
+        {
+            WriteError(error);
+            return;
+        }
+
+        foreach (var entry in _targets)
         {
             var vm = entry.Vm;
-            _seen.Add(vm);
             if (vm.State is not (VmState.Running or VmState.Paused))
             {
                 WriteError(VmErrors.InvalidState(vm, "checkpoint"));
                 continue;
             }
 
-            if (!TryResolveFileSystemPath(Path, out var folder, out var error))
-            {
-                WriteError(error);
-                return;
-            }
-
-            if (targets.Count > 1 || _seen.Count > 1)
-            {
-                folder = System.IO.Path.Combine(folder, vm.Name);
-            }
-
+            var folder = _targets.Count > 1 ? System.IO.Path.Combine(root, vm.Name) : root;
             if (!ShouldProcess(vm.Name, $"Checkpoint PVH VM to '{folder}'"))
             {
                 continue;

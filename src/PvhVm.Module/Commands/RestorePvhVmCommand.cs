@@ -15,8 +15,8 @@ namespace PvhVm.Module.Commands;
 [OutputType(typeof(VirtualMachine))]
 public sealed class RestorePvhVmCommand : PvhCmdlet
 {
-    /// <summary>The checkpoint folder; also bound from a piped checkpoint's Path.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The checkpoint folder; also bound from a piped string or a piped checkpoint's Path.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 

@@ -1,0 +1,79 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
+    Import-BuiltPvhVm
+    $echo = Get-TestGuestPath echo
+    $counter = Get-TestGuestPath counter
+}
+
+Describe 'Suspend-PvhVm and Resume-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
+    It 'pauses a VM from the pipeline (its console stands still) and resumes it by name' {
+        $vm = New-PvhVm -Name 'pause-me' -KernelPath $counter -MemoryMB 16 | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^count 100 ' -Timeout 30
+        ($vm | Suspend-PvhVm -PassThru).State | Should -Be 'Paused'
+        $lines = $vm.Console.TotalLines
+        Start-Sleep -Milliseconds 200
+        $vm.Console.TotalLines | Should -Be $lines
+        ('pause-me' | Resume-PvhVm -PassThru).State | Should -Be 'Running'
+        $null = $vm | Wait-PvhVm -ConsolePattern "^count $($lines + 50) " -Timeout 30
+    }
+
+    It 'refuses to resume a running VM (InvalidVmState) and leaves it running with -WhatIf' {
+        $vm = New-PvhVm -Name 'pause-state' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        Resume-PvhVm -Name 'pause-state' -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidVmState,PvhVm.Module.Commands.ResumePvhVmCommand'
+        Suspend-PvhVm -Name 'pause-state' -WhatIf
+        $vm.State | Should -Be 'Running'
+    }
+}
+
+Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
+    AfterEach { Clear-PvhVm }
+
+    It 'clones of an echo VM each answer on their own console' {
+        $vm = New-PvhVm -Name 'web' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
+        $folder = Join-Path $TestDrive 'web'
+        $checkpoint = $vm | Checkpoint-PvhVm -Path $folder
+        $vm.State | Should -Be 'Running' -Because 'a running VM runs on after its checkpoint'
+        $checkpoint.VmName | Should -Be 'web'
+        $read = Get-PvhCheckpoint -Path $folder
+        $read.MemoryBytes | Should -Be 16MB
+        $read.SizeOnDisk | Should -BeLessThan 1MB -Because 'the pages the guest never touched are holes'
+        $read.Devices | Should -Contain 'i8042'
+
+        $clones = $read | Restore-PvhVm -Clone -Count 3
+        $clones.Name | Should -Be 'web-1', 'web-2', 'web-3'
+        foreach ($clone in $clones) {
+            Send-PvhConsole -Name $clone.Name -Text "hello from $($clone.Name)" -Line
+            $null = $clone | Wait-PvhVm -ConsolePattern "^hello from $($clone.Name)$" -Timeout 30
+            $clone.Console.Snapshot().Text | Should -Not -Contain 'echo ready' -Because 'a clone goes on from the checkpoint; it does not boot'
+        }
+    }
+
+    It 'restores under the checkpoint''s VM name by default, and says when that name is taken' {
+        $vm = New-PvhVm -Name 'orig' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
+        $folder = Join-Path $TestDrive 'orig'
+        $null = $vm | Checkpoint-PvhVm -Path $folder
+        Restore-PvhVm -Path $folder -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed[0].FullyQualifiedErrorId | Should -BeExactly 'VmNameTaken,PvhVm.Module.Commands.RestorePvhVmCommand'
+        $vm | Remove-PvhVm -Force
+        (Restore-PvhVm -Path $folder).Name | Should -Be 'orig'
+    }
+
+    It 'reports a damaged checkpoint with an id of its own' {
+        $vm = New-PvhVm -Name 'damaged' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
+        $folder = Join-Path $TestDrive 'damaged'
+        $null = $vm | Checkpoint-PvhVm -Path $folder
+        $vm | Checkpoint-PvhVm -Path $folder -ErrorVariable notEmpty -ErrorAction SilentlyContinue
+        $notEmpty[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointFolderNotEmpty,PvhVm.Module.Commands.CheckpointPvhVmCommand'
+        $memory = [IO.File]::Open((Join-Path $folder 'memory.bin'), 'Open')
+        try { $memory.SetLength(8MB) } finally { $memory.Dispose() }
+        Restore-PvhVm -Path $folder -Name 'from-damaged' -ErrorVariable truncated -ErrorAction SilentlyContinue
+        $truncated[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointMemoryTruncated,PvhVm.Module.Commands.RestorePvhVmCommand'
+        Get-PvhVm -Name 'from-damaged' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
