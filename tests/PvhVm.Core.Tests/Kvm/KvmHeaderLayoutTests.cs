@@ -60,6 +60,49 @@ public sealed class KvmHeaderLayoutTests
     }
 
     [Fact]
+    public void CheckpointStructsMatchTheHeader()
+    {
+        Assert.Equal(Header.Value["sizeof.kvm_fpu"], (ulong)Unsafe.SizeOf<KvmFpu>());
+        Assert.Equal(Header.Value["sizeof.kvm_xsave"], (ulong)Unsafe.SizeOf<KvmXsave>());
+        Assert.Equal(Header.Value["sizeof.kvm_xcrs"], (ulong)Unsafe.SizeOf<KvmXcrs>());
+        Assert.Equal(Header.Value["sizeof.kvm_lapic_state"], (ulong)Unsafe.SizeOf<KvmLapicState>());
+        Assert.Equal(Header.Value["sizeof.kvm_vcpu_events"], (ulong)Unsafe.SizeOf<KvmVcpuEvents>());
+        Assert.Equal(Header.Value["sizeof.kvm_debugregs"], (ulong)Unsafe.SizeOf<KvmDebugRegs>());
+        Assert.Equal(Header.Value["sizeof.kvm_clock_data"], (ulong)Unsafe.SizeOf<KvmClockData>());
+        Assert.Equal(Header.Value["sizeof.kvm_irqchip"], (ulong)Unsafe.SizeOf<KvmIrqchip>());
+        var clock = default(KvmClockData);
+        Assert.Equal(Header.Value["kvm_clock_data.flags"], OffsetOf(ref clock, ref clock.Flags));
+        Assert.Equal(8ul, Header.Value["kvm_irqchip.chip"]);
+        Assert.Equal(KvmIrqchip.PicMaster, Header.Value["KVM_IRQCHIP_PIC_MASTER"]);
+        Assert.Equal(KvmIrqchip.PicSlave, Header.Value["KVM_IRQCHIP_PIC_SLAVE"]);
+        Assert.Equal(KvmIrqchip.Ioapic, Header.Value["KVM_IRQCHIP_IOAPIC"]);
+    }
+
+    [Theory]
+    [InlineData("KVM_GET_MSR_INDEX_LIST", nameof(KvmIoctls.GetMsrIndexList))]
+    [InlineData("KVM_GET_IRQCHIP", nameof(KvmIoctls.GetIrqchip))]
+    [InlineData("KVM_SET_IRQCHIP", nameof(KvmIoctls.SetIrqchip))]
+    [InlineData("KVM_GET_CLOCK", nameof(KvmIoctls.GetClock))]
+    [InlineData("KVM_SET_CLOCK", nameof(KvmIoctls.SetClock))]
+    [InlineData("KVM_GET_MSRS", nameof(KvmIoctls.GetMsrs))]
+    [InlineData("KVM_GET_FPU", nameof(KvmIoctls.GetFpu))]
+    [InlineData("KVM_SET_FPU", nameof(KvmIoctls.SetFpu))]
+    [InlineData("KVM_GET_LAPIC", nameof(KvmIoctls.GetLapic))]
+    [InlineData("KVM_SET_LAPIC", nameof(KvmIoctls.SetLapic))]
+    [InlineData("KVM_GET_CPUID2", nameof(KvmIoctls.GetCpuid2))]
+    [InlineData("KVM_SET_MP_STATE", nameof(KvmIoctls.SetMpState))]
+    [InlineData("KVM_GET_VCPU_EVENTS", nameof(KvmIoctls.GetVcpuEvents))]
+    [InlineData("KVM_SET_VCPU_EVENTS", nameof(KvmIoctls.SetVcpuEvents))]
+    [InlineData("KVM_GET_DEBUGREGS", nameof(KvmIoctls.GetDebugRegs))]
+    [InlineData("KVM_SET_DEBUGREGS", nameof(KvmIoctls.SetDebugRegs))]
+    [InlineData("KVM_GET_XSAVE", nameof(KvmIoctls.GetXsave))]
+    [InlineData("KVM_SET_XSAVE", nameof(KvmIoctls.SetXsave))]
+    [InlineData("KVM_GET_XCRS", nameof(KvmIoctls.GetXcrs))]
+    [InlineData("KVM_SET_XCRS", nameof(KvmIoctls.SetXcrs))]
+    public void CheckpointIoctlNumbersAreTheHeaders(string macro, string field)
+        => Assert.Equal(Header.Value[macro], (ulong)(nuint)typeof(KvmIoctls).GetField(field)!.GetValue(null)!);
+
+    [Fact]
     public void EveryExitReasonCodeIsTheHeadersKvmExitConstant()
     {
         foreach (var code in Enum.GetValues<KvmExitReasonCode>())

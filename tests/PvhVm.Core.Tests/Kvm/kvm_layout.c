@@ -46,6 +46,41 @@ int main(void)
     SIZE(kvm_cpuid_entry2);
     SIZE(kvm_msr_entry);
 
+    /* Pause, checkpoint and restore. */
+    SIZE(kvm_fpu);
+    SIZE(kvm_xsave);
+    SIZE(kvm_xcrs);
+    SIZE(kvm_lapic_state);
+    SIZE(kvm_vcpu_events);
+    SIZE(kvm_debugregs);
+    SIZE(kvm_clock_data);
+    SIZE(kvm_irqchip);
+    OFFSET(kvm_clock_data, flags);
+    OFFSET(kvm_irqchip, chip);
+    CONST(KVM_IRQCHIP_PIC_MASTER);
+    CONST(KVM_IRQCHIP_PIC_SLAVE);
+    CONST(KVM_IRQCHIP_IOAPIC);
+    CONST(KVM_GET_MSR_INDEX_LIST);
+    CONST(KVM_GET_IRQCHIP);
+    CONST(KVM_SET_IRQCHIP);
+    CONST(KVM_GET_CLOCK);
+    CONST(KVM_SET_CLOCK);
+    CONST(KVM_GET_MSRS);
+    CONST(KVM_GET_FPU);
+    CONST(KVM_SET_FPU);
+    CONST(KVM_GET_LAPIC);
+    CONST(KVM_SET_LAPIC);
+    CONST(KVM_GET_CPUID2);
+    CONST(KVM_SET_MP_STATE);
+    CONST(KVM_GET_VCPU_EVENTS);
+    CONST(KVM_SET_VCPU_EVENTS);
+    CONST(KVM_GET_DEBUGREGS);
+    CONST(KVM_SET_DEBUGREGS);
+    CONST(KVM_GET_XSAVE);
+    CONST(KVM_SET_XSAVE);
+    CONST(KVM_GET_XCRS);
+    CONST(KVM_SET_XCRS);
+
     CONST(KVM_EXIT_IO_OUT);
     CONST(KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
     CONST(KVM_EXIT_UNKNOWN);
