@@ -250,6 +250,8 @@ $inspect.bzImage.lz4ThenReadelf = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -d
 $inspect.bzImage.lz4Only = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -dc '$payload' > /dev/null; true").ms
 $results.inspect = $inspect
 
+Write-Host "$(Get-Date -Format T) checkpoints and clones"; . (Join-Path $benchDir 'Bench-Checkpoint.ps1'); $results.checkpoint = Measure-Checkpoint $echoGuest $work $Rounds
+
 # --- report -------------------------------------------------------------------------------------------
 $results.machine = [ordered]@{
     date = [DateTimeOffset]::UtcNow.ToString('u'); nproc = [int](Invoke-Checked nproc); kernel = (Invoke-Checked uname -r)

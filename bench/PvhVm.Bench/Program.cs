@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "process-file-rate" => ProcessRuns.FileRate(args[1], double.Parse(args[2]), args[3..]),
     "process-console" => ProcessRuns.Console(double.Parse(args[1]), args[2], args[3..]),
     "chart" => FleetChart.Render(args[1], args[2]),
+    "checkpoint" => CheckpointRuns.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4]),
     "extract-elf" => ExtractElf(args[1], args[2]),
     _ => Usage(),
 };
@@ -27,6 +28,7 @@ static int Usage()
           process-console <s> <regex> <command> ...    spawn -> first stdout byte -> first line matching regex
           process-file-rate <file> <s> <command> ...  bytes/s a process appends to a file, from 1 s after spawn
           chart <fleet.json> <out.png>                 started/exited-over-time chart of a fleet run
+          checkpoint <echo.elf> <rounds> <clones> <dir> cold boot vs restore, a fleet of clones, checkpoint write speed
           extract-elf <vmlinuz> <out>                  the ELF inside a bzImage, by the engine's own decompressor
         """);
     return 2;

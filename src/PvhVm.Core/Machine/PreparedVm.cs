@@ -23,10 +23,7 @@ internal sealed class PreparedVm : IDisposable
 
     public GuestMemory Memory { get; }
 
-    public static PreparedVm Create(ulong ramSize) => Create(() => GuestMemory.Allocate(ramSize));
-
-    /// <summary>A prepared VM whose RAM <paramref name="mapMemory"/> maps (a checkpoint's memory file, for a restore).</summary>
-    public static PreparedVm Create(Func<GuestMemory> mapMemory)
+    public static PreparedVm Create(ulong ramSize)
     {
         KvmSystem? system = null;
         KvmVm? vm = null;
@@ -40,7 +37,7 @@ internal sealed class PreparedVm : IDisposable
             // No PIT: creating one costs a kernel thread (~3 ms here) and a PVH Linux keeps time with
             // kvm-clock and the TSC-deadline LAPIC timer, as on cloud-hypervisor, which has no PIT either.
             vm.CreateIrqchip();
-            memory = mapMemory();
+            memory = GuestMemory.Allocate(ramSize);
             for (var slot = 0; slot < memory.Regions.Count; slot++)
             {
                 var region = memory.Regions[slot];

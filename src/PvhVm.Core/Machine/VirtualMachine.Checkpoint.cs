@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Kvm;
-using PvhVm.Core.Memory;
 
 namespace PvhVm.Core.Machine;
 
@@ -97,7 +96,9 @@ public sealed partial class VirtualMachine
     {
         var snapshot = checkpoint.ReadState();
         VcpuSet.CheckHost(Config.ProcessorCount);
-        var prepared = _prepared = PreparedVm.Create(() => GuestMemory.MapPrivateFile(checkpoint.MemoryFilePath, (ulong)checkpoint.MemoryBytes));
+        // A pooled VM, never run, with its RAM swapped for the checkpoint's: its memory slots are registered already.
+        var prepared = _prepared = PreparedVmPool.Take((ulong)checkpoint.MemoryBytes);
+        prepared.Memory.ReplaceWithPrivateFile(checkpoint.MemoryFilePath);
         var devices = _devices = new DeviceManager(prepared.Vm, prepared.Memory, Config, Console,
             () => EndVm(VmExitReason.GuestReset, null), () => EndVm(VmExitReason.PowerOff, null), _logger);
         try

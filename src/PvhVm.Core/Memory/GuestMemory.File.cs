@@ -9,6 +9,9 @@ namespace PvhVm.Core.Memory;
 /// </summary>
 internal sealed partial class GuestMemory
 {
+    // mmap(2): place the mapping exactly there, replacing what was mapped.
+    private const int MapFixed = 0x10;
+
     /// <summary>
     /// Writes RAM to a new file at <paramref name="path"/>, of exactly <see cref="RamSize"/> bytes, skipping all-zero
     /// pages (they stay holes). Returns the bytes of data written.
@@ -56,11 +59,14 @@ internal sealed partial class GuestMemory
     }
 
     /// <summary>
-    /// Maps a RAM file written by <see cref="WriteSparseFile"/> copy-on-write; the caller has checked that it is
-    /// exactly <paramref name="ramSize"/> bytes. The guest's writes go to pages of this process only; the file is never changed.
+    /// Replaces this RAM, which no guest has run on, with a RAM file written by <see cref="WriteSparseFile"/>, mapped
+    /// copy-on-write at the same host addresses (MAP_FIXED), so the KVM memory slots already registered for it stay
+    /// valid and a restore costs no slot ioctl. The caller has checked that the file is exactly <see cref="RamSize"/>
+    /// bytes. The guest's writes go to pages of this process only; the file is never changed.
     /// </summary>
-    public static GuestMemory MapPrivateFile(string path, ulong ramSize)
+    public void ReplaceWithPrivateFile(string path)
     {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
         if (fd < 0)
         {
@@ -69,7 +75,19 @@ internal sealed partial class GuestMemory
 
         try
         {
-            return Allocate(ramSize, (size, offset) => MapFile(fd, size, offset));
+            ulong fileOffset = 0;
+            foreach (var region in _regions)
+            {
+                var address = Libc.Mmap(region.HostAddress, (nuint)region.Size, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_PRIVATE | Libc.MAP_NORESERVE | MapFixed, fd, (nint)fileOffset);
+                if (address != region.HostAddress)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    throw new Host.HostResourceException(Host.HostResource.Memory, $"mmap {region.Size} bytes of guest RAM from a checkpoint", errno);
+                }
+
+                fileOffset += region.Size;
+            }
         }
         finally
         {
@@ -79,16 +97,4 @@ internal sealed partial class GuestMemory
 
     private static unsafe bool IsZeroPage(GuestRamRegion region, ulong page)
         => new ReadOnlySpan<byte>((byte*)region.HostAddress + (page * PageSize), (int)PageSize).IndexOfAnyExcept((byte)0) < 0;
-
-    private static nint MapFile(int fd, ulong size, ulong offset)
-    {
-        var address = Libc.Mmap(0, (nuint)size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd, (nint)offset);
-        if (address == Libc.MAP_FAILED)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new Host.HostResourceException(Host.HostResource.Memory, $"mmap {size} bytes of guest RAM from a checkpoint", errno);
-        }
-
-        return address;
-    }
 }

@@ -29,10 +29,7 @@ internal sealed partial class GuestMemory : IDisposable
     public IReadOnlyList<GuestRamRegion> Regions => _regions;
 
     /// <summary>Maps <paramref name="ramSize"/> bytes of guest RAM (a whole number of pages, at least one page).</summary>
-    public static GuestMemory Allocate(ulong ramSize) => Allocate(ramSize, (size, _) => Map(size));
-
-    /// <summary>Lays RAM out in regions and maps each with <paramref name="map"/>(size, offset of the region in RAM).</summary>
-    private static GuestMemory Allocate(ulong ramSize, Func<ulong, ulong, nint> map)
+    public static GuestMemory Allocate(ulong ramSize)
     {
         if (ramSize < PageSize || ramSize % PageSize != 0)
         {
@@ -43,10 +40,10 @@ internal sealed partial class GuestMemory : IDisposable
         var regions = new List<GuestRamRegion>(2);
         try
         {
-            regions.Add(new GuestRamRegion(0, low, map(low, 0)));
+            regions.Add(new GuestRamRegion(0, low, Map(low)));
             if (ramSize > low)
             {
-                regions.Add(new GuestRamRegion(Layout.HighRamStart, ramSize - low, map(ramSize - low, low)));
+                regions.Add(new GuestRamRegion(Layout.HighRamStart, ramSize - low, Map(ramSize - low)));
             }
         }
         catch
