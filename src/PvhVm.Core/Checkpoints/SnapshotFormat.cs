@@ -110,7 +110,7 @@ internal static class SnapshotFormat
                 Events = reader.Struct<KvmVcpuEvents>(),
                 DebugRegs = reader.Struct<KvmDebugRegs>(),
                 Msrs = reader.Array<KvmMsrEntry>(MaxMsrs, "MSRs"),
-                Cpuid = reader.Array<KvmCpuidEntry2>(KvmVcpu.MaxCpuidEntries, "CPUID entries"),
+                Cpuid = reader.Array<KvmCpuidEntry2>(KvmCpuidReader.MaxEntries, "CPUID entries"),
             };
         }
 

@@ -46,23 +46,7 @@ internal sealed partial class KvmSystem : IDisposable
     public KvmVm CreateVm() => new(new KvmFileDescriptor(_fd.Ioctl(KvmIoctls.CreateVm, 0, "KVM_CREATE_VM")), this);
 
     /// <summary>KVM_GET_SUPPORTED_CPUID: every leaf the host lets guests see.</summary>
-    public unsafe KvmCpuidEntry2[] GetSupportedCpuid()
-    {
-        const int MaxEntries = 256;
-        var size = 8 + (MaxEntries * sizeof(KvmCpuidEntry2));
-        var buffer = (byte*)NativeMemory.AllocZeroed((nuint)size);
-        try
-        {
-            *(uint*)buffer = MaxEntries;
-            _fd.Ioctl(KvmIoctls.GetSupportedCpuid, buffer, "KVM_GET_SUPPORTED_CPUID");
-            var count = (int)Math.Min(*(uint*)buffer, MaxEntries);
-            return new ReadOnlySpan<KvmCpuidEntry2>(buffer + 8, count).ToArray();
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
-    }
+    public KvmCpuidEntry2[] GetSupportedCpuid() => _fd.ReadCpuid(KvmIoctls.GetSupportedCpuid, "KVM_GET_SUPPORTED_CPUID");
 
     public void Dispose() => _fd.Dispose();
 }

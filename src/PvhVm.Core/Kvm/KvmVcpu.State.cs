@@ -5,9 +5,6 @@ namespace PvhVm.Core.Kvm;
 /// <summary>The vCPU state a checkpoint saves and a restore sets, beyond the registers the boot path already uses.</summary>
 internal sealed unsafe partial class KvmVcpu
 {
-    /// <summary>More CPUID leaves than any host reports; KVM_GET_CPUID2 fails with E2BIG below the count it holds.</summary>
-    public const int MaxCpuidEntries = 256;
-
     public void SetMpState(uint state) => Set(KvmIoctls.SetMpState, state, "KVM_SET_MP_STATE");
 
     public KvmFpu GetFpu() => Get<KvmFpu>(KvmIoctls.GetFpu, "KVM_GET_FPU");
@@ -59,20 +56,5 @@ internal sealed unsafe partial class KvmVcpu
     }
 
     /// <summary>KVM_GET_CPUID2: the CPUID table this vCPU was given.</summary>
-    public KvmCpuidEntry2[] GetCpuid()
-    {
-        var size = 8 + (MaxCpuidEntries * sizeof(KvmCpuidEntry2));
-        var buffer = (byte*)NativeMemory.AllocZeroed((nuint)size);
-        try
-        {
-            *(uint*)buffer = MaxCpuidEntries;
-            _fd.Ioctl(KvmIoctls.GetCpuid2, buffer, "KVM_GET_CPUID2");
-            var count = (int)Math.Min(*(uint*)buffer, MaxCpuidEntries);
-            return new ReadOnlySpan<KvmCpuidEntry2>(buffer + 8, count).ToArray();
-        }
-        finally
-        {
-            NativeMemory.Free(buffer);
-        }
-    }
+    public KvmCpuidEntry2[] GetCpuid() => _fd.ReadCpuid(KvmIoctls.GetCpuid2, "KVM_GET_CPUID2");
 }
