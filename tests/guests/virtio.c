@@ -22,6 +22,10 @@
  *   blk sector 8 reads back ok
  *   blk serial=<GET_ID's bytes up to the first NUL>
  *   blk <n> reads ok                                       (only with virtio.reads=<n>: n more one-sector reads)
+ *   blk seq begin                                          (only with virtio.seq=<n>: n sequential 128 KiB reads,
+ *   blk seq <n> x 131072 bytes ok                           wrapping at the capacity; the host times between the lines)
+ *   blk rand begin                                         (only with virtio.rand=<n>: n 4 KiB reads at pseudo-random
+ *   blk rand <n> x 4096 bytes ok                            4 KiB-aligned offsets within the capacity)
  *   rng 64 bytes, not all zero                            (entropy, id 4)
  *   net mac=<xx:xx:xx:xx:xx:xx>                            (network, id 1)
  *   net arp reply from 10.213.0.1 at <mac>
@@ -40,6 +44,9 @@
 #define QUEUE_SIZE 8
 #define POLL_LIMIT 100000000u
 #define MAX_QUEUES 3
+#define STATUS_POLL_EVERY 4096u
+#define SEQ_CHUNK 131072u
+#define RAND_CHUNK 4096u
 
 /* virtio-mmio registers (VIRTIO 1.2, 4.2.2) */
 enum {
@@ -72,6 +79,7 @@ static struct blk_header header;
 /* Aligned no more than the rest of .bss: a 512-byte alignment could start .bss on a fresh page, and ld then gives it a
  * separate RW segment (every guest but smp is one segment at the image base). */
 static uint8_t data[512] __attribute__((aligned(16)));
+static uint8_t bench_data[SEQ_CHUNK] __attribute__((aligned(16)));
 static volatile uint8_t status;
 static const char *problem;
 
@@ -187,7 +195,9 @@ static int find_dsdt_devices(const uint8_t *dsdt, uint32_t *bases, uint32_t *irq
     return count;
 }
 
-/* Publishes descriptor chain 0..n-1, notifies, and polls for its return; 0 on success. */
+/* Publishes descriptor chain 0..n-1, notifies, and polls for its return; 0 on success. The device's status is read only
+ * every STATUS_POLL_EVERY polls: each read is an exit, and a device served on another host thread is still busy for
+ * the first few (polling memory costs none). */
 static int submit(uint32_t base, struct queue *q, int n)
 {
     q->avail.ring[q->next_avail % QUEUE_SIZE] = 0;
@@ -202,7 +212,7 @@ static int submit(uint32_t base, struct queue *q, int n)
             wr(base, INTERRUPT_ACK, rd(base, INTERRUPT_STATUS));
             return 0;
         }
-        if (rd(base, STATUS) & NEEDS_RESET) { problem = "device needs reset"; return -1; }
+        if (i % STATUS_POLL_EVERY == STATUS_POLL_EVERY - 1 && (rd(base, STATUS) & NEEDS_RESET)) { problem = "device needs reset"; return -1; }
     }
     (void)n;
     problem = "request timed out";
@@ -251,8 +261,8 @@ static int start_device(uint32_t base, struct queue *qs, int count, uint32_t wan
     return 0;
 }
 
-/* One block request: header, optional data (device-writable for IN and GET_ID), status. */
-static int blk_request(uint32_t base, struct queue *q, uint32_t type, uint32_t sector, uint32_t length)
+/* One block request: header, optional data in buffer (device-writable for IN and GET_ID), status. */
+static int blk_request_into(uint32_t base, struct queue *q, uint32_t type, uint32_t sector, volatile void *buffer, uint32_t length)
 {
     header.type = type;
     header.reserved = 0;
@@ -260,15 +270,48 @@ static int blk_request(uint32_t base, struct queue *q, uint32_t type, uint32_t s
     status = 0xff;
     int n = 0;
     set_desc(q, n++, &header, sizeof header, DESC_NEXT);
-    if (length) set_desc(q, n++, data, length, DESC_NEXT | (type == BLK_OUT ? 0 : DESC_WRITE));
+    if (length) set_desc(q, n++, buffer, length, DESC_NEXT | (type == BLK_OUT ? 0 : DESC_WRITE));
     set_desc(q, n++, &status, 1, DESC_WRITE);
     if (submit(base, q, n)) return -1;
     if (status != 0) { problem = "request failed"; return -1; }
     return 0;
 }
 
-static uint32_t extra_reads;
+static int blk_request(uint32_t base, struct queue *q, uint32_t type, uint32_t sector, uint32_t length)
+{
+    return blk_request_into(base, q, type, sector, data, length);
+}
+
+static uint32_t extra_reads, seq_reads, rand_reads;
 static int loop_first;
+
+/* virtio.seq=<n> and virtio.rand=<n>: the benchmark's read patterns, one request in flight (queue depth 1). */
+static int run_bench_reads(uint32_t base, struct queue *q, uint32_t capacity)
+{
+    uint32_t seq_sectors = SEQ_CHUNK / 512, rand_sectors = RAND_CHUNK / 512;
+    if (seq_reads) {
+        if (capacity < seq_sectors) { problem = "disk smaller than one sequential read"; return -1; }
+        puts("blk seq begin\r\n");
+        uint32_t sector = 0;
+        for (uint32_t i = 0; i < seq_reads; i++) {
+            if (sector + seq_sectors > capacity) sector = 0;
+            if (blk_request_into(base, q, BLK_IN, sector, bench_data, SEQ_CHUNK)) return -1;
+            sector += seq_sectors;
+        }
+        puts("blk seq "); putu(seq_reads); puts(" x 131072 bytes ok\r\n");
+    }
+    if (rand_reads) {
+        uint32_t blocks = capacity / rand_sectors, x = 12345;
+        if (!blocks) { problem = "disk smaller than one random read"; return -1; }
+        puts("blk rand begin\r\n");
+        for (uint32_t i = 0; i < rand_reads; i++) {
+            x = x * 1103515245u + 12345u;   /* an LCG: the same offsets under every VMM */
+            if (blk_request_into(base, q, BLK_IN, ((x >> 8) % blocks) * rand_sectors, bench_data, RAND_CHUNK)) return -1;
+        }
+        puts("blk rand "); putu(rand_reads); puts(" x 4096 bytes ok\r\n");
+    }
+    return 0;
+}
 
 /* virtio.loop on the command line: first a chain whose descriptor points back at itself, which the device must refuse
  * by needing a reset; then the usual requests after a reset, on a fresh queue. */
@@ -290,7 +333,8 @@ static int run_block(uint32_t base, struct queue *q)
     static const char marker[] = "PVHVM VIRTIO GUEST WAS HERE (sector 8)";
     if (loop_first && run_looping_chain(base, q)) return -1;
     if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) return -1;
-    puts("blk capacity="); putu(rd(base, CONFIG)); puts(" sectors\r\n");
+    uint32_t capacity = rd(base, CONFIG);
+    puts("blk capacity="); putu(capacity); puts(" sectors\r\n");
 
     if (blk_request(base, q, BLK_IN, 0, 512)) return -1;
     puts("blk sector 0: ");
@@ -319,7 +363,7 @@ static int run_block(uint32_t base, struct queue *q)
         if (blk_request(base, q, BLK_IN, i % 2048u, 512)) return -1;
     }
     if (extra_reads) { puts("blk "); putu(extra_reads); puts(" reads ok\r\n"); }
-    return 0;
+    return run_bench_reads(base, q, capacity);
 }
 
 static int run_entropy(uint32_t base, struct queue *q)
@@ -571,12 +615,15 @@ int main(void)
     uint32_t bases[MAX_DEVICES], irqs[MAX_DEVICES];
     int count = cmdline ? find_devices(cmdline, bases, irqs) : 0;
     for (const char *p = cmdline; p && *p; p++) {
-        static const char key[] = "virtio.reads=";
-        int k = 0;
-        while (key[k] && p[k] == key[k]) k++;
-        if (!key[k]) { const char *q = p + k; extra_reads = parse_number(&q); }
+        static const char *const keys[] = { "virtio.reads=", "virtio.seq=", "virtio.rand=" };
+        uint32_t *const counts[] = { &extra_reads, &seq_reads, &rand_reads };
+        for (int key = 0; key < 3; key++) {
+            int k = 0;
+            while (keys[key][k] && p[k] == keys[key][k]) k++;
+            if (!keys[key][k]) { const char *q = p + k; *counts[key] = parse_number(&q); }
+        }
         static const char loop[] = "virtio.loop";
-        k = 0;
+        int k = 0;
         while (loop[k] && p[k] == loop[k]) k++;
         if (!loop[k]) loop_first = 1;
     }
