@@ -10,6 +10,10 @@ return args.FirstOrDefault() switch
     "process" => ProcessRuns.Time(int.Parse(args[1]), args[2..]),
     "process-file-rate" => ProcessRuns.FileRate(args[1], double.Parse(args[2]), args[3..]),
     "process-console" => ProcessRuns.Console(double.Parse(args[1]), args[2], args[3..]),
+    "disk-engine" => DiskRuns.Engine(args[1], args[2], args[3], bool.Parse(args[4])),
+    "disk-qemu" => DiskRuns.Qemu(args[1..]),
+    "disk-host" => DiskRuns.Host(args[1], int.Parse(args[2]), int.Parse(args[3])),
+    "disk-memory" => DiskRuns.Memory(args[1], args[2], int.Parse(args[3])),
     "chart" => FleetChart.Render(args[1], args[2]),
     "extract-elf" => ExtractElf(args[1], args[2]),
     _ => Usage(),
@@ -26,6 +30,10 @@ static int Usage()
           process <runs> <command> [args...]           wall time of a process, spawn to exit
           process-console <s> <regex> <command> ...    spawn -> first stdout byte -> first line matching regex
           process-file-rate <file> <s> <command> ...  bytes/s a process appends to a file, from 1 s after spawn
+          disk-engine <elf> <image> <cmdline> <eventfds>  the C virtio guest's timed read loop on PvhVm, requests, exits
+          disk-qemu <command> ...                      the same guest under QEMU: its timed read loop
+          disk-host <image> <seq> <rand>               the host reading the image in the guest's patterns
+          disk-memory <halt.elf> <dir> <runs>          managed bytes, RSS and descriptors per extra disk of a running VM
           chart <fleet.json> <out.png>                 started/exited-over-time chart of a fleet run
           extract-elf <vmlinuz> <out>                  the ELF inside a bzImage, by the engine's own decompressor
         """);
