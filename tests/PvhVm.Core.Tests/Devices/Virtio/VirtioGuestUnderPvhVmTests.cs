@@ -47,14 +47,17 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
         DiskImage.Open(_image, readOnly: false).Dispose();
     }
 
-    [Fact]
-    public void AGuestWhoseChainLoopsGetsADeviceThatNeedsResetAndTheVmCarriesOn()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AGuestWhoseChainLoopsGetsADeviceThatNeedsResetAndTheVmCarriesOn(bool useEventFds)
     {
         VirtioGuestTranscript.WriteImage(_image);
         using var vm = new VirtualMachine(new VmConfig("virtio-loop", GuestImages.PathOf("virtio"), CommandLine: "virtio.loop", MemoryMB: 64)
         {
             Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
             EnableEntropy = true,
+            UseVirtioEventFds = useEventFds,
         });
         vm.Start();
         Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
