@@ -250,6 +250,9 @@ $inspect.bzImage.lz4ThenReadelf = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -d
 $inspect.bzImage.lz4Only = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -dc '$payload' > /dev/null; true").ms
 $results.inspect = $inspect
 
+# --- 7. disk (bench/Bench-Disk.ps1) ----------------------------------------------------------------------
+$results.disk = & (Join-Path $benchDir 'Bench-Disk.ps1') -Tool $tool -Work $work
+
 # --- report -------------------------------------------------------------------------------------------
 $results.machine = [ordered]@{
     date = [DateTimeOffset]::UtcNow.ToString('u'); nproc = [int](Invoke-Checked nproc); kernel = (Invoke-Checked uname -r)

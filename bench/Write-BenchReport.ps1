@@ -127,6 +127,8 @@ $lines.Add((Row 'vmlinuz (bzImage, LZ4)' (Ms $i.bzImage.getPvhBootInfo) (Ms $i.b
 $lines.Add((Row '' '' '' (Ms $i.bzImage.lz4Only) '`lz4 -dc` to /dev/null alone' ''))
 $lines.Add('')
 
+if ($r.PSObject.Properties['disk']) { & (Join-Path $PSScriptRoot 'Write-DiskReport.ps1') -Disk $r.disk | ForEach-Object { $lines.Add($_) } }
+
 $analysis = Join-Path $PSScriptRoot 'analysis.md'
 if (Test-Path $analysis) { $lines.Add((Get-Content $analysis -Raw)) }
 $lines | Set-Content $OutFile
