@@ -21,6 +21,13 @@
  *   blk flush ok
  *   blk sector 8 reads back ok
  *   blk serial=<GET_ID's bytes up to the first NUL>
+ *   blk discard max=%u seg=%u align=%u                    (only with virtio.discard: the device's limits,
+ *   blk write zeroes max=%u seg=%u may unmap=%u             then sectors 256-383 written and zeroed, half with the
+ *   blk write zeroes ok, with and without unmap             unmap flag, 512-639 written and discarded, and three
+ *   blk discard ok                                          requests the device must refuse, with their status)
+ *   blk discard with the unmap flag: status %u
+ *   blk discard of two segments: status %u
+ *   blk write zeroes past the end: status %u
  *   blk <n> reads ok                                       (only with virtio.reads=<n>: n more one-sector reads)
  *   blk seq begin                                          (only with virtio.seq=<n>: n sequential 128 KiB reads,
  *   blk seq <n> x 131072 bytes ok                           wrapping at the capacity; the host times between the lines)
@@ -57,15 +64,16 @@ enum {
     QUEUE_DRIVER_HIGH = 0x094, QUEUE_DEVICE_LOW = 0x0a0, QUEUE_DEVICE_HIGH = 0x0a4, CONFIG = 0x100,
 };
 enum { ACKNOWLEDGE = 1, DRIVER = 2, DRIVER_OK = 4, FEATURES_OK = 8, NEEDS_RESET = 64 };
-enum { F_BLK_FLUSH = 9, F_VERSION_1_HIGH = 0 /* bit 32 = bit 0 of the high word */ };
+enum { F_BLK_FLUSH = 9, F_BLK_DISCARD = 13, F_BLK_WRITE_ZEROES = 14, F_VERSION_1_HIGH = 0 /* bit 32 = bit 0 of the high word */ };
 enum { DESC_NEXT = 1, DESC_WRITE = 2 };
-enum { BLK_IN = 0, BLK_OUT = 1, BLK_FLUSH = 4, BLK_GET_ID = 8 };
+enum { BLK_IN = 0, BLK_OUT = 1, BLK_FLUSH = 4, BLK_GET_ID = 8, BLK_DISCARD = 11, BLK_WRITE_ZEROES = 13, DWZ_UNMAP = 1 };
 
 struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
 struct avail { uint16_t flags, idx, ring[QUEUE_SIZE], used_event; };
 struct used_elem { uint32_t id, len; };
 struct used { uint16_t flags, idx; struct used_elem ring[QUEUE_SIZE]; uint16_t avail_event; };
 struct blk_header { uint32_t type, reserved; uint64_t sector; };
+struct blk_segment { uint64_t sector; uint32_t sectors, flags; };
 
 struct queue {
     struct desc desc[QUEUE_SIZE] __attribute__((aligned(16)));
@@ -283,7 +291,61 @@ static int blk_request(uint32_t base, struct queue *q, uint32_t type, uint32_t s
 }
 
 static uint32_t extra_reads, seq_reads, rand_reads;
-static int loop_first;
+static int loop_first, discard_steps;
+static struct blk_segment segments[2];
+
+/* DISCARD or WRITE_ZEROES with segments[0..n-1]: the status byte, or -1 if the request did not come back. */
+static int blk_segments(uint32_t base, struct queue *q, uint32_t type, int n)
+{
+    header.type = type;
+    header.reserved = 0;
+    header.sector = 0;
+    status = 0xff;
+    set_desc(q, 0, &header, sizeof header, DESC_NEXT);
+    set_desc(q, 1, segments, (uint32_t)(n * (int)sizeof segments[0]), DESC_NEXT);
+    set_desc(q, 2, &status, 1, DESC_WRITE);
+    return submit(base, q, 3) ? -1 : status;
+}
+
+static int one_segment(uint32_t base, struct queue *q, uint32_t type, uint32_t sector, uint32_t sectors, uint32_t flags)
+{
+    segments[0].sector = sector;
+    segments[0].sectors = sectors;
+    segments[0].flags = flags;
+    return blk_segments(base, q, type, 1);
+}
+
+static void put_status(const char *what, int s) { puts(what); putu((uint32_t)s); puts("\r\n"); }
+
+/* virtio.discard: the limits, zeroing and discarding written ranges, and the requests the device must refuse. */
+static int run_discard(uint32_t base, struct queue *q, uint32_t capacity)
+{
+    wr(base, DEVICE_FEATURES_SEL, 0);
+    uint32_t offered = rd(base, DEVICE_FEATURES);
+    if (!(offered & (1u << F_BLK_DISCARD)) || !(offered & (1u << F_BLK_WRITE_ZEROES))) { problem = "no discard or write zeroes"; return -1; }
+    puts("blk discard max="); putu(rd(base, CONFIG + 36)); puts(" seg="); putu(rd(base, CONFIG + 40));
+    puts(" align="); putu(rd(base, CONFIG + 44)); puts("\r\n");
+    puts("blk write zeroes max="); putu(rd(base, CONFIG + 48)); puts(" seg="); putu(rd(base, CONFIG + 52));
+    puts(" may unmap="); putu(*(volatile uint8_t *)(base + CONFIG + 56)); puts("\r\n");
+
+    for (uint32_t i = 0; i < 65536; i++) bench_data[i] = (uint8_t)(i * 7 + 1);
+    if (blk_request_into(base, q, BLK_OUT, 256, bench_data, 65536) || blk_request_into(base, q, BLK_OUT, 512, bench_data, 65536)) return -1;
+    if (one_segment(base, q, BLK_WRITE_ZEROES, 256, 64, 0) != 0 || one_segment(base, q, BLK_WRITE_ZEROES, 320, 64, DWZ_UNMAP) != 0) {
+        problem = "write zeroes failed"; return -1;
+    }
+    if (blk_request_into(base, q, BLK_IN, 256, bench_data, 65536)) return -1;
+    for (uint32_t i = 0; i < 65536; i++) if (bench_data[i]) { problem = "zeroed sectors are not zero"; return -1; }
+    puts("blk write zeroes ok, with and without unmap\r\n");
+    if (one_segment(base, q, BLK_DISCARD, 512, 128, 0) != 0) { problem = "discard failed"; return -1; }
+    puts("blk discard ok\r\n");
+
+    put_status("blk discard with the unmap flag: status ", one_segment(base, q, BLK_DISCARD, 512, 8, DWZ_UNMAP));
+    segments[1] = segments[0];
+    segments[0].flags = segments[1].flags = 0;
+    put_status("blk discard of two segments: status ", blk_segments(base, q, BLK_DISCARD, 2));
+    put_status("blk write zeroes past the end: status ", one_segment(base, q, BLK_WRITE_ZEROES, capacity - 1, 2, 0));
+    return 0;
+}
 
 /* virtio.seq=<n> and virtio.rand=<n>: the benchmark's read patterns, one request in flight (queue depth 1). */
 static int run_bench_reads(uint32_t base, struct queue *q, uint32_t capacity)
@@ -332,7 +394,8 @@ static int run_block(uint32_t base, struct queue *q)
 {
     static const char marker[] = "PVHVM VIRTIO GUEST WAS HERE (sector 8)";
     if (loop_first && run_looping_chain(base, q)) return -1;
-    if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) return -1;
+    uint32_t wanted = 1u << F_BLK_FLUSH | (discard_steps ? 1u << F_BLK_DISCARD | 1u << F_BLK_WRITE_ZEROES : 0);
+    if (start_device(base, q, 1, wanted)) return -1;
     uint32_t capacity = rd(base, CONFIG);
     puts("blk capacity="); putu(capacity); puts(" sectors\r\n");
 
@@ -357,6 +420,8 @@ static int run_block(uint32_t base, struct queue *q)
     for (int i = 0; i < 21; i++) data[i] = 0;
     if (blk_request(base, q, BLK_GET_ID, 0, 20)) return -1;
     puts("blk serial="); puts((const char *)data); puts("\r\n");
+
+    if (discard_steps && run_discard(base, q, capacity)) return -1;
 
     /* virtio.reads=<n> on the command line: n more one-sector reads, for a requests-per-second figure. */
     for (uint32_t i = 0; i < extra_reads; i++) {
@@ -622,10 +687,13 @@ int main(void)
             while (keys[key][k] && p[k] == keys[key][k]) k++;
             if (!keys[key][k]) { const char *q = p + k; *counts[key] = parse_number(&q); }
         }
-        static const char loop[] = "virtio.loop";
-        int k = 0;
-        while (loop[k] && p[k] == loop[k]) k++;
-        if (!loop[k]) loop_first = 1;
+        static const char *const flags[] = { "virtio.loop", "virtio.discard" };
+        int *const set[] = { &loop_first, &discard_steps };
+        for (int flag = 0; flag < 2; flag++) {
+            int k = 0;
+            while (flags[flag][k] && p[k] == flags[flag][k]) k++;
+            if (!flags[flag][k]) *set[flag] = 1;
+        }
     }
     const char *source = " device(s) on the command line\r\n";
     const uint8_t *dsdt = count ? 0 : find_dsdt(info);

@@ -72,6 +72,27 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     }
 
     [Fact]
+    public void TheGuestZeroesAndDiscardsAsUnderQemuAndTheImageGivesTheSpaceBack()
+    {
+        VirtioGuestTranscript.WriteImage(_image);
+        using var vm = new VirtualMachine(new VmConfig("virtio-discard", GuestImages.PathOf("virtio"), CommandLine: "virtio.discard", MemoryMB: 64)
+        {
+            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
+            EnableEntropy = true,
+        });
+        vm.Start();
+        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+
+        Assert.Equal(VirtioGuestTranscript.ExpectedWithDiscard("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6"), vm.Console.Snapshot().Select(line => line.Text));
+        VirtioGuestTranscript.AssertGuestWroteSector8(_image);
+        VirtioGuestTranscript.AssertGuestZeroedAndDiscarded(_image);
+        // The discard, and the write-zeroes with the unmap flag, punched holes: a sparse image gets the space back.
+        Assert.True(SparseFile.IsHole(_image, 512 * 512, 640 * 512), "the discarded sectors are still allocated");
+        Assert.True(SparseFile.IsHole(_image, 320 * 512, 384 * 512), "the sectors zeroed with unmap are still allocated");
+        Assert.Equal(3, vm.GetDisks()[0].Errors);
+    }
+
+    [Fact]
     public void WithEventFdsAQueueNotifyNoLongerExitsAndTheGuestSeesTheSameDevices()
     {
         const int reads = 400;
