@@ -93,6 +93,71 @@ public sealed class VirtioBlockTests : IDisposable
         Assert.Equal(expected == VirtioBlock.StatusOk ? 0 : 1, device.Errors);
     }
 
+    /// <summary>
+    /// Seeded random requests as a hostile driver would send them (any type, sector, length, segment list and flags)
+    /// against a model of the image: a request answered OK did exactly what its type says inside the capacity, one
+    /// answered otherwise left the image untouched, and the device never needs a reset because of a request.
+    /// </summary>
+    [Fact]
+    public void TwoThousandRandomRequestsKeepTheImageTrueToItsModel()
+    {
+        var model = File.ReadAllBytes(_path);
+        using var device = new VirtioBlock(DiskImage.Open(_path, readOnly: false), "");
+        using var driver = new VirtioTestDriver(device).Start();
+        var random = new Random(11);
+        var statuses = new int[3];
+        uint[] types = [VirtioBlock.RequestIn, VirtioBlock.RequestOut, VirtioBlock.RequestFlush, VirtioBlock.RequestGetId, VirtioBlock.RequestDiscard, VirtioBlock.RequestWriteZeroes];
+        for (var i = 0; i < 2000; i++)
+        {
+            var type = random.Next(8) == 0 ? (uint)random.Next() : types[random.Next(types.Length)];
+            ulong AnySector() => random.Next(6) == 0 ? (ulong)random.NextInt64() << random.Next(2) : (ulong)random.Next(Sectors + 4);
+            var sector = AnySector();
+            byte status;
+            if (type is VirtioBlock.RequestDiscard or VirtioBlock.RequestWriteZeroes)
+            {
+                var segments = random.Next(6) == 0 ? 2 : 1;
+                for (var segment = 0; segment < segments; segment++)
+                {
+                    WriteSegment(driver, segment, AnySector(), random.Next(6) == 0 ? (uint)random.NextInt64(uint.MaxValue) : (uint)random.Next(12),
+                        random.Next(4) == 0 ? (uint)random.Next(4) : 0);
+                }
+
+                var listBytes = random.Next(6) == 0 ? (uint)random.Next(40) : (uint)segments * VirtioBlock.SegmentBytes;
+                status = Request(driver, type, sector, new TestBuffer(Data, listBytes));
+                var (first, count, flags) = (driver.Memory.ReadUInt64(Data), driver.Memory.ReadUInt32(Data + 8), driver.Memory.ReadUInt32(Data + 12));
+                if (status == VirtioBlock.StatusOk)
+                {
+                    Assert.True(listBytes == VirtioBlock.SegmentBytes && first + count <= Sectors && first <= Sectors
+                        && (flags == 0 || (flags == VirtioBlock.SegmentFlagUnmap && type == VirtioBlock.RequestWriteZeroes)),
+                        $"request {i}: {type} of {listBytes} list bytes, sectors {first}+{count}, flags {flags} was answered OK");
+                    Array.Clear(model, (int)first * 512, (int)count * 512);
+                }
+            }
+            else
+            {
+                var length = random.Next(5) == 0 ? (uint)random.Next(3000) : 512u * (uint)random.Next(5);
+                var toDevice = type != VirtioBlock.RequestIn && type != VirtioBlock.RequestGetId;
+                var data = new byte[length];
+                random.NextBytes(data);
+                driver.Memory.Write(Data, data);
+                status = Request(driver, type, sector, length == 0 ? [] : [new TestBuffer(Data, length, !toDevice)]);
+                if (status == VirtioBlock.StatusOk && type == VirtioBlock.RequestOut)
+                {
+                    Assert.True(sector + (length / 512) <= Sectors && length % 512 == 0, $"request {i}: a write of {length} bytes at sector {sector} was answered OK");
+                    data.CopyTo(model, (int)sector * 512);
+                }
+            }
+
+            Assert.InRange(status, VirtioBlock.StatusOk, VirtioBlock.StatusUnsupported);
+            statuses[status]++;
+            Assert.False(driver.NeedsReset, $"request {i} made the device need a reset");
+            Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(_path)), $"request {i}: {type} at sector {sector} answered {status} left the image unlike its model");
+        }
+
+        // The generator reaches every answer, so the campaign cannot pass by refusing (or accepting) everything.
+        Assert.All(statuses, count => Assert.True(count > 100, string.Join(", ", statuses)));
+    }
+
     [Fact]
     public void ASegmentListMustBeOneWholeSegment()
     {
