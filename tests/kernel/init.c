@@ -15,6 +15,8 @@
  *   with pvhtest.disk=1 on the command line (a VM with a disk and an entropy source; devtmpfs on /dev):
  *   pvhtest: disk_marker=<sector 0 of /dev/vda up to its first newline or NUL, at most 63 bytes>
  *   pvhtest: disk_write=<ok | error N>  (DISK_WRITTEN at DISK_WRITE_OFFSET of /dev/vda, then fsync)
+ *   pvhtest: disk_discard=<ok | error N>  (BLKDISCARD of the 64 KiB at 2 MiB)
+ *   pvhtest: disk_zeroout=<ok | error N>  (BLKZEROOUT of the 64 KiB at 3 MiB)
  *   pvhtest: hwrng=<32 bytes of /dev/hwrng in hex | error N>   (the only hardware RNG is virtio_rng)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
@@ -144,6 +146,22 @@ static int has_word(const char *word)
 	return 0;
 }
 
+/* virtio_blk's DISCARD and WRITE_ZEROES: BLKDISCARD on the 64 KiB at 2 MiB of the disk and BLKZEROOUT on the 64 KiB at
+ * 3 MiB, both of which the host filled; the test reads the image file back. */
+static void discard_and_zero_out(int fd)
+{
+	unsigned long long discard[2] = { 2 << 20, 64 << 10 }, zero_out[2] = { 3 << 20, 64 << 10 };
+
+	if (ioctl(fd, 0x1277 /* BLKDISCARD */, discard) < 0)
+		printf(PREFIX "disk_discard=error %d\n", errno);
+	else
+		printf(PREFIX "disk_discard=ok\n");
+	if (ioctl(fd, 0x127f /* BLKZEROOUT */, zero_out) < 0)
+		printf(PREFIX "disk_zeroout=error %d\n", errno);
+	else
+		printf(PREFIX "disk_zeroout=ok\n");
+}
+
 /* Linux's virtio_blk and virtio_rng at work: read a marker the host put on the disk, write a page, sync, read hwrng. */
 static void exercise_disk_and_entropy(void)
 {
@@ -172,6 +190,7 @@ static void exercise_disk_and_entropy(void)
 			printf(PREFIX "disk_write=error fsync %d\n", errno);
 		else
 			printf(PREFIX "disk_write=ok\n");
+		discard_and_zero_out(fd);
 		close(fd);
 	}
 
