@@ -23,14 +23,8 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     public void TheGuestDriverReadsWritesFlushesAndGetsEntropyFromPvhVmDevices()
     {
         VirtioGuestTranscript.WriteImage(_image);
-        using var vm = new VirtualMachine(new VmConfig("virtio", GuestImages.PathOf("virtio"), MemoryMB: 64)
-        {
-            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
-            EnableEntropy = true,
-        });
         var clock = Stopwatch.StartNew();
-        vm.Start();
-        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        using var vm = RunGuest("");
         output.WriteLine($"guest run {clock.Elapsed.TotalMilliseconds:0} ms");
 
         Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
@@ -53,14 +47,7 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     public void AGuestWhoseChainLoopsGetsADeviceThatNeedsResetAndTheVmCarriesOn(bool useEventFds)
     {
         VirtioGuestTranscript.WriteImage(_image);
-        using var vm = new VirtualMachine(new VmConfig("virtio-loop", GuestImages.PathOf("virtio"), CommandLine: "virtio.loop", MemoryMB: 64)
-        {
-            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
-            EnableEntropy = true,
-            UseVirtioEventFds = useEventFds,
-        });
-        vm.Start();
-        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        using var vm = RunGuest("virtio.loop", useEventFds);
 
         // The looping chain ends as DEVICE_NEEDS_RESET, which the guest sees; after a reset the same device serves it.
         var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6").ToList();
@@ -75,13 +62,7 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     public void TheGuestZeroesAndDiscardsAsUnderQemuAndTheImageGivesTheSpaceBack()
     {
         VirtioGuestTranscript.WriteImage(_image);
-        using var vm = new VirtualMachine(new VmConfig("virtio-discard", GuestImages.PathOf("virtio"), CommandLine: "virtio.discard", MemoryMB: 64)
-        {
-            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
-            EnableEntropy = true,
-        });
-        vm.Start();
-        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        using var vm = RunGuest("virtio.discard");
 
         Assert.Equal(VirtioGuestTranscript.ExpectedWithDiscard("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6"), vm.Console.Snapshot().Select(line => line.Text));
         VirtioGuestTranscript.AssertGuestWroteSector8(_image);
@@ -110,14 +91,7 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     private (long Exits, bool EventFdsInUse) RunReads(int reads, bool useEventFds)
     {
         VirtioGuestTranscript.WriteImage(_image);
-        using var vm = new VirtualMachine(new VmConfig("virtio-reads", GuestImages.PathOf("virtio"), CommandLine: $"virtio.reads={reads}", MemoryMB: 64)
-        {
-            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
-            EnableEntropy = true,
-            UseVirtioEventFds = useEventFds,
-        });
-        vm.Start();
-        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        using var vm = RunGuest($"virtio.reads={reads}", useEventFds);
         var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6").ToList();
         expected.Insert(8, $"blk {reads} reads ok");
         Assert.Equal(expected, vm.Console.Snapshot().Select(line => line.Text));
@@ -167,6 +141,20 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
         {
             File.Delete(other);
         }
+    }
+
+    /// <summary>The C guest with the image as its disk (serial set) and an entropy source, run to its reset.</summary>
+    private VirtualMachine RunGuest(string commandLine, bool useEventFds = true)
+    {
+        var vm = new VirtualMachine(new VmConfig("virtio", GuestImages.PathOf("virtio"), CommandLine: commandLine, MemoryMB: 64)
+        {
+            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
+            EnableEntropy = true,
+            UseVirtioEventFds = useEventFds,
+        });
+        vm.Start();
+        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        return vm;
     }
 
     private static VmConfig HaltConfig(string name, params DiskConfig[] disks)
