@@ -15,8 +15,8 @@ param(
     [string] $Tool,
     [string] $Work = (Join-Path (Split-Path $PSScriptRoot) 'out/bench'),
     [int] $Rounds = 5,
-    # 2000 x 128 KiB = 250 MiB through a 64 MiB image, wrapping; 10000 random 4 KiB reads.
-    [int] $SequentialReads = 2000,
+    # 4000 x 128 KiB = 500 MiB through a 64 MiB image, wrapping; 10000 random 4 KiB reads.
+    [int] $SequentialReads = 4000,
     [int] $RandomReads = 10000
 )
 

@@ -14,7 +14,7 @@ internal static partial class DiskRuns
 {
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(300);
 
-    /// <summary>One VM with <paramref name="image"/> as vda; the loop's time, the requests and the exits of the whole run.</summary>
+    /// <summary>One VM with <paramref name="image"/> as vda: the loop's time, the requests and the exits of the whole run.</summary>
     public static int Engine(string elf, string image, string commandLine, bool useEventFds)
     {
         using var vm = new VirtualMachine(new VmConfig("bench-disk", elf, null, commandLine, 64, 1)
@@ -120,7 +120,7 @@ internal static partial class DiskRuns
     }
 
     /// <summary>
-    /// Host memory a disk adds to a running VM: a VM with one disk against one with nine (the per-VM I/O thread and
+    /// Host memory a disk adds to a running VM: a VM with one disk against one with eight (the per-VM I/O thread and
     /// transport machinery counted in both), GC-retained managed bytes, resident set and descriptors, per extra disk.
     /// A disk keeps no buffers of its own (requests go between the image and guest RAM), so this is all of it.
     /// </summary>
