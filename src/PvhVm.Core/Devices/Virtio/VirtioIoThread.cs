@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PvhVm.Core.Interop;
 using PvhVm.Core.Kvm;
@@ -96,7 +97,14 @@ internal sealed class VirtioIoThread : IDisposable
             {
                 if (Libc.Poll(polled, (nuint)fds.Length, -1) < 0)
                 {
-                    continue;
+                    // Interrupted: wait again. Anything else would fail on every call: end, rather than spin.
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Libc.EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new IOException($"poll failed: {Libc.ErrorText(errno)}");
                 }
 
                 if (fds[0].ReturnedEvents != 0)
