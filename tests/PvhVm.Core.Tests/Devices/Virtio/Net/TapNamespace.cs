@@ -48,6 +48,12 @@ internal sealed class TapNamespace : IDisposable
     public string TapMac() =>
         InNamespace("-br", "link", "show", TapName).Split(" ", StringSplitOptions.RemoveEmptyEntries)[2];
 
+    /// <summary>Frames the host kernel dropped because the tap's queue (towards the VMM) was full.</summary>
+    public long TapTxDropped() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/tx_dropped").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The tap's queue length towards the VMM (txqueuelen).</summary>
+    public int TapQueueLength() => int.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
     public string InNamespace(params string[] arguments) => Ip(["-n", Name, .. arguments]);
 
     public static string Ip(params string[] arguments) =>
