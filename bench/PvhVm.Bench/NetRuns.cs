@@ -33,6 +33,7 @@ internal static partial class NetRuns
         using var run = Start(vmm, elf, $"virtio.net_tx={frames} virtio.net_size={size}", tap);
         Expect(run, IcmpReply());
         using var exits = new ExitCounter(run.ProcessId);
+        var contentionsBefore = Monitor.LockContentionCount;
         using var go = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         go.Connect(new IPEndPoint(IPAddress.Parse(GuestAddress), 11));
         string? sent = null;
@@ -48,6 +49,7 @@ internal static partial class NetRuns
 
         Thread.Sleep(200);
         var exitCount = exits.Stop();
+        var contentions = Monitor.LockContentionCount - contentionsBefore;
         Volatile.Write(ref stop, true);
         reader.Join();
         var tapAfter = TapCounters.Read(tap);
@@ -58,6 +60,7 @@ internal static partial class NetRuns
             vmm, direction = "guestToHost", size, frames = guestSent, received = counted.Count, bytes = counted.Bytes, seconds,
             packetsPerSecond = seconds > 0 ? (counted.Count - 1) / seconds : 0, megabytesPerSecond = seconds > 0 ? counted.Bytes / seconds / 1e6 : 0,
             exits = exitCount, exitsPerPacket = exitCount / (double)Math.Max(1, guestSent), tapRxPackets = tapAfter.RxPackets - tapBefore.RxPackets,
+            lockContentions = vmm == "pvh" ? contentions : (long?)null,
         });
         return 0;
     }
@@ -69,6 +72,7 @@ internal static partial class NetRuns
         Expect(run, IcmpReply());
         var tapBefore = TapCounters.Read(tap);
         using var exits = new ExitCounter(run.ProcessId);
+        var contentionsBefore = Monitor.LockContentionCount;
         using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         sender.Connect(new IPEndPoint(IPAddress.Parse(GuestAddress), 9));
         var payload = new byte[size];
@@ -94,6 +98,7 @@ internal static partial class NetRuns
 
         var elapsed = clock.Elapsed.TotalSeconds;
         var exitCount = exits.Stop();
+        var contentions = Monitor.LockContentionCount - contentionsBefore;
         var tapAfter = TapCounters.Read(tap);
         var match = received is null ? null : Received().Match(received);
         var frames = match is null ? 0 : long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
@@ -103,7 +108,7 @@ internal static partial class NetRuns
             vmm, direction = "hostToGuest", size, sent, sendRefused = refused, received = frames, bytes, seconds = elapsed,
             packetsPerSecond = frames / elapsed, megabytesPerSecond = bytes / elapsed / 1e6,
             exits = exitCount, exitsPerPacket = exitCount / (double)Math.Max(1, frames),
-            tapTxDropped = tapAfter.TxDropped - tapBefore.TxDropped, deviceDroppedIn = (run as PvhGuestRun)?.Vm.GetNetworkAdapters()[0].DroppedIn,
+            tapTxDropped = tapAfter.TxDropped - tapBefore.TxDropped, lockContentions = vmm == "pvh" ? contentions : (long?)null, deviceDroppedIn = (run as PvhGuestRun)?.Vm.GetNetworkAdapters()[0].DroppedIn,
         });
         return 0;
     }

@@ -456,6 +456,26 @@ static uint32_t net_tx_count, net_size = 1472;
 static int net_rx_mode;
 static volatile uint8_t net_flood_tx[QUEUE_SIZE][NET_HDR + NET_FRAME];
 
+/* What follows the first occurrence of key in the command line, or 0 when it is not there. */
+static const char *option(const char *cmdline, const char *key)
+{
+    for (const char *p = cmdline; p && *p; p++) {
+        int k = 0;
+        while (key[k] && p[k] == key[k]) k++;
+        if (!key[k]) return p + k;
+    }
+    return 0;
+}
+
+/* The network benchmark's modes: virtio.net_tx=<n>, virtio.net_size=<bytes>, virtio.net_rx. */
+static void net_options(const char *cmdline)
+{
+    const char *value;
+    if ((value = option(cmdline, "virtio.net_tx="))) net_tx_count = parse_number(&value);
+    if ((value = option(cmdline, "virtio.net_size="))) net_size = parse_number(&value);
+    if (option(cmdline, "virtio.net_rx")) net_rx_mode = 1;
+}
+
 /* An IPv4 + UDP header from the guest to the host at f + 14 for 'payload' bytes (checksum 0: none, allowed for UDP). */
 static void udp_to_host(volatile uint8_t *f, uint16_t port, uint32_t payload)
 {
@@ -632,34 +652,28 @@ static int run_vsock(uint32_t base, struct queue *qs)
     return 0;
 }
 
-/* What follows the first occurrence of key in the command line, or 0 when it is not there. */
-static const char *option(const char *cmdline, const char *key)
-{
-    for (const char *p = cmdline; p && *p; p++) {
-        int k = 0;
-        while (key[k] && p[k] == key[k]) k++;
-        if (!key[k]) return p + k;
-    }
-    return 0;
-}
-
 int main(void)
 {
     const uint32_t *info = (const uint32_t *)start_info_paddr;
     const char *cmdline = (const char *)info[6]; /* cmdline_paddr, low half (the guest sees only 4 GiB) */
     uint32_t bases[MAX_DEVICES], irqs[MAX_DEVICES];
     int count = cmdline ? find_devices(cmdline, bases, irqs) : 0;
-    const char *value;
-    if ((value = option(cmdline, "virtio.reads="))) extra_reads = parse_number(&value);
-    if (option(cmdline, "virtio.loop")) loop_first = 1;
-    if ((value = option(cmdline, "virtio.net_tx="))) net_tx_count = parse_number(&value);
-    if ((value = option(cmdline, "virtio.net_size="))) net_size = parse_number(&value);
-    if (option(cmdline, "virtio.net_rx")) net_rx_mode = 1;
+    for (const char *p = cmdline; p && *p; p++) {
+        static const char key[] = "virtio.reads=";
+        int k = 0;
+        while (key[k] && p[k] == key[k]) k++;
+        if (!key[k]) { const char *q = p + k; extra_reads = parse_number(&q); }
+        static const char loop[] = "virtio.loop";
+        k = 0;
+        while (loop[k] && p[k] == loop[k]) k++;
+        if (!loop[k]) loop_first = 1;
+    }
     const char *source = " device(s) on the command line\r\n";
     const uint8_t *dsdt = count ? 0 : find_dsdt(info);
     if (dsdt) { count = find_dsdt_devices(dsdt, bases, irqs); source = " device(s) in the DSDT\r\n"; }
     if (!count) { puts("virtio: no devices\r\n"); return 0; }
     puts("virtio: "); putu((uint32_t)count); puts(source);
+    net_options(cmdline);
 
     for (int i = 0; i < count; i++) {
         uint32_t base = bases[i];
