@@ -101,15 +101,23 @@ internal sealed partial class VsockMuxer : IDisposable
     /// <summary>A guest packet too short to hold a header.</summary>
     public void CountMalformed() => Interlocked.Increment(ref _malformed);
 
-    /// <summary>One packet from the guest. Replies are queued for the host thread, which is woken to deliver them.</summary>
+    /// <summary>
+    /// One packet from the guest. Replies are queued for the host thread, which is woken only when it has something new
+    /// to do (a reply, a connection opened or closed, a socket to watch differently): data the host socket took at once
+    /// costs no thread switch.
+    /// </summary>
     public void FromGuest(VsockHeader header, DescriptorChain chain, GuestMemory memory)
     {
+        bool wake;
         lock (_lock)
         {
-            Route(header, chain, memory);
+            wake = Route(header, chain, memory);
         }
 
-        _wakeup.Signal();
+        if (wake)
+        {
+            _wakeup.Signal();
+        }
     }
 
     public void Dispose()
@@ -149,13 +157,14 @@ internal sealed partial class VsockMuxer : IDisposable
         }
     }
 
-    private void Route(VsockHeader header, DescriptorChain chain, GuestMemory memory)
+    /// <summary>Serves one guest packet; true when the host thread has something new to do.</summary>
+    private bool Route(VsockHeader header, DescriptorChain chain, GuestMemory memory)
     {
         if (header.SourceCid != _guestCid || header.DestinationCid != VirtioVsock.HostCid)
         {
             // Not addressed as this guest to the host: nobody to answer.
             _malformed++;
-            return;
+            return false;
         }
 
         var connection = Find(header.DestinationPort, header.SourcePort);
@@ -164,7 +173,7 @@ internal sealed partial class VsockMuxer : IDisposable
         {
             _malformed++;
             Refuse(header, connection);
-            return;
+            return true;
         }
 
         if (connection is null)
@@ -178,13 +187,15 @@ internal sealed partial class VsockMuxer : IDisposable
                 _control.Enqueue(ReplyTo(header, VsockOp.Reset));
             }
 
-            return;
+            return true;
         }
 
+        var watchedBefore = connection.PollEvents(_receiveBuffersAvailable);
         var payload = _guestData.AsSpan(0, (int)header.Length);
         chain.CopyFromReadable(memory, VsockHeader.Size, payload);
         var outcome = connection.FromGuest(header, payload);
         Apply(connection, header, outcome);
+        return outcome != GuestPacketOutcome.None || connection.PollEvents(_receiveBuffersAvailable) != watchedBefore;
     }
 
     private void Apply(VsockConnection connection, VsockHeader header, GuestPacketOutcome outcome)
