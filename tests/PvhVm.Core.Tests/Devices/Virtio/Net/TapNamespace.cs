@@ -51,6 +51,18 @@ internal sealed class TapNamespace : IDisposable
     /// <summary>Frames the host kernel dropped because the tap's queue (towards the VMM) was full.</summary>
     public long TapTxDropped() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/tx_dropped").Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>Frames the tap took from the VMM.</summary>
+    public long TapRxPackets() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/rx_packets").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Sends <paramref name="count"/> UDP datagrams of 100 bytes from the namespace to the guest's <paramref name="port"/>, one process each.</summary>
+    public void SendDatagrams(int port, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Ip("netns", "exec", Name, HostTools.Require("bash"), "-c", $"printf '%0100d' 0 > /dev/udp/{GuestAddress}/{port}");
+        }
+    }
+
     /// <summary>The tap's queue length towards the VMM (txqueuelen).</summary>
     public int TapQueueLength() => int.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
