@@ -226,6 +226,9 @@ for ($i = 0; $i -lt 3; $i++) {
 }
 $results.console = [ordered]@{ pvhBytesPerSecond = Get-Stats $pvhRates; qemuFileBytesPerSecond = Get-Stats $qemuRates }
 
+# --- network and vsock (bench/Bench-Net.ps1), side by side with QEMU microvm on the C guest -----------------
+$results.net = & (Join-Path $benchDir 'Bench-Net.ps1') -Tool $tool -Guest (Join-Path $guests 'virtio.elf')
+
 # --- 6. image inspection ------------------------------------------------------------------------------
 Write-Host "$(Get-Date -Format T) 6/6 image inspection"
 $header = (Get-PvhBootInfo $vmlinuz).SetupHeader

@@ -48,6 +48,24 @@ internal sealed class TapNamespace : IDisposable
     public string TapMac() =>
         InNamespace("-br", "link", "show", TapName).Split(" ", StringSplitOptions.RemoveEmptyEntries)[2];
 
+    /// <summary>Frames the host kernel dropped because the tap's queue (towards the VMM) was full.</summary>
+    public long TapTxDropped() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/tx_dropped").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Frames the tap took from the VMM.</summary>
+    public long TapRxPackets() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/rx_packets").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Sends <paramref name="count"/> UDP datagrams of 100 bytes from the namespace to the guest's <paramref name="port"/>, one process each.</summary>
+    public void SendDatagrams(int port, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Ip("netns", "exec", Name, HostTools.Require("bash"), "-c", $"printf '%0100d' 0 > /dev/udp/{GuestAddress}/{port}");
+        }
+    }
+
+    /// <summary>The tap's queue length towards the VMM (txqueuelen).</summary>
+    public int TapQueueLength() => int.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
     public string InNamespace(params string[] arguments) => Ip(["-n", Name, .. arguments]);
 
     public static string Ip(params string[] arguments) =>
