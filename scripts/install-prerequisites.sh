@@ -19,6 +19,7 @@ packages=(
     iproute2         # ip netns/link/addr/tuntap: the virtio-net tests put their tap in a namespace of their own
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
     make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
+    curl             # a client of a VM's API socket in the host-process tests (curl --unix-socket), as a user would
 )
 
 log() { echo "install-prerequisites: $*" >&2; }
