@@ -36,13 +36,15 @@ function Measure-HostProcess {
         Invoke-Tool process-console 10 'PVH probe' @qemuProbe | ForEach-Object { $qemu.Add($_.firstByteMs) }
     }
 
-    # 100 echo VMs, each in its host process, idle at once (each waits for "exit" on its console).
+    # 100 idle VMs, each in its host process, alive at once: the sleep guest halts with nothing to wake it, so the hosts'
+    # own cost is what is left (an echo guest would poll its UART on a 1 ms timer: 100 of them saturate this machine).
+    $sleepGuest = Join-Path (Split-Path $echoGuest) 'sleep.elf'
     $clientBefore = Get-RssKiB
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $fleet = 1..100 | ForEach-Object { New-PvhVm -Name "hp-alive$_" -KernelPath $echoGuest -MemoryMB 64 }
+    $fleet = 1..100 | ForEach-Object { New-PvhVm -Name "hp-alive$_" -KernelPath $sleepGuest -MemoryMB 64 }
     $createdMs = $sw.Elapsed.TotalMilliseconds
     $fleet | Start-PvhVm
-    Wait-PvhVm -Name 'hp-alive*' -ConsolePattern 'echo ready' -Timeout 300
+    Wait-PvhVm -Name 'hp-alive*' -ConsolePattern '^sleeping$' -Timeout 300
     $readyMs = $sw.Elapsed.TotalMilliseconds
     Start-Sleep -Seconds 2
     $perHost = foreach ($vm in $fleet) {
@@ -56,14 +58,14 @@ function Measure-HostProcess {
     $listMs = $sw.Elapsed.TotalMilliseconds
     $running = @($listed | Where-Object State -eq 'Running').Count
     $sw.Restart()
-    Send-PvhConsole -Name 'hp-alive*' -Text 'exit' -Line
-    Wait-PvhVm -Name 'hp-alive*' -Timeout 120
+    Stop-PvhVm -Name 'hp-alive*' -Force
     $exitReasons = Get-PvhVm -Name 'hp-alive*' | Group-Object ExitReason | ForEach-Object { "$($_.Name)=$($_.Count)" }
     Remove-PvhVm -Name 'hp-alive*' -Confirm:$false
     $stopRemoveMs = $sw.Elapsed.TotalMilliseconds
 
     # QEMU's process idling on the same guest, for scale.
-    $qemuEcho = Start-Process $qemuBase[0] -ArgumentList ($qemuBase[1..($qemuBase.Count - 1)] + @('-serial', 'null', '-device', 'i8042', '-kernel', $echoGuest)) -PassThru
+    $qemuEcho = Start-Process $qemuBase[0] -ArgumentList ($qemuBase[1..($qemuBase.Count - 1)] + @('-serial', 'null', '-monitor', 'none', '-device', 'i8042', '-kernel', $sleepGuest)) `
+        -PassThru -RedirectStandardInput /dev/null -RedirectStandardOutput (Join-Path $work 'qemu-echo.txt')
     Start-Sleep -Seconds 2
     $qemuRss = Get-ProcessRssKiB $qemuEcho.Id
     $qemuGuest = Get-GuestRssKiB 256 $qemuEcho.Id
