@@ -82,7 +82,7 @@ Describe 'Host-process VMs' {
         $vm = New-PvhVm -Name hp-stale -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
         $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-stale'
         # The host and its monitor shell at once: nobody records how the host ended, and api.sock stays.
-        & kill -9 "-$(Get-ProcessGroup $vm.HostProcessId)"
+        & kill -s KILL -- "-$(Get-ProcessGroup $vm.HostProcessId)"
         Wait-ProcessEnd $vm.HostProcessId
         Test-Path "$folder/api.sock" | Should -BeTrue
         Test-Path "$folder/host.exit" | Should -BeFalse
@@ -99,7 +99,7 @@ Describe 'Host-process VMs' {
         $null = New-PvhVm -Name hp-recycled -KernelPath $spin -MemoryMB 16 | Start-PvhVm
         $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-recycled'
         $vm = Get-PvhVm hp-recycled
-        & kill -9 "-$(Get-ProcessGroup $vm.HostProcessId)"
+        & kill -s KILL -- "-$(Get-ProcessGroup $vm.HostProcessId)"
         Wait-ProcessEnd $vm.HostProcessId
         # As if the host's pid now belonged to this pwsh: alive, but not the process that wrote the state.
         $state = Get-Content -Raw "$folder/state.json" | ConvertFrom-Json
