@@ -20,6 +20,7 @@ packages=(
     linux-perf       # perf stat -e kvm:kvm_userspace_exit: exits per packet of PvhVm and QEMU in bench/Bench-Net.ps1
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
     make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
+    curl             # a client of a VM's API socket in the host-process tests (curl --unix-socket), as a user would
 )
 
 log() { echo "install-prerequisites: $*" >&2; }
