@@ -94,6 +94,21 @@ Describe 'A VM with a disk and an entropy source, through the cmdlets (<Hosting>
         $disk.Errors | Should -Be 0
     }
 
+    It 'serves the guest''s discard and write-zeroes: a hole in the image, zeroes where data was' {
+        $image = New-MarkedImage (Join-Path $TestDrive 'discard.img')
+        $vm = New-PvhVm -Name 'disk-discard' -KernelPath $virtio -MemoryMB 64 -DiskPath $image -CommandLine 'virtio.discard'
+        $vm | Start-PvhVm -Wait -Timeout 60
+        $vm.ExitReason | Should -Be 'GuestReset'
+        $text = (Get-PvhConsole -Name 'disk-discard').Text
+        $text | Should -Contain 'blk write zeroes ok, with and without unmap'
+        $text | Should -Contain 'blk discard ok'
+        $text | Should -Contain 'virtio done'
+        $bytes = [IO.File]::ReadAllBytes($image)
+        # Sectors 512-639 were written, then discarded: zeroes to the guest, a punched range (fewer blocks) on the host.
+        [Linq.Enumerable]::Any([byte[]] $bytes[(512 * 512)..(640 * 512 - 1)], [Func[byte, bool]] { param($b) $b -ne 0 }) | Should -BeFalse
+        [long] (& stat -c '%b' $image) * 512 | Should -BeLessThan 1MB
+    }
+
     It 'counts a write the guest tried on a read-only disk as an error, and shows both disks in the table view' {
         $data = New-MarkedImage (Join-Path $TestDrive 'rw.img')
         $seed = New-MarkedImage (Join-Path $TestDrive 'ro.img')
