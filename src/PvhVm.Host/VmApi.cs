@@ -21,6 +21,8 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
         ["/vm/console"] = ["GET"],
         ["/vm/console/input"] = ["PUT"],
         ["/vm/memory-map"] = ["GET"],
+        ["/vm/disks"] = ["GET", "PUT", "DELETE"],
+        ["/vm/network-adapters"] = ["GET", "PUT", "DELETE"],
     };
 
     public async Task<HttpResponse> HandleAsync(HttpRequest request)
@@ -39,12 +41,18 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
         {
             return (request.Method, request.Path) switch
             {
-                ("GET", "/vm") => Describe(),
+                ("GET", "/vm") => await DescribeAsync(request).ConfigureAwait(false),
                 ("DELETE", "/vm") => await DeleteAsync().ConfigureAwait(false),
                 ("PUT", "/vm/actions") => await ActAsync(request).ConfigureAwait(false),
                 ("GET", "/vm/console") => await ReadConsoleAsync(request).ConfigureAwait(false),
                 ("PUT", "/vm/console/input") => SendConsole(request),
-                _ => MemoryMap(),
+                ("GET", "/vm/memory-map") => MemoryMap(),
+                ("GET", "/vm/disks") => Disks(),
+                ("PUT", "/vm/disks") => AddDisk(request),
+                ("DELETE", "/vm/disks") => RemoveDisk(request),
+                ("GET", "/vm/network-adapters") => NetworkAdapters(),
+                ("PUT", "/vm/network-adapters") => AddNetworkAdapter(request),
+                _ => RemoveNetworkAdapter(request),
             };
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -55,6 +63,69 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
     }
 
     private HttpResponse Describe() => HttpResponse.Json(200, hosted.Describe(), ControlJson.Default.VmDescription);
+
+    /// <summary>GET /vm; with 'wait', once the VM has exited or the wait is over (a client's Wait-PvhVm, without polling).</summary>
+    private async Task<HttpResponse> DescribeAsync(HttpRequest request)
+    {
+        if (!TryQueryNumber(request, "wait", 0, MaxWaitMilliseconds, 0, out var wait))
+        {
+            return HttpResponse.Refuse(400, $"'wait' takes 0-{MaxWaitMilliseconds} ms.");
+        }
+
+        if (wait > 0)
+        {
+            await Task.Factory.StartNew(() => hosted.Vm.WaitForExit(TimeSpan.FromMilliseconds(wait)),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        return Describe();
+    }
+
+    private HttpResponse Disks() => HttpResponse.Json(200, hosted.Vm.GetDisks(), ControlJson.Default.IReadOnlyListVmDisk);
+
+    private HttpResponse AddDisk(HttpRequest request)
+    {
+        if (ReadBody(request, ControlJson.Default.DiskConfig, out var refusal) is not { } disk)
+        {
+            return refusal!;
+        }
+
+        if (disk.Path is null)
+        {
+            return HttpResponse.Refuse(400, "The body needs a 'path'.");
+        }
+
+        var added = hosted.Change(vm => vm.AddDisk(disk with { Serial = disk.Serial ?? "" }));
+        return HttpResponse.Json(200, added, ControlJson.Default.VmDisk);
+    }
+
+    private HttpResponse RemoveDisk(HttpRequest request)
+        => request.Query.TryGetValue("guestName", out var guestName)
+            ? hosted.Change(vm => vm.RemoveDisk(guestName)) ? HttpResponse.NoContent : HttpResponse.Refuse(404, $"The VM has no disk {guestName}.")
+            : HttpResponse.Refuse(400, "Name the disk: ?guestName=vda.");
+
+    private HttpResponse NetworkAdapters() => HttpResponse.Json(200, hosted.Vm.GetNetworkAdapters(), ControlJson.Default.IReadOnlyListVmNetworkAdapter);
+
+    private HttpResponse AddNetworkAdapter(HttpRequest request)
+    {
+        if (ReadBody(request, ControlJson.Default.NetworkAdapterConfig, out var refusal) is not { } adapter)
+        {
+            return refusal!;
+        }
+
+        if (adapter.TapName is null)
+        {
+            return HttpResponse.Refuse(400, "The body needs a 'tapName'.");
+        }
+
+        var added = hosted.Change(vm => vm.AddNetworkAdapter(adapter));
+        return HttpResponse.Json(200, added, ControlJson.Default.VmNetworkAdapter);
+    }
+
+    private HttpResponse RemoveNetworkAdapter(HttpRequest request)
+        => request.Query.TryGetValue("tapName", out var tapName)
+            ? hosted.Change(vm => vm.RemoveNetworkAdapter(tapName)) ? HttpResponse.NoContent : HttpResponse.Refuse(404, $"The VM has no network adapter on tap '{tapName}'.")
+            : HttpResponse.Refuse(400, "Name the adapter: ?tapName=tap0.");
 
     /// <summary>
     /// Stops the VM (waiting for its vCPUs), removes the folder, answers, and only then lets the host exit. The monitor

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PvhVm.Control;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Devices.Virtio.Block;
 using PvhVm.Core.Devices.Virtio.Net;
@@ -84,6 +85,7 @@ internal static class EngineErrors
     /// <summary>The id and category <paramref name="exception"/> surfaces as.</summary>
     public static ErrorIdentity Identify(Exception exception) => exception switch
     {
+        HostApiException e => IdentifyHostError(e),
         KernelImageException e => KernelImage[e.Kind],
         BootException e => Boot[e.Kind],
         DiskImageException e => DiskImage[e.Problem],
@@ -99,6 +101,30 @@ internal static class EngineErrors
         ArgumentException => new("InvalidVmConfig", ErrorCategory.InvalidArgument),
         _ => new("VmOperationFailed", ErrorCategory.NotSpecified),
     };
+
+    /// <summary>
+    /// What a host process's engine threw, as the host reported it (the exception's type and kind by name): the same id
+    /// the in-process engine's exception gets, so a script matches one id whichever process runs the VM.
+    /// </summary>
+    private static ErrorIdentity IdentifyHostError(HostApiException exception)
+    {
+        var error = exception.Error;
+        return error.Type switch
+        {
+            nameof(KernelImageException) when Enum.TryParse<KernelImageErrorKind>(error.Kind, out var kind) => KernelImage[kind],
+            nameof(BootException) when Enum.TryParse<BootErrorKind>(error.Kind, out var kind) => Boot[kind],
+            nameof(DiskImageException) when Enum.TryParse<DiskImageProblem>(error.Kind, out var problem) => DiskImage[problem],
+            nameof(TapException) when Enum.TryParse<TapProblem>(error.Kind, out var problem) => Tap[problem],
+            nameof(HostResourceException) when Enum.TryParse<HostResource>(error.Kind, out var resource) => HostResources[resource],
+            nameof(VsockException) => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+            nameof(KvmException) when exception.StatusCode == 503 => new("KvmUnavailable",
+                error.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable),
+            nameof(KvmException) => new("KvmFailed", ErrorCategory.DeviceError),
+            "InvalidOperation" => new("InvalidVmState", ErrorCategory.InvalidOperation),
+            nameof(ArgumentException) => new("InvalidVmConfig", ErrorCategory.InvalidArgument),
+            _ => new("VmOperationFailed", ErrorCategory.NotSpecified),
+        };
+    }
 
     /// <summary>What the user can do about it, where the engine knows.</summary>
     private static string? RecommendedAction(Exception exception) => exception switch

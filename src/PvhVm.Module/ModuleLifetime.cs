@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module;
 

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -20,7 +20,7 @@ public sealed class DiskGuestNameCompleter : IArgumentCompleter
         var prefix = WildcardPattern.Get(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
         return VmRegistry.All()
             .Where(entry => vmPattern.IsMatch(entry.Name))
-            .SelectMany(entry => entry.Vm.GetDisks())
+            .SelectMany(entry => entry.GetDisks())
             .Where(disk => prefix.IsMatch(disk.GuestName))
             .GroupBy(disk => disk.GuestName)
             .OrderBy(group => group.Key, StringComparer.Ordinal)
