@@ -153,6 +153,15 @@ function Get-FleetProcess([string] $Namespace) {
     @(& (Get-FleetTool ip) netns pids $Namespace 2>$null | ForEach-Object { [int]$_ })
 }
 
+# Every process on the fleet's hosts, as Get-Process sees it.
+function Get-SshFleetProcess {
+    param([Parameter(Mandatory)] $Fleet)
+    foreach ($namespace in $Fleet.Namespaces) {
+        $processes = Get-FleetProcess $namespace
+        if ($processes) { Get-Process -Id $processes -ErrorAction SilentlyContinue }
+    }
+}
+
 <#
 .SYNOPSIS
     Removes what New-SshFleet made: every process in the hosts' namespaces (sshd, sessions, VM host processes that are
@@ -175,4 +184,4 @@ function Remove-SshFleet {
     Remove-Item -Recurse -Force $Fleet.Root -ErrorAction SilentlyContinue
 }
 
-Export-ModuleMember -Function New-SshFleet, Remove-SshFleet
+Export-ModuleMember -Function New-SshFleet, Get-SshFleetProcess, Remove-SshFleet
