@@ -14,11 +14,13 @@ public static class HostLauncher
     /// <summary>How long a host may take to create its VM and listen before the launch counts as failed.</summary>
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
-    // $0 the host program, $1 the VM folder, then the VM's cgroups, if any: the host joins them, and once it has ended
-    // the shell removes them. The exit status goes to a file the host never writes; after DELETE /vm the folder is gone
-    // and the write fails, silently (the launcher's stderr pipe may be long closed by then).
+    // $0 the host program, $1 the VM folder, then the VM's cgroups, if any. A subshell joins them ("0" is the writer
+    // itself) and becomes the host, so every page the host ever touches is charged to them; the monitor stays where
+    // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes;
+    // after DELETE /vm the folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed).
     private const string MonitorScript =
-        "host=$0 folder=$1; shift; \"$host\" --folder \"$folder\" ${1+--join-cgroups} \"$@\"; "
+        "host=$0 folder=$1; shift; "
+        + "( for cgroup; do echo 0 > \"$cgroup/cgroup.procs\" || exit 125; done; exec \"$host\" --folder \"$folder\" ); "
         + "{ echo $? > \"$folder/host.exit\"; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
 
     /// <summary>

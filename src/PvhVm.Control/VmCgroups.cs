@@ -5,8 +5,8 @@ namespace PvhVm.Control;
 /// <summary>
 /// A VM's own cgroups (cgroup v1: one directory per controller), with its limits written: made by the launcher under a
 /// "pvhvm" folder in the launcher's own cgroup of each hierarchy, so the VM's limits nest inside whatever limits the
-/// launching session already has. The host process joins them before it creates its VM (every guest page is charged to
-/// them), and its monitor shell removes them once the host has ended.
+/// launching session already has. The host process runs in them from its exec on (HostLauncher's monitor shell puts
+/// it there), so all its memory is charged to them, and the monitor removes them once the host has ended.
 /// </summary>
 public sealed class VmCgroups
 {
@@ -17,7 +17,7 @@ public sealed class VmCgroups
 
     private VmCgroups(IReadOnlyList<string> directories) => Directories = directories;
 
-    /// <summary>The cgroup directories the host joins, one per controller a limit needs.</summary>
+    /// <summary>The cgroup directories the host runs in, one per controller a limit needs.</summary>
     public IReadOnlyList<string> Directories { get; }
 
     /// <summary>
@@ -49,10 +49,15 @@ public sealed class VmCgroups
         {
             foreach (var (controller, files) in settings)
             {
-                var current = CgroupHierarchy.CurrentDirectory(controller)
-                    ?? throw new CgroupUnavailableException(
-                        $"No cgroup v1 hierarchy with the {controller} controller is mounted (see /proc/self/mountinfo): the limit cannot be applied. PvhVm applies limits through cgroup v1 only (docs/HOST.md).",
-                        "/proc/self/mountinfo");
+                // mountinfo also lists a hierarchy hidden under a later mount: only a cgroup.procs file shows the cgroup is there.
+                var current = CgroupHierarchy.CurrentDirectory(controller);
+                if (current is null || !File.Exists(Path.Combine(current, "cgroup.procs")))
+                {
+                    throw new CgroupUnavailableException(
+                        $"No cgroup v1 hierarchy with the {controller} controller is mounted where /proc/self/mountinfo says ({current ?? "nowhere"}): the limit cannot be applied. PvhVm applies limits through cgroup v1 only (docs/HOST.md).",
+                        current ?? "/proc/self/mountinfo");
+                }
+
                 var directory = Path.Combine(current, ParentName, leaf);
                 MakeDirectory(directory);
                 made.Add(directory);
@@ -69,16 +74,6 @@ public sealed class VmCgroups
         }
 
         return new VmCgroups(made);
-    }
-
-    /// <summary>Moves this process (every thread of it) into each of the directories: the host calls it first thing.</summary>
-    public static void Join(IEnumerable<string> directories)
-    {
-        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        foreach (var directory in directories)
-        {
-            Write(Path.Combine(directory, "cgroup.procs"), pid, optional: false);
-        }
     }
 
     /// <summary>

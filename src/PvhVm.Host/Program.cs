@@ -4,10 +4,9 @@ using PvhVm.Core.Machine;
 using PvhVm.Host;
 using PvhVm.Host.Http;
 
-// pvhvm-host --folder <vm folder> [--join-cgroups <cgroup directory>...]: runs the VM configured in the folder's
-// config.json, serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it
-// joins the VM's cgroups (its limits) before it creates the VM, reports one JSON line on stdout (ready, or why the VM
-// could not be created) and then lets go of stdin/stdout/stderr.
+// pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json, serving its REST API on the
+// folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
+// why the VM could not be created) and then lets go of stdin/stdout/stderr.
 const int Usage = 64;
 const int CreateFailed = 2;
 
@@ -17,9 +16,9 @@ if (args is ["--check-seccomp"])
     return Isolation.CheckSeccomp();
 }
 
-if (args is not ["--folder", var folderPath, .. var cgroupArguments] || cgroupArguments is not ([] or ["--join-cgroups", _, ..]))
+if (args is not ["--folder", var folderPath])
 {
-    Console.Error.WriteLine("usage: pvhvm-host --folder <vm folder> [--join-cgroups <cgroup directory>...] | --check-seccomp");
+    Console.Error.WriteLine("usage: pvhvm-host --folder <vm folder> | --check-seccomp");
     return Usage;
 }
 
@@ -27,7 +26,6 @@ var folder = new VmFolder(Path.GetFullPath(folderPath));
 HostedVm hosted;
 try
 {
-    VmCgroups.Join(cgroupArguments.Skip(1));
     var config = JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
         ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.");
     hosted = new HostedVm(folder, new VirtualMachine(config));

@@ -11,10 +11,13 @@ namespace PvhVm.Module.Commands;
 /// New-PvhVm: creates a VM in state Created under a unique name, in a host process of its own (the default: it outlives
 /// this pwsh and every pwsh of the user sees it) or, with -InProcess, in this pwsh. The engine inspects the kernel either way.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.New, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = HostProcessSet)]
 [OutputType(typeof(VmHandle))]
 public sealed class NewPvhVmCommand : PvhCmdlet
 {
+    private const string HostProcessSet = "HostProcess";
+    private const string InProcessSet = "InProcess";
+
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
@@ -75,8 +78,18 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     public string? VsockPath { get; set; }
 
     /// <summary>Runs the VM in this pwsh process, as a short runbook wants: the fastest round trip, gone with the process.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = InProcessSet, ValueFromPipelineByPropertyName = true)]
     public SwitchParameter InProcess { get; set; }
+
+    /// <summary>The host process's memory (RAM and swap, guest pages included) in MiB, enforced by a cgroup of its own.</summary>
+    [Parameter(ParameterSetName = HostProcessSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, int.MaxValue)]
+    public int? MemoryLimitMB { get; set; }
+
+    /// <summary>The host process's CPU time, in percent of one CPU (200 = two CPUs), enforced by a cgroup of its own.</summary>
+    [Parameter(ParameterSetName = HostProcessSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 100_000)]
+    public int? CpuQuotaPercent { get; set; }
 
     private static string ModuleDirectory => Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!;
 
@@ -170,7 +183,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         try
         {
-            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath);
+            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent));
             WriteObject(VmRegistry.AddHostProcess(launched, description));
         }
         catch (VmFolderExistsException)
