@@ -108,9 +108,15 @@ SetEnv PVHVM_RUNTIME_DIR=$runtime
 Subsystem powershell $SubsystemPwsh -sshs -NoLogo
 "@
             # ip netns exec runs in a mount namespace of its own: the tmpfs gives this sshd the /run/sshd it insists on
-            # without touching the machine's /run. sshd daemonizes; the namespace keeps it and its sessions.
-            $null = Invoke-FleetCommand $ip netns exec $namespace /bin/sh -c `
-                "mount -t tmpfs -o mode=0755 tmpfs /run && mkdir /run/sshd && exec '$sshd' -f '$config' -E '$(Join-Path $hostDir 'sshd.log')'"
+            # without touching the machine's /run. It also remounts /sys, which hides the cgroup hierarchies: the memory
+            # and cpu ones are mounted again (the same hierarchies), so -MemoryLimitMB and -CpuQuotaPercent work on
+            # these hosts as on a machine of their own. sshd daemonizes; the namespace keeps it and its sessions.
+            $null = Invoke-FleetCommand $ip netns exec $namespace /bin/sh -c (@(
+                    'mount -t tmpfs -o mode=0755 tmpfs /run', 'mkdir /run/sshd'
+                    'mount -t tmpfs -o mode=0755 tmpfs /sys/fs/cgroup', 'mkdir /sys/fs/cgroup/memory /sys/fs/cgroup/cpu'
+                    'mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory', 'mount -t cgroup -o cpu cgroup /sys/fs/cgroup/cpu'
+                    "exec '$sshd' -f '$config' -E '$(Join-Path $hostDir 'sshd.log')'"
+                ) -join ' && ')
             Wait-FleetPort $address 22 (Join-Path $hostDir 'sshd.log')
             $fleet.HostNames.Add($address)
             $fleet.RuntimeDirectories[$address] = $runtime
@@ -165,11 +171,22 @@ function Get-SshFleetProcess {
 <#
 .SYNOPSIS
     Removes what New-SshFleet made: every process in the hosts' namespaces (sshd, sessions, VM host processes that are
-    still there), the namespaces, the bridge and its veths, and the fleet's folder (keys, configs, runtime directories).
+    still there, and their cgroups), the namespaces, the bridge and its veths, and the fleet's folder (keys, configs,
+    runtime directories).
 #>
 function Remove-SshFleet {
     param([Parameter(Mandatory)] $Fleet)
     $ip = Get-FleetTool ip
+    # VMs the test removed end on their own within moments, and their monitor shells (sh) remove their cgroups: let them.
+    $deadline = [DateTime]::UtcNow.AddSeconds(5)
+    while ((Get-SshFleetProcess $Fleet | Where-Object Name -In 'pvhvm-host', 'sh') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+    # Whatever is left is ended here; the cgroups of VM hosts ended that way are removed after them.
+    $cgroups = foreach ($process in Get-SshFleetProcess $Fleet | Where-Object Name -EQ 'pvhvm-host') {
+        Get-Content "/proc/$($process.Id)/cgroup" -ErrorAction SilentlyContinue | ForEach-Object {
+            $hierarchy, $path = ($_ -split ':', 3)[1, 2]
+            if ($hierarchy -in 'memory', 'cpu' -and $path -match '/pvhvm/[^/]+$') { "/sys/fs/cgroup/$hierarchy$path" }
+        }
+    }
     foreach ($namespace in $Fleet.Namespaces) {
         $processes = Get-FleetProcess $namespace
         if ($processes) { Stop-Process -Id $processes -Force -ErrorAction SilentlyContinue }
@@ -177,6 +194,7 @@ function Remove-SshFleet {
         while (@(Get-FleetProcess $namespace).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
         & $ip netns del $namespace 2>$null
     }
+    foreach ($cgroup in $cgroups) { & rmdir $cgroup 2>$null }
     # A veth goes with its namespace once that is gone; deleting the root end first makes it immediate.
     for ($n = 1; $n -le $Fleet.Namespaces.Count; $n++) { & $ip link del "$($Fleet.Bridge)h$n" 2>$null }
     & $ip link del $Fleet.Bridge 2>$null

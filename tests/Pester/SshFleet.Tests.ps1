@@ -31,7 +31,7 @@ Describe 'Fleets across hosts over SSH remoting' {
         $created = Invoke-Command -HostName $fleet.HostNames @connection -ArgumentList $module, $sleep {
             param($module, $sleep)
             Import-Module $module
-            'fleet-a', 'fleet-b' | ForEach-Object { New-PvhVm -Name $_ -KernelPath $sleep -MemoryMB 16 | Start-PvhVm -PassThru }
+            'fleet-a', 'fleet-b' | ForEach-Object { New-PvhVm -Name $_ -KernelPath $sleep -MemoryMB 16 -MemoryLimitMB 48 | Start-PvhVm -PassThru }
         }
         # Invoke-Command -HostName closes its connections when it returns: each host's session pwsh ends.
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
@@ -63,6 +63,12 @@ Describe 'Fleets across hosts over SSH remoting' {
         $hostProcesses = Get-SshFleetProcess $fleet | Where-Object Name -EQ 'pvhvm-host'
         $hostProcesses | Should -HaveCount 4
         $hostProcesses.Id | Sort-Object | Should -Be ($created.HostProcessId | Sort-Object)
+        # Each in its memory cgroup with the limit given remotely (the hosts see the machine's memory hierarchy).
+        foreach ($process in $hostProcesses) {
+            $cgroup = ((Get-Content "/proc/$($process.Id)/cgroup" | Where-Object { ($_ -split ':')[1] -eq 'memory' }) -split ':', 3)[2]
+            $cgroup | Should -Match '/pvhvm/fleet-[ab]-[0-9a-f]{8}$'
+            Get-Content "/sys/fs/cgroup/memory$cgroup/memory.limit_in_bytes" | Should -Be (48MB).ToString()
+        }
     }
 
     It 'finds the running VMs of a host from a new connection' {
