@@ -37,6 +37,9 @@ function Get-FreeFleetSubnet {
 .SYNOPSIS
     Makes HostCount SSH hosts; returns the fleet: HostNames (their addresses), Connection (splat it into
     Invoke-Command/New-PSSession with -HostName), RuntimeDirectories (one per host, by address) and what Remove-SshFleet needs.
+.PARAMETER ModulePath
+    A folder of modules every session on the hosts finds (sshd's SetEnv PSModulePath, which pwsh extends with its own
+    folders), as on machines where the module is installed: commands like Get-PvhVm then load it on first use.
 .PARAMETER SubsystemPwsh
     The pwsh sshd runs as the powershell subsystem: by default the one running this fixture ($PSHOME/pwsh; under
     build.ps1 that is the pwsh `dotnet tool restore` restored from the repo's tool manifest), so nothing is installed.
@@ -44,6 +47,7 @@ function Get-FreeFleetSubnet {
 function New-SshFleet {
     param(
         [ValidateRange(1, 8)] [int] $HostCount = 2,
+        [string] $ModulePath,
         [string] $SubsystemPwsh = (Join-Path $PSHOME 'pwsh')
     )
     $ip = Get-FleetTool ip
@@ -104,7 +108,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-SetEnv PVHVM_RUNTIME_DIR=$runtime
+SetEnv PVHVM_RUNTIME_DIR=$runtime$(if ($ModulePath) { " PSModulePath=$ModulePath" })
 Subsystem powershell $SubsystemPwsh -sshs -NoLogo
 "@
             # ip netns exec runs in a mount namespace of its own: the tmpfs gives this sshd the /run/sshd it insists on

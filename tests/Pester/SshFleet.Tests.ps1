@@ -9,7 +9,8 @@ BeforeAll {
     Import-BuiltPvhVm
     $module = Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1'
     $sleep = Get-TestGuestPath sleep
-    $fleet = New-SshFleet -HostCount 2
+    # The hosts' sessions find the built module as an installed one (out/PvhVm/<version> is a module folder).
+    $fleet = New-SshFleet -HostCount 2 -ModulePath (Split-Path (Split-Path $env:PVHVM_MODULE_PATH))
     $connection = $fleet.Connection
     $first, $second = $fleet.HostNames
 }
@@ -39,9 +40,8 @@ Describe 'Fleets across hosts over SSH remoting' {
             Start-Sleep -Milliseconds 50
         }
         $sessionsLeft = @(Get-SshFleetProcess $fleet | Where-Object Name -EQ 'pwsh')
-        $seen = Invoke-Command -HostName $first @connection -ArgumentList $module {
-            param($module)
-            Import-Module $module
+        # As an admin would, later: the module loads on first use.
+        $seen = Invoke-Command -HostName $first @connection {
             Get-PvhVm
             Get-PvhConsole -Name fleet-a
         }
