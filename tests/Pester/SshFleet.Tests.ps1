@@ -40,10 +40,11 @@ Describe 'Fleets across hosts over SSH remoting' {
             Start-Sleep -Milliseconds 50
         }
         $sessionsLeft = @(Get-SshFleetProcess $fleet | Where-Object Name -EQ 'pwsh')
-        # As an admin would, later: the module loads on first use.
-        $seen = Invoke-Command -HostName $first @connection {
+        # As an admin would, later: the module loads on first use. A name taken on that host is refused there.
+        $seen = Invoke-Command -HostName $first @connection -ErrorVariable remoteErrors -ErrorAction SilentlyContinue {
             Get-PvhVm
             Get-PvhConsole -Name fleet-a
+            New-PvhVm -Name fleet-a
         }
     }
 
@@ -78,6 +79,12 @@ Describe 'Fleets across hosts over SSH remoting' {
         $vms.PSComputerName | Select-Object -Unique | Should -Be $first
         $vms.Id | Sort-Object | Should -Be (($created | Where-Object PSComputerName -EQ $first).Id | Sort-Object)
         ($seen | Where-Object { $_.PSObject.TypeNames -match 'PvhVm.ConsoleLine$' }).Text | Should -Be 'sleeping'
+    }
+
+    It 'brings a remote error back with its error id and the host it came from' {
+        $remoteErrors | Should -HaveCount 1
+        $remoteErrors[0].FullyQualifiedErrorId | Should -Be 'VmNameTaken,PvhVm.Module.Commands.NewPvhVmCommand'
+        $remoteErrors[0].OriginInfo.PSComputerName | Should -Be $first
     }
 
     It 'shows the deserialized VMs in the VM table, with the host each runs on' {
