@@ -20,6 +20,7 @@ packages=(
     openssh-server openssh-client   # sshd per namespace "host" and ssh for PowerShell remoting in the fleet test
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
     make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
+    curl             # a client of a VM's API socket in the host-process tests (curl --unix-socket), as a user would
 )
 
 log() { echo "install-prerequisites: $*" >&2; }

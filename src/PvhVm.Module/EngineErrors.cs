@@ -131,24 +131,31 @@ internal static class EngineErrors
         };
     }
 
-    /// <summary>What the user can do about it, where the engine knows.</summary>
-    private static string? RecommendedAction(Exception exception) => exception switch
+    /// <summary>What the user can do about it, where the engine knows (from a host process's report as well as in-process).</summary>
+    private static string? RecommendedAction(Exception exception, string id) => exception switch
     {
         KvmException { IsHostUnavailable: true } e => KvmHost.DescribeRemedy(e),
+        HostApiException { Error: { Type: nameof(KvmException), Errno: { } errno } error } when id == "KvmUnavailable" =>
+            KvmHost.DescribeRemedy(new KvmException(error.Operation ?? "open", errno)),
         HostResourceException e => HostResourceException.Remedy(e.Resource),
-        DiskImageException { Problem: DiskImageProblem.Locked } =>
-            "Stop the VM (or other program) that has the image open, or attach it read-only everywhere (-ReadOnlyDiskPath, Add-PvhVmDisk -ReadOnly).",
-        TapException { Problem: TapProblem.Unavailable } =>
-            "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
-        VsockException =>
-            "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
-        _ => null,
+        HostApiException { Error: { Type: nameof(HostResourceException) } error } when Enum.TryParse<HostResource>(error.Kind, out var resource) =>
+            HostResourceException.Remedy(resource),
+        _ => id switch
+        {
+            "DiskImageInUse" =>
+                "Stop the VM (or other program) that has the image open, or attach it read-only everywhere (-ReadOnlyDiskPath, Add-PvhVmDisk -ReadOnly).",
+            "TapUnavailable" =>
+                "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
+            "VsockSocketUnavailable" =>
+                "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
+            _ => null,
+        },
     };
 
     /// <summary>The ErrorRecord for what the engine threw about <paramref name="target"/> (a VM, its name, or a kernel path).</summary>
     public static ErrorRecord Record(Exception exception, object? target)
     {
         var (id, category) = Identify(exception);
-        return ErrorRecordFactory.Create(exception, id, category, target, RecommendedAction(exception));
+        return ErrorRecordFactory.Create(exception, id, category, target, RecommendedAction(exception, id));
     }
 }

@@ -50,7 +50,8 @@ Describe 'List views (Format-List and Format-List *)' {
         $all | Should -Not -Match '\w+ \{ \w+ = '
         $all | Should -Match 'Config\s+: fmt: 256 MB, 1 vCPU\(s\), kernel .*probe\.elf'
         $all | Should -Match 'BootInfo\s+: probe\.elf \(Elf64, None, PVH entry 0x00100000\)'
-        $all | Should -Match 'Console\s+: \d+ line\(s\), 0 dropped'
+        $all | Should -Match 'ConsoleLineCount\s+: \d+'
+        $all | Should -Match 'DroppedConsoleLines\s+: 0'
         $all | Should -Match 'MemoryMap\s+: \{0x000000000-0x000000500 Ram FreeRam, '
         $all | Should -Match 'E820Map\s+: \{0x000000000-0x00009fc00 Ram, 0x00009fc00-0x0000e0000 Reserved, '
     }

@@ -157,6 +157,10 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             VsockCid = VsockCid,
             VsockPath = vsockPath,
         };
+        if (config.HasVsock && !TryChooseVsockCid(ref config))
+        {
+            return;
+        }
         if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s), {disks.Count} disk(s) and {TapName.Length} network adapter(s)"))
         {
             return;
@@ -227,6 +231,38 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         WriteObject(entry);
     }
+
+    /// <summary>
+    /// A CID no VM of this user holds, in any process: each host process allocates only among its own VMs (one), so the
+    /// choice is made here, over every VM Get-PvhVm sees. A CID asked for that another VM holds is an InvalidVmConfig error.
+    /// </summary>
+    private bool TryChooseVsockCid(ref VmConfig config)
+    {
+        var held = VmRegistry.All().Select(vm => vm.VsockCid).OfType<uint>().ToHashSet();
+        if (config.VsockCid is { } requested)
+        {
+            if (!held.Contains(requested))
+            {
+                return true;
+            }
+
+            var taken = new ArgumentException($"Vsock CID {requested} is already another VM's; VM '{Name}' needs its own.", nameof(VsockCid));
+            WriteError(VmErrors.ForVm(EngineErrors.Record(taken, Name), Name));
+            return false;
+        }
+
+        var cid = FirstGuestCid;
+        while (held.Contains(cid))
+        {
+            cid++;
+        }
+
+        config = config with { VsockCid = cid };
+        return true;
+    }
+
+    /// <summary>0-2 are the hypervisor, the local loopback and the host; guests start at 3.</summary>
+    private const uint FirstGuestCid = 3;
 
     /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or says why not (PathNotFound).</summary>
     private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved, [NotNullWhen(false)] out ErrorRecord? error)

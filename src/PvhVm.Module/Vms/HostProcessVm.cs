@@ -71,7 +71,6 @@ public sealed class HostProcessVm : VmHandle
 
     internal override bool Exists => Folder.ReadState()?.Id == Id;
 
-    internal override IReadOnlyList<LayoutRegion> MemoryMap => Call(client => client.GetMemoryMapAsync()).Regions;
 
     /// <summary>What the host says now (or said within <see cref="FreshFor"/>); for a host that has ended, what its folder says.</summary>
     internal VmDescription Describe()
@@ -150,6 +149,21 @@ public sealed class HostProcessVm : VmHandle
     }
 
     internal override int SendConsole(byte[] bytes) => Call(client => client.SendConsoleAsync(System.Text.Encoding.UTF8.GetString(bytes))).Accepted;
+
+    /// <summary>The host's; none once it has ended (the layout was in its memory).</summary>
+    internal override (IReadOnlyList<LayoutRegion> Regions, IReadOnlyList<E820Entry> E820) MemoryLayout()
+    {
+        try
+        {
+            var document = _client.GetMemoryMapAsync().GetAwaiter().GetResult();
+            return (document.Regions, document.E820);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            Ended();
+            return ([], []);
+        }
+    }
 
     internal override IReadOnlyList<VmDisk> GetDisks() => Call(client => client.GetDisksAsync());
 

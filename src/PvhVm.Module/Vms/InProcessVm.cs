@@ -40,7 +40,6 @@ public sealed class InProcessVm : VmHandle
 
     internal override bool Exists => VmRegistry.Find(this) is not null;
 
-    internal override IReadOnlyList<LayoutRegion> MemoryMap => Vm.MemoryMap;
 
     internal override void Start() => Vm.Start();
 
@@ -75,6 +74,8 @@ public sealed class InProcessVm : VmHandle
     }
 
     internal override int SendConsole(byte[] bytes) => Vm.SendConsole(bytes);
+
+    internal override (IReadOnlyList<LayoutRegion> Regions, IReadOnlyList<E820Entry> E820) MemoryLayout() => (Vm.MemoryMap, Vm.E820Map);
 
     internal override IReadOnlyList<VmDisk> GetDisks() => Vm.GetDisks();
 

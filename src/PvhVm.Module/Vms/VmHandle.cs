@@ -64,6 +64,12 @@ public abstract class VmHandle
 
     public string? VsockPath => Config.HasVsock ? Config.VsockPath : null;
 
+    /// <summary>What the engine placed where in guest memory; empty before the VM starts (and for a host that has ended).</summary>
+    public IReadOnlyList<LayoutRegion> MemoryMap => MemoryLayout().Regions;
+
+    /// <summary>The e820 map handed to the guest; empty before the VM starts (and for a host that has ended).</summary>
+    public IReadOnlyList<E820Entry> E820Map => MemoryLayout().E820;
+
     public override string ToString() => Name;
 
     /// <summary>Whether the VM is still there to act on: not removed (by this session or, for a host process, any other).</summary>
@@ -89,8 +95,9 @@ public abstract class VmHandle
     /// <summary>Bytes into the guest's UART; how many it accepted.</summary>
     internal abstract int SendConsole(byte[] bytes);
 
-    /// <summary>The guest layout once started; empty before.</summary>
-    internal abstract IReadOnlyList<LayoutRegion> MemoryMap { get; }
+
+    /// <summary>The guest layout and its e820 map once started; empty before.</summary>
+    internal abstract (IReadOnlyList<LayoutRegion> Regions, IReadOnlyList<E820Entry> E820) MemoryLayout();
 
     internal abstract IReadOnlyList<VmDisk> GetDisks();
 
