@@ -148,6 +148,8 @@ internal static class EngineErrors
                 "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
             "VsockSocketUnavailable" =>
                 "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
+            "CgroupNotWritable" =>
+                "Create the VM without -MemoryLimitMB and -CpuQuotaPercent, or run where the cgroup v1 memory and cpu hierarchies are mounted read-write and writable by you (docs/HOST.md).",
             _ => null,
         },
     };

@@ -48,10 +48,11 @@ Describe 'Host-process limits through cgroups' {
 
     It 'fails with CgroupNotWritable, creating no VM, where the hierarchy is read-only or not mounted' {
         $readOnly = Invoke-InMountNamespace 'mount --bind -o ro /sys/fs/cgroup/memory /sys/fs/cgroup/memory' `
-            "New-PvhVm -Name cg-readonly -MemoryLimitMB 64 -ErrorAction SilentlyContinue -ErrorVariable e; `$e.FullyQualifiedErrorId; `$e.Exception.Message; (Get-PvhVm -Name cg-readonly -ErrorAction SilentlyContinue).Count"
+            "New-PvhVm -Name cg-readonly -MemoryLimitMB 64 -ErrorAction SilentlyContinue -ErrorVariable e; `$e.FullyQualifiedErrorId; `$e.Exception.Message; `$e.ErrorDetails.RecommendedAction; @(Get-PvhVm -Name cg-readonly -ErrorAction SilentlyContinue).Count"
         $readOnly[0] | Should -Be 'CgroupNotWritable,PvhVm.Module.Commands.NewPvhVmCommand'
         $readOnly[1] | Should -Match 'Read-only file system'
-        $readOnly[2] | Should -Be '0'
+        $readOnly[2] | Should -Match 'without -MemoryLimitMB and -CpuQuotaPercent'
+        $readOnly[3] | Should -Be '0'
 
         $unmounted = Invoke-InMountNamespace 'mount -t tmpfs tmpfs /sys/fs/cgroup' `
             "New-PvhVm -Name cg-unmounted -CpuQuotaPercent 50 -ErrorAction SilentlyContinue -ErrorVariable e; `$e.FullyQualifiedErrorId; `$e.Exception.Message"
