@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 # Disks and entropy through the cmdlets, against the built module: the C virtio guest (tests/guests/virtio.c) drives
 # a disk and the entropy source a VM got from New-PvhVm / Add-PvhVmDisk, Get-PvhVmDisk counts what it did, and the
 # image locks keep two VMs from writing one image.
@@ -49,8 +51,11 @@ Describe 'New-PvhDisk' {
     }
 }
 
-Describe 'A VM with a disk and an entropy source, through the cmdlets' {
-    BeforeAll { Clear-PvhVm }
+Describe 'A VM with a disk and an entropy source, through the cmdlets (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll {
+        Use-PvhVmHosting $Hosting
+        Clear-PvhVm
+    }
 
     It 'runs the C virtio guest: QEMU''s transcript, the marker in the image, the counts on Get-PvhVmDisk' {
         $image = New-MarkedImage (Join-Path $TestDrive 'guest.img')
@@ -113,7 +118,8 @@ Describe 'A VM with a disk and an entropy source, through the cmdlets' {
     }
 }
 
-Describe 'Disks change only before start' {
+Describe 'Disks change only before start (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     BeforeEach { Clear-PvhVm }
 
     It 'adds after the others, removes by guest name or piped disk, and refuses both once started (InvalidVmState)' {
@@ -156,7 +162,8 @@ Describe 'Disks change only before start' {
     }
 }
 
-Describe 'One image, two VMs' {
+Describe 'One image, two VMs (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     BeforeEach { Clear-PvhVm }
 
     It 'refuses a second writer while the first runs (DiskImageInUse), and lets it start once the first has stopped' {

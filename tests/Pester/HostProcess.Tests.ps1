@@ -23,8 +23,17 @@ BeforeAll {
         }
     }
 
-    # The monitor shell that leads the host's session and process group.
+    # Field 5 of /proc/<pid>/stat: the process group, which the monitor shell leads (setsid).
     function Get-ProcessGroup([int] $ProcessId) { [int](Get-Content "/proc/$ProcessId/stat").Split(') ')[1].Split(' ')[2] }
+
+    # Gone, or a zombie nobody reaps (its monitor shell died with it, and PID 1 here may not reap orphans).
+    function Wait-ProcessEnd([int] $ProcessId) {
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while ((Test-Path "/proc/$ProcessId") -and (Get-Content "/proc/$ProcessId/stat").Split(') ')[1][0] -ne 'Z') {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "process $ProcessId still alive" }
+            Start-Sleep -Milliseconds 20
+        }
+    }
 }
 
 Describe 'Host-process VMs' {
@@ -70,8 +79,7 @@ Describe 'Host-process VMs' {
         $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-stale'
         # The host and its monitor shell at once: nobody records how the host ended, and api.sock stays.
         & kill -9 "-$(Get-ProcessGroup $vm.HostProcessId)"
-        $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while (Test-Path "/proc/$($vm.HostProcessId)") { if ([DateTime]::UtcNow -gt $deadline) { throw 'host still alive' }; Start-Sleep -Milliseconds 20 }
+        Wait-ProcessEnd $vm.HostProcessId
         Test-Path "$folder/api.sock" | Should -BeTrue
         Test-Path "$folder/host.exit" | Should -BeFalse
         $stale = Get-PvhVm hp-stale
@@ -88,7 +96,7 @@ Describe 'Host-process VMs' {
         $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-recycled'
         $vm = Get-PvhVm hp-recycled
         & kill -9 "-$(Get-ProcessGroup $vm.HostProcessId)"
-        Start-Sleep -Milliseconds 200
+        Wait-ProcessEnd $vm.HostProcessId
         # As if the host's pid now belonged to this pwsh: alive, but not the process that wrote the state.
         $state = Get-Content -Raw "$folder/state.json" | ConvertFrom-Json
         $state.processId = $PID
@@ -132,6 +140,16 @@ Describe 'Host-process VMs' {
         $outcomes | ForEach-Object { $_ | Should -BeIn 'stopped:Stopped', 'InvalidVmState,PvhVm.Module.Commands.StopPvhVmCommand' }
         $vm.State | Should -Be 'Stopped'
         $vm.ExitReason | Should -Be 'Stopped'
+    }
+
+    It 'keep running when the module is removed, and are found again when it is imported' {
+        $vm = New-PvhVm -Name hp-module -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
+        Remove-Module PvhVm
+        try {
+            (Get-Content "/proc/$($vm.HostProcessId)/comm") | Should -Be 'pvhvm-host'
+        }
+        finally { Import-BuiltPvhVm }
+        (Get-PvhVm hp-module).State | Should -Be 'Running'
     }
 
     It 'refuse a name that a host-process VM has, in this pwsh or another, whatever the case' {

@@ -2,6 +2,22 @@
 
 function Import-BuiltPvhVm {
     Import-Module (Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1') -Force -Global
+    $global:PSDefaultParameterValues.Remove('New-PvhVm:InProcess')
+}
+
+# The two implementations of a VM, for Describe blocks that run once on each: -ForEach (Get-PvhVmHostingCase).
+function Get-PvhVmHostingCase { @{ Hosting = 'HostProcess' }, @{ Hosting = 'InProcess' } }
+
+# Makes every New-PvhVm of the test session (and of the background pipelines and parallel runspaces it starts, through
+# Get-PvhVmHostingPreamble) create its VMs the given way.
+function Use-PvhVmHosting {
+    param([Parameter(Mandatory)] [ValidateSet('HostProcess', 'InProcess')] [string] $Hosting)
+    $global:PSDefaultParameterValues['New-PvhVm:InProcess'] = $Hosting -eq 'InProcess'
+}
+
+# A line for the start of a script run in another runspace or pwsh: its New-PvhVm creates VMs as this session's does.
+function Get-PvhVmHostingPreamble {
+    "`$PSDefaultParameterValues['New-PvhVm:InProcess'] = `$$([bool]$global:PSDefaultParameterValues['New-PvhVm:InProcess']);"
 }
 
 # The path of a test guest ELF from tests/guests (spin, echo, halt, triplefault, flood, ...).
@@ -21,7 +37,7 @@ function Clear-PvhVm {
 function Start-BackgroundPipeline {
     param([Parameter(Mandatory)] [string] $Script)
     $ps = [powershell]::Create()
-    $null = $ps.AddScript("Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; $Script")
+    $null = $ps.AddScript("Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; $(Get-PvhVmHostingPreamble) $Script")
     $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
     $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
     [pscustomobject]@{ PowerShell = $ps; Handle = $handle; Output = $output }
@@ -45,4 +61,4 @@ function Stop-BackgroundPipeline {
     $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline

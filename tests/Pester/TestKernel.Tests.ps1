@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 # Linux to userspace through the module: the test kernel from scripts/build-test-kernel.sh (built before the tests
 # by build.ps1) runs its /init, which reports what it was given and powers off through ACPI. About 40 s per boot on
 # an emulating host, so it runs with build.ps1 -Task SlowTest.
@@ -7,8 +9,9 @@ BeforeAll {
     Import-BuiltPvhVm
 }
 
-Describe 'The test kernel through the module' -Tag Slow {
+Describe 'The test kernel through the module (<Hosting>)' -Tag Slow -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
+        Use-PvhVmHosting $Hosting
         $vmlinux, $initramfs, $marker = & bash (Join-Path $PSScriptRoot '../../scripts/build-test-kernel.sh')
         if ($LASTEXITCODE -ne 0) { throw "scripts/build-test-kernel.sh failed ($LASTEXITCODE)" }
         # The same extras as TestKernelFixture: only a host whose KVM emulates (kvm_pvm) needs them.
