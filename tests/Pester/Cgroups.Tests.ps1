@@ -42,8 +42,10 @@ Describe 'Host-process limits through cgroups' {
         $cpu | Should -Not -Exist
     }
 
-    It 'refuses limits with -InProcess: they apply to a host process' {
-        { New-PvhVm -Name inproc-limited -InProcess -MemoryLimitMB 64 } | Should -Throw -ErrorId 'AmbiguousParameterSet,PvhVm.Module.Commands.NewPvhVmCommand'
+    It 'refuses limits with -InProcess, and takes them with -InProcess:$false' {
+        { New-PvhVm -Name inproc-limited -InProcess -MemoryLimitMB 64 -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidVmConfig,PvhVm.Module.Commands.NewPvhVmCommand'
+        Get-PvhVm -Name inproc-limited -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        (New-PvhVm -Name host-limited -InProcess:$false -CpuQuotaPercent 80).Hosting | Should -Be 'HostProcess'
     }
 
     It 'fails with CgroupNotWritable, creating no VM, where the hierarchy is read-only or not mounted' {

@@ -11,13 +11,10 @@ namespace PvhVm.Module.Commands;
 /// New-PvhVm: creates a VM in state Created under a unique name, in a host process of its own (the default: it outlives
 /// this pwsh and every pwsh of the user sees it) or, with -InProcess, in this pwsh. The engine inspects the kernel either way.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = HostProcessSet)]
+[Cmdlet(VerbsCommon.New, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(VmHandle))]
 public sealed class NewPvhVmCommand : PvhCmdlet
 {
-    private const string HostProcessSet = "HostProcess";
-    private const string InProcessSet = "InProcess";
-
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
@@ -78,16 +75,16 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     public string? VsockPath { get; set; }
 
     /// <summary>Runs the VM in this pwsh process, as a short runbook wants: the fastest round trip, gone with the process.</summary>
-    [Parameter(ParameterSetName = InProcessSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter InProcess { get; set; }
 
     /// <summary>The host process's memory (RAM and swap, guest pages included) in MiB, enforced by a cgroup of its own.</summary>
-    [Parameter(ParameterSetName = HostProcessSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, int.MaxValue)]
     public int? MemoryLimitMB { get; set; }
 
     /// <summary>The host process's CPU time, in percent of one CPU (200 = two CPUs), enforced by a cgroup of its own.</summary>
-    [Parameter(ParameterSetName = HostProcessSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 100_000)]
     public int? CpuQuotaPercent { get; set; }
 
@@ -163,6 +160,14 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         }
         if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s), {disks.Count} disk(s) and {TapName.Length} network adapter(s)"))
         {
+            return;
+        }
+
+        if (InProcess && (MemoryLimitMB is not null || CpuQuotaPercent is not null))
+        {
+            // Not a parameter set: a script passing -InProcess:$false or splatting it must still reach the limits.
+            WriteError(VmErrors.ForVm(EngineErrors.Record(new ArgumentException(
+                "-MemoryLimitMB and -CpuQuotaPercent limit a VM's host process; an -InProcess VM runs in this pwsh and has none."), Name), Name));
             return;
         }
 
