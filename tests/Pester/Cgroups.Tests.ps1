@@ -6,12 +6,6 @@ BeforeAll {
     Import-BuiltPvhVm
     $sleep = Get-TestGuestPath sleep
 
-    # The directory of a process's cgroup in a controller's v1 hierarchy (mounted at /sys/fs/cgroup/<controller> here).
-    function Get-CgroupDirectory([int] $ProcessId, [string] $Controller) {
-        $line = Get-Content "/proc/$ProcessId/cgroup" | Where-Object { (($_ -split ':')[1] -split ',') -contains $Controller }
-        "/sys/fs/cgroup/$Controller$(($line -split ':', 3)[2])"
-    }
-
     # Runs a script in a child pwsh inside a mount namespace of its own, after a shell command has changed its mounts.
     function Invoke-InMountNamespace([string] $Mounts, [string] $Script) {
         $pwsh = Join-Path $PSHOME 'pwsh'

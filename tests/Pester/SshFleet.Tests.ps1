@@ -66,9 +66,9 @@ Describe 'Fleets across hosts over SSH remoting' {
         $hostProcesses.Id | Sort-Object | Should -Be ($created.HostProcessId | Sort-Object)
         # Each in its memory cgroup with the limit given remotely (the hosts see the machine's memory hierarchy).
         foreach ($process in $hostProcesses) {
-            $cgroup = ((Get-Content "/proc/$($process.Id)/cgroup" | Where-Object { ($_ -split ':')[1] -eq 'memory' }) -split ':', 3)[2]
+            $cgroup = Get-CgroupDirectory $process.Id memory
             $cgroup | Should -Match '/pvhvm/fleet-[ab]-[0-9a-f]{8}$'
-            Get-Content "/sys/fs/cgroup/memory$cgroup/memory.limit_in_bytes" | Should -Be (48MB).ToString()
+            Get-Content "$cgroup/memory.limit_in_bytes" | Should -Be (48MB).ToString()
         }
     }
 
