@@ -2,10 +2,13 @@
 # $qemuProbe, $qemuBase, $probe, $echoGuest and $Rounds it uses. Measure-HostProcess returns the section of results.json
 # that Write-BenchReport.ps1 renders as "Host-process VMs".
 
-# Resident KiB of a process (VmRSS), 0 once it has gone.
-function Get-ProcessRssKiB([int] $ProcessId) {
+# A process's memory in KiB: VmRSS, its anonymous part (RssAnon: what this process alone holds; the rest is the binary
+# and libc, file pages shared by every host) and its proportional share (Pss). Zeros once it has gone.
+function Get-ProcessMemoryKiB([int] $ProcessId) {
     $status = Get-Content "/proc/$ProcessId/status" -ErrorAction SilentlyContinue
-    [long](($status | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '')
+    $rollup = Get-Content "/proc/$ProcessId/smaps_rollup" -ErrorAction SilentlyContinue
+    $field = { param($lines, $name) [long](($lines | Where-Object { $_ -like "${name}:*" } | Select-Object -First 1) -replace '\D', '') }
+    [pscustomobject]@{ Rss = & $field $status 'VmRSS'; Anonymous = & $field $status 'RssAnon'; Pss = & $field $rollup 'Pss' }
 }
 
 # New-PvhVm | Start-PvhVm until the guest's first console line, then Remove-PvhVm: the milliseconds of each phase.
@@ -36,19 +39,22 @@ function Measure-HostProcess {
         Invoke-Tool process-console 10 'PVH probe' @qemuProbe | ForEach-Object { $qemu.Add($_.firstByteMs) }
     }
 
-    # 100 echo VMs, each in its host process, idle at once (each waits for "exit" on its console).
+    # 100 idle VMs, each in its host process, alive at once: the sleep guest halts with nothing to wake it, so the hosts'
+    # own cost is what is left (an echo guest would poll its UART on a 1 ms timer: 100 of them saturate this machine).
+    $sleepGuest = Join-Path (Split-Path $echoGuest) 'sleep.elf'
     $clientBefore = Get-RssKiB
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $fleet = 1..100 | ForEach-Object { New-PvhVm -Name "hp-alive$_" -KernelPath $echoGuest -MemoryMB 64 }
+    $fleet = 1..100 | ForEach-Object { New-PvhVm -Name "hp-alive$_" -KernelPath $sleepGuest -MemoryMB 64 }
     $createdMs = $sw.Elapsed.TotalMilliseconds
     $fleet | Start-PvhVm
-    Wait-PvhVm -Name 'hp-alive*' -ConsolePattern 'echo ready' -Timeout 300
+    Wait-PvhVm -Name 'hp-alive*' -ConsolePattern '^sleeping$' -Timeout 300
     $readyMs = $sw.Elapsed.TotalMilliseconds
     Start-Sleep -Seconds 2
     $perHost = foreach ($vm in $fleet) {
-        $rss = Get-ProcessRssKiB $vm.HostProcessId
+        $memory = Get-ProcessMemoryKiB $vm.HostProcessId
         $guest = Get-GuestRssKiB 64 $vm.HostProcessId
-        [pscustomobject]@{ rssKiB = $rss; guestKiB = $guest; overheadKiB = $rss - $guest }
+        [pscustomobject]@{ rssKiB = $memory.Rss; guestKiB = $guest; overheadKiB = $memory.Rss - $guest
+            anonymousOverheadKiB = $memory.Anonymous - $guest; pssKiB = $memory.Pss }
     }
     $clientAfter = Get-RssKiB
     $sw.Restart()
@@ -56,16 +62,16 @@ function Measure-HostProcess {
     $listMs = $sw.Elapsed.TotalMilliseconds
     $running = @($listed | Where-Object State -eq 'Running').Count
     $sw.Restart()
-    Send-PvhConsole -Name 'hp-alive*' -Text 'exit' -Line
-    Wait-PvhVm -Name 'hp-alive*' -Timeout 120
+    Stop-PvhVm -Name 'hp-alive*' -Force
     $exitReasons = Get-PvhVm -Name 'hp-alive*' | Group-Object ExitReason | ForEach-Object { "$($_.Name)=$($_.Count)" }
     Remove-PvhVm -Name 'hp-alive*' -Confirm:$false
     $stopRemoveMs = $sw.Elapsed.TotalMilliseconds
 
     # QEMU's process idling on the same guest, for scale.
-    $qemuEcho = Start-Process $qemuBase[0] -ArgumentList ($qemuBase[1..($qemuBase.Count - 1)] + @('-serial', 'null', '-device', 'i8042', '-kernel', $echoGuest)) -PassThru
+    $qemuEcho = Start-Process $qemuBase[0] -ArgumentList ($qemuBase[1..($qemuBase.Count - 1)] + @('-serial', 'null', '-monitor', 'none', '-device', 'i8042', '-kernel', $sleepGuest)) `
+        -PassThru -RedirectStandardInput /dev/null -RedirectStandardOutput (Join-Path $work 'qemu-echo.txt')
     Start-Sleep -Seconds 2
-    $qemuRss = Get-ProcessRssKiB $qemuEcho.Id
+    $qemuRss = (Get-ProcessMemoryKiB $qemuEcho.Id).Rss
     $qemuGuest = Get-GuestRssKiB 256 $qemuEcho.Id
     Stop-Process -Id $qemuEcho.Id -Force
 
@@ -80,6 +86,7 @@ function Measure-HostProcess {
         alive = [ordered]@{
             vms = 100; running = $running; createMs = [math]::Round($createdMs, 1); readyMs = [math]::Round($readyMs, 1)
             hostRssKiB = Get-Stats $perHost.rssKiB; guestPagesKiB = Get-Stats $perHost.guestKiB; hostOverheadKiB = Get-Stats $perHost.overheadKiB
+            hostAnonymousOverheadKiB = Get-Stats $perHost.anonymousOverheadKiB; hostPssKiB = Get-Stats $perHost.pssKiB
             clientGrowthPerVmKiB = [math]::Round(($clientAfter - $clientBefore) / 100, 1)
             getPvhVmMs = [math]::Round($listMs, 1); stopAndRemoveMs = [math]::Round($stopRemoveMs, 1); exitReasons = $exitReasons -join ', '
             qemuRssKiB = $qemuRss; qemuGuestPagesKiB = $qemuGuest

@@ -127,6 +127,42 @@ $lines.Add((Row 'vmlinuz (bzImage, LZ4)' (Ms $i.bzImage.getPvhBootInfo) (Ms $i.b
 $lines.Add((Row '' '' '' (Ms $i.bzImage.lz4Only) '`lz4 -dc` to /dev/null alone' ''))
 $lines.Add('')
 
+# Host-process VMs (issue 13): bench/Bench-HostProcess.ps1.
+function Write-HostProcessSection($h) {
+    $f = $h.firstLine
+    $a = $h.alive
+    $lines.Add('## Host-process VMs')
+    $lines.Add('')
+    $lines.Add('`New-PvhVm | Start-PvhVm` until the guest''s first console line (the probe), one pwsh session, interleaved with QEMU''s process to its first console byte:')
+    $lines.Add('')
+    $lines.Add((Row 'Runner' 'n' 'median' 'min' 'p90' 'New-PvhVm' 'Start-PvhVm' 'whole round trip (to Remove)' 'vs QEMU process'))
+    $lines.Add('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    foreach ($row in @(@('host process (default)', $f.hostProcess, $f.hostProcessNew, $f.hostProcessStart, $f.hostProcessRoundTrip),
+            @('in-process (-InProcess)', $f.inProcess, $f.inProcessNew, $f.inProcessStart, $f.inProcessRoundTrip))) {
+        $s = $row[1]
+        $lines.Add((Row $row[0] $s.n (Ms $s) ('{0:N1}' -f $s.min) ('{0:N1}' -f $s.p90) (Ms $row[2]) (Ms $row[3]) (Ms $row[4]) (Ratio $f.qemuProcess.median $s.median)))
+    }
+    $lines.Add((Row 'QEMU microvm, as a process' $f.qemuProcess.n (Ms $f.qemuProcess) ('{0:N1}' -f $f.qemuProcess.min) ('{0:N1}' -f $f.qemuProcess.p90) '' '' '' '1.00x'))
+    $lines.Add('')
+    $lines.Add("Goal host process ≤ 30 ms to the first console line: $(Ms $f.hostProcess) — $(Goal ($f.hostProcess.median -le 30)).")
+    $lines.Add('')
+    $lines.Add("$($a.vms) idle host-process VMs (the sleep guest, 64 MiB each) alive at once: created in $('{0:N0}' -f $a.createMs) ms, all started and printing in $('{0:N0}' -f $a.readyMs) ms, $($a.running) Running; Get-PvhVm of all of them $('{0:N0}' -f $a.getPvhVmMs) ms; stopped and removed in $('{0:N0}' -f $a.stopAndRemoveMs) ms ($($a.exitReasons)).")
+    $lines.Add('')
+    $lines.Add((Row 'Per host process (median of 100)' 'KiB'))
+    $lines.Add('| --- | ---: |')
+    $lines.Add((Row 'VmRSS' $a.hostRssKiB.median))
+    $lines.Add((Row 'guest pages touched' $a.guestPagesKiB.median))
+    $lines.Add((Row 'RSS beyond guest pages (binary and libc pages included, shared by every host)' $a.hostOverheadKiB.median))
+    $lines.Add((Row 'anonymous RSS beyond guest pages (this host''s own)' $a.hostAnonymousOverheadKiB.median))
+    $lines.Add((Row 'PSS (shared pages split between the hosts)' $a.hostPssKiB.median))
+    $lines.Add((Row 'the client pwsh''s growth per VM' $a.clientGrowthPerVmKiB))
+    $lines.Add((Row 'QEMU microvm on the same guest: VmRSS (guest pages)' "$($a.qemuRssKiB) ($($a.qemuGuestPagesKiB))"))
+    $lines.Add('')
+    $lines.Add("Goal ≤ 8 MiB RSS beyond guest pages per idle VM: $('{0:N1}' -f ($a.hostOverheadKiB.median / 1024)) MiB counting shared file pages — $(Goal ($a.hostOverheadKiB.median -le 8192)); $('{0:N1}' -f ($a.hostAnonymousOverheadKiB.median / 1024)) MiB of its own — $(Goal ($a.hostAnonymousOverheadKiB.median -le 8192)).")
+    $lines.Add('')
+}
+if ($r.PSObject.Properties['hostProcess']) { Write-HostProcessSection $r.hostProcess }
+
 $analysis = Join-Path $PSScriptRoot 'analysis.md'
 if (Test-Path $analysis) { $lines.Add((Get-Content $analysis -Raw)) }
 $lines | Set-Content $OutFile

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using PvhVm.Control;
+using PvhVm.Core.Machine;
 using PvhVm.Host.Http;
 
 namespace PvhVm.Host;
@@ -83,49 +85,40 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
 
     private HttpResponse Disks() => HttpResponse.Json(200, hosted.Vm.GetDisks(), ControlJson.Default.IReadOnlyListVmDisk);
 
-    private HttpResponse AddDisk(HttpRequest request)
-    {
-        if (ReadBody(request, ControlJson.Default.DiskConfig, out var refusal) is not { } disk)
-        {
-            return refusal!;
-        }
-
-        if (disk.Path is null)
-        {
-            return HttpResponse.Refuse(400, "The body needs a 'path'.");
-        }
-
-        var added = hosted.Change(vm => vm.AddDisk(disk with { Serial = disk.Serial ?? "" }));
-        return HttpResponse.Json(200, added, ControlJson.Default.VmDisk);
-    }
+    private HttpResponse AddDisk(HttpRequest request) => AddDevice(request, ControlJson.Default.DiskConfig, "path", disk => disk.Path,
+        (vm, disk) => vm.AddDisk(disk with { Serial = disk.Serial ?? "" }), ControlJson.Default.VmDisk);
 
     private HttpResponse RemoveDisk(HttpRequest request)
-        => request.Query.TryGetValue("guestName", out var guestName)
-            ? hosted.Change(vm => vm.RemoveDisk(guestName)) ? HttpResponse.NoContent : HttpResponse.Refuse(404, $"The VM has no disk {guestName}.")
-            : HttpResponse.Refuse(400, "Name the disk: ?guestName=vda.");
+        => RemoveDevice(request, "guestName", "vda", (vm, guestName) => vm.RemoveDisk(guestName), guestName => $"no disk {guestName}");
 
     private HttpResponse NetworkAdapters() => HttpResponse.Json(200, hosted.Vm.GetNetworkAdapters(), ControlJson.Default.IReadOnlyListVmNetworkAdapter);
 
-    private HttpResponse AddNetworkAdapter(HttpRequest request)
+    private HttpResponse AddNetworkAdapter(HttpRequest request) => AddDevice(request, ControlJson.Default.NetworkAdapterConfig, "tapName",
+        adapter => adapter.TapName, (vm, adapter) => vm.AddNetworkAdapter(adapter), ControlJson.Default.VmNetworkAdapter);
+
+    private HttpResponse RemoveNetworkAdapter(HttpRequest request)
+        => RemoveDevice(request, "tapName", "tap0", (vm, tapName) => vm.RemoveNetworkAdapter(tapName), tapName => $"no network adapter on tap '{tapName}'");
+
+    /// <summary>PUT of a disk or an adapter: its config in the body (with the one member it cannot do without), the device as added.</summary>
+    private HttpResponse AddDevice<TConfig, TDevice>(HttpRequest request, JsonTypeInfo<TConfig> configType, string requiredMember,
+        Func<TConfig, string?> required, Func<VirtualMachine, TConfig, TDevice> add, JsonTypeInfo<TDevice> deviceType)
+        where TConfig : class
     {
-        if (ReadBody(request, ControlJson.Default.NetworkAdapterConfig, out var refusal) is not { } adapter)
+        if (ReadBody(request, configType, out var refusal) is not { } config)
         {
             return refusal!;
         }
 
-        if (adapter.TapName is null)
-        {
-            return HttpResponse.Refuse(400, "The body needs a 'tapName'.");
-        }
-
-        var added = hosted.Change(vm => vm.AddNetworkAdapter(adapter));
-        return HttpResponse.Json(200, added, ControlJson.Default.VmNetworkAdapter);
+        return required(config) is null
+            ? HttpResponse.Refuse(400, $"The body needs a '{requiredMember}'.")
+            : HttpResponse.Json(200, hosted.Change(vm => add(vm, config)), deviceType);
     }
 
-    private HttpResponse RemoveNetworkAdapter(HttpRequest request)
-        => request.Query.TryGetValue("tapName", out var tapName)
-            ? hosted.Change(vm => vm.RemoveNetworkAdapter(tapName)) ? HttpResponse.NoContent : HttpResponse.Refuse(404, $"The VM has no network adapter on tap '{tapName}'.")
-            : HttpResponse.Refuse(400, "Name the adapter: ?tapName=tap0.");
+    /// <summary>DELETE of a disk or an adapter named by a query parameter: 204, or 404 when the VM has no such device.</summary>
+    private HttpResponse RemoveDevice(HttpRequest request, string key, string example, Func<VirtualMachine, string, bool> remove, Func<string, string> missing)
+        => request.Query.TryGetValue(key, out var name)
+            ? hosted.Change(vm => remove(vm, name)) ? HttpResponse.NoContent : HttpResponse.Refuse(404, $"The VM has {missing(name)}.")
+            : HttpResponse.Refuse(400, $"Name the device: ?{key}={example}.");
 
     /// <summary>
     /// Stops the VM (waiting for its vCPUs), removes the folder, answers, and only then lets the host exit. The monitor

@@ -7,10 +7,10 @@ namespace PvhVm.Module;
 internal static class VmErrors
 {
     public static ErrorRecord NotFound(string name)
-        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM named '{name}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, name);
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM named '{name}' exists (in this process or in the runtime directory)."), "VmNotFound", ErrorCategory.ObjectNotFound, name);
 
     public static ErrorRecord NotFound(Guid id)
-        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM with id '{id}' is registered in this process."), "VmNotFound", ErrorCategory.ObjectNotFound, id);
+        => ErrorRecordFactory.Create(new ItemNotFoundException($"No PvhVm VM with id '{id}' exists (in this process or in the runtime directory)."), "VmNotFound", ErrorCategory.ObjectNotFound, id);
 
     public static ErrorRecord NotRegistered(VmHandle vm)
         => ErrorRecordFactory.Create(new ItemNotFoundException($"The VM '{vm.Name}' ({vm.Id}) has been removed."), "VmNotFound", ErrorCategory.ObjectNotFound, vm);

@@ -85,6 +85,7 @@ Describe 'Serialization (Start-Job runs in another process) (<Hosting>)' -ForEac
     BeforeAll {
         Use-PvhVmHosting $Hosting
         $module = Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1'
+        Clear-PvhVm
         $inProcess = $Hosting -eq 'InProcess'
         $result = Start-Job -ScriptBlock {
             Import-Module $using:module

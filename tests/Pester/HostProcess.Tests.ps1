@@ -15,7 +15,8 @@ BeforeAll {
             -PassThru -RedirectStandardOutput $Output -RedirectStandardError "$Output.err"
     }
 
-    function Wait-File([string] $Path, [string] $Pattern, [int] $Seconds = 60) {
+    # A pwsh starting under the load of this shared machine can take tens of seconds.
+    function Wait-File([string] $Path, [string] $Pattern, [int] $Seconds = 120) {
         $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
         while (-not ((Test-Path $Path) -and (Get-Content $Path) -match $Pattern)) {
             if ([DateTime]::UtcNow -gt $deadline) { throw "No '$Pattern' in $Path after $Seconds s: $(Get-Content -Raw $Path -ErrorAction SilentlyContinue) $(Get-Content -Raw "$Path.err" -ErrorAction SilentlyContinue)" }
@@ -23,13 +24,16 @@ BeforeAll {
         }
     }
 
-    # Field 5 of /proc/<pid>/stat: the process group, which the monitor shell leads (setsid).
-    function Get-ProcessGroup([int] $ProcessId) { [int](Get-Content "/proc/$ProcessId/stat").Split(') ')[1].Split(' ')[2] }
+    # The fields of /proc/<pid>/stat after the command name: [0] is the state (field 3), [2] the process group (field 5).
+    function Get-StatField([int] $ProcessId, [int] $Index) { ((Get-Content "/proc/$ProcessId/stat") -replace '^.*\) ', '' -split ' ')[$Index] }
+
+    # The process group, which the monitor shell leads (setsid).
+    function Get-ProcessGroup([int] $ProcessId) { [int](Get-StatField $ProcessId 2) }
 
     # Gone, or a zombie nobody reaps (its monitor shell died with it, and PID 1 here may not reap orphans).
     function Wait-ProcessEnd([int] $ProcessId) {
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while ((Test-Path "/proc/$ProcessId") -and (Get-Content "/proc/$ProcessId/stat").Split(') ')[1][0] -ne 'Z') {
+        while ((Test-Path "/proc/$ProcessId") -and (Get-StatField $ProcessId 0) -ne 'Z') {
             if ([DateTime]::UtcNow -gt $deadline) { throw "process $ProcessId still alive" }
             Start-Sleep -Milliseconds 20
         }
@@ -78,7 +82,7 @@ Describe 'Host-process VMs' {
         $vm = New-PvhVm -Name hp-stale -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
         $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-stale'
         # The host and its monitor shell at once: nobody records how the host ended, and api.sock stays.
-        & kill -9 "-$(Get-ProcessGroup $vm.HostProcessId)"
+        & kill -s KILL -- "-$(Get-ProcessGroup $vm.HostProcessId)"
         Wait-ProcessEnd $vm.HostProcessId
         Test-Path "$folder/api.sock" | Should -BeTrue
         Test-Path "$folder/host.exit" | Should -BeFalse
@@ -95,7 +99,7 @@ Describe 'Host-process VMs' {
         $null = New-PvhVm -Name hp-recycled -KernelPath $spin -MemoryMB 16 | Start-PvhVm
         $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-recycled'
         $vm = Get-PvhVm hp-recycled
-        & kill -9 "-$(Get-ProcessGroup $vm.HostProcessId)"
+        & kill -s KILL -- "-$(Get-ProcessGroup $vm.HostProcessId)"
         Wait-ProcessEnd $vm.HostProcessId
         # As if the host's pid now belonged to this pwsh: alive, but not the process that wrote the state.
         $state = Get-Content -Raw "$folder/state.json" | ConvertFrom-Json

@@ -134,7 +134,8 @@ public sealed class HostProcessVm : VmHandle
         try
         {
             var page = _client.ReadConsoleAsync(after, tail, wait > TimeSpan.Zero ? wait : null, cancellationToken).GetAwaiter().GetResult();
-            return new ConsoleRead(page.Lines, page.Completed);
+            // The VM has ended: the state remembered from before is stale, whatever its age.
+            return new ConsoleRead(page.Lines, page.Completed ? Changed(page.Completed) : false);
         }
         catch (OperationCanceledException)
         {
@@ -177,7 +178,10 @@ public sealed class HostProcessVm : VmHandle
 
     internal override bool RemoveNetworkAdapter(string tapName) => Changed(Call(client => client.RemoveNetworkAdapterAsync(tapName)));
 
-    /// <summary>A live host stops its VM, removes the folder and exits (DELETE /vm); a dead one's folder is removed here.</summary>
+    /// <summary>
+    /// A live host stops its VM (its last state is kept here: the handle reads as the VM was when removed), removes the
+    /// folder and exits (DELETE /vm); a dead one's folder is removed here.
+    /// </summary>
     internal override bool Remove()
     {
         if (!Exists)
@@ -187,9 +191,25 @@ public sealed class HostProcessVm : VmHandle
 
         try
         {
+            if (Describe().Status.State.IsActive())
+            {
+                try
+                {
+                    Stop();
+                }
+                catch (HostApiException e) when (e.StatusCode == 409)
+                {
+                    // Stopped meanwhile, by another session.
+                }
+            }
+
             _client.DeleteAsync().GetAwaiter().GetResult();
+            lock (_gate)
+            {
+                _ended = true;
+            }
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsUnreachable(e) || e is InvalidOperationException)
         {
             if (HostProbe.Of(Folder).IsAlive)
             {
@@ -200,7 +220,7 @@ public sealed class HostProcessVm : VmHandle
             Folder.Delete();
         }
 
-        _client.Dispose();
+        VmRegistry.Forget(this);
         return true;
     }
 
@@ -218,7 +238,7 @@ public sealed class HostProcessVm : VmHandle
         }
     }
 
-    /// <summary>The VM's config changed: the next read asks the host again.</summary>
+    /// <summary>The VM changed (its config, or it ended): the next read asks the host again.</summary>
     private T Changed<T>(T result)
     {
         lock (_gate)

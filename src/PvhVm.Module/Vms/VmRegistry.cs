@@ -65,6 +65,9 @@ internal static class VmRegistry
     /// <summary>Unregisters this very in-process VM (not a newer VM that took the same name).</summary>
     public static bool Remove(InProcessVm vm) => InProcess.TryRemove(new KeyValuePair<string, InProcessVm>(vm.Name, vm));
 
+    /// <summary>Drops a removed host-process VM's handle (a new VM of its name gets a handle of its own).</summary>
+    public static void Forget(HostProcessVm vm) => HostProcess.TryRemove(new KeyValuePair<string, HostProcessVm>(vm.Folder.Path, vm));
+
     /// <summary>Stops and disposes every in-process VM: the module is being removed or the process is exiting.</summary>
     public static void ShutdownAll()
     {
