@@ -82,6 +82,9 @@ internal static class EngineErrors
         [HostResource.Memory] = new("HostMemoryExhausted", ErrorCategory.ResourceUnavailable),
     };
 
+    /// <summary>-MemoryLimitMB or -CpuQuotaPercent on a host whose cgroup v1 hierarchy is missing, read-only or not this user's.</summary>
+    private static readonly ErrorIdentity CgroupNotWritable = new("CgroupNotWritable", ErrorCategory.ResourceUnavailable);
+
     /// <summary>The id and category <paramref name="exception"/> surfaces as.</summary>
     public static ErrorIdentity Identify(Exception exception) => exception switch
     {
@@ -91,6 +94,7 @@ internal static class EngineErrors
         DiskImageException e => DiskImage[e.Problem],
         TapException e => Tap[e.Problem],
         VsockException => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+        CgroupUnavailableException => CgroupNotWritable,
         HostResourceException e => HostResources[e.Resource],
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
@@ -117,6 +121,7 @@ internal static class EngineErrors
             nameof(TapException) when Enum.TryParse<TapProblem>(error.Kind, out var problem) => Tap[problem],
             nameof(HostResourceException) when Enum.TryParse<HostResource>(error.Kind, out var resource) => HostResources[resource],
             nameof(VsockException) => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+            nameof(CgroupUnavailableException) => CgroupNotWritable,
             nameof(KvmException) when exception.StatusCode == 503 => new("KvmUnavailable",
                 error.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable),
             nameof(KvmException) => new("KvmFailed", ErrorCategory.DeviceError),
@@ -143,6 +148,8 @@ internal static class EngineErrors
                 "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
             "VsockSocketUnavailable" =>
                 "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
+            "CgroupNotWritable" =>
+                "Create the VM without -MemoryLimitMB and -CpuQuotaPercent, or run where the cgroup v1 memory and cpu hierarchies are mounted read-write and writable by you (docs/HOST.md).",
             _ => null,
         },
     };

@@ -28,6 +28,14 @@ function Get-TestGuestPath {
     $path
 }
 
+# The directory of a process's cgroup in a controller's v1 hierarchy, as /proc/<pid>/cgroup names it (the hierarchies
+# are mounted at /sys/fs/cgroup/<controller> on the machines this runs on: docs/HOST.md).
+function Get-CgroupDirectory {
+    param([Parameter(Mandatory)] [int] $ProcessId, [Parameter(Mandatory)] [string] $Controller)
+    $line = Get-Content "/proc/$ProcessId/cgroup" | Where-Object { (($_ -split ':')[1] -split ',') -contains $Controller }
+    "/sys/fs/cgroup/$Controller$(($line -split ':', 3)[2])"
+}
+
 # Removes every registered VM, running or not, so tests start from an empty registry.
 function Clear-PvhVm {
     Get-PvhVm | Remove-PvhVm -Force -Confirm:$false
@@ -61,4 +69,4 @@ function Stop-BackgroundPipeline {
     $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline, Get-CgroupDirectory

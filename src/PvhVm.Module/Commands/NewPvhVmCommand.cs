@@ -78,6 +78,16 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter InProcess { get; set; }
 
+    /// <summary>The host process's memory (RAM and swap, guest pages included) in MiB, enforced by a cgroup of its own.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, int.MaxValue)]
+    public int? MemoryLimitMB { get; set; }
+
+    /// <summary>The host process's CPU time, in percent of one CPU (200 = two CPUs), enforced by a cgroup of its own.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 100_000)]
+    public int? CpuQuotaPercent { get; set; }
+
     private static string ModuleDirectory => Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!;
 
     /// <summary>The probe kernel shipped in the module folder, used when no -KernelPath is given.</summary>
@@ -153,6 +163,14 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             return;
         }
 
+        if (InProcess && (MemoryLimitMB is not null || CpuQuotaPercent is not null))
+        {
+            // Not a parameter set: a script passing -InProcess:$false or splatting it must still reach the limits.
+            WriteError(VmErrors.ForVm(EngineErrors.Record(new ArgumentException(
+                "-MemoryLimitMB and -CpuQuotaPercent limit a VM's host process; an -InProcess VM runs in this pwsh and has none."), Name), Name));
+            return;
+        }
+
         if (InProcess)
         {
             CreateInProcess(config);
@@ -174,7 +192,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         try
         {
-            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath);
+            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent));
             WriteObject(VmRegistry.AddHostProcess(launched, description));
         }
         catch (VmFolderExistsException)
