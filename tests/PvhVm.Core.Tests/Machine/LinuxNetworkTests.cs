@@ -61,7 +61,7 @@ public sealed class LinuxNetworkTests(TestKernelFixture kernel, ITestOutputHelpe
             vm =>
             {
                 // The VM made its tap in this process's namespace; the test moves it into its own while Linux boots.
-                WaitUntil(() => TapNamespace.LinkExists(_network.TapName), TestKernelBoot.BootBound);
+                Eventually.True(() => TapNamespace.LinkExists(_network.TapName), TestKernelBoot.BootBound, "the VM's tap");
                 _network.TakeTap();
                 using (var udp = _network.OpenUdpSocket(UdpPort))
                 {
@@ -76,7 +76,7 @@ public sealed class LinuxNetworkTests(TestKernelFixture kernel, ITestOutputHelpe
                 // A tap deleted under the running VM: the adapter says so, and the VM goes on (vsock, power-off).
                 Assert.NotNull(vm.Console.WaitFor(new Regex("^pvhtest: udp_reply="), TestKernelBoot.BootBound));
                 _network.InNamespace("link", "del", _network.TapName);
-                WaitUntil(() => vm.GetNetworkAdapters()[0].TapLost, TimeSpan.FromSeconds(30));
+                Eventually.True(() => vm.GetNetworkAdapters()[0].TapLost, TimeSpan.FromSeconds(30), "TapLost");
 
                 vsockListener.ReceiveTimeout = (int)TestKernelBoot.BootBound.TotalMilliseconds;
                 using (var fromGuest = vsockListener.Accept())
@@ -135,15 +135,5 @@ public sealed class LinuxNetworkTests(TestKernelFixture kernel, ITestOutputHelpe
 
         sender.GetAwaiter().GetResult();
         return received.ToArray();
-    }
-
-    private static void WaitUntil(Func<bool> condition, TimeSpan bound)
-    {
-        var deadline = DateTime.UtcNow + bound;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
-            Thread.Sleep(20);
-        }
     }
 }
