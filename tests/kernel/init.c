@@ -21,8 +21,8 @@
  *   pvhtest: udp_reply=<the host's datagram | error <step> N>   (sent NET_UDP_TEXT to NET_HOST:NET_UDP_PORT, every
  *            half second until the host answers, at most NET_UDP_TRIES times)
  *   with pvhtest.vsock=1 (a VM with a virtio-vsock device):
- *   pvhtest: vsock_cid=<the guest's CID | error N>
  *   pvhtest: vsock_connect=<ok | error <step> N>   (sent VSOCK_HELLO to host port VSOCK_HOST_PORT, then closed)
+ *   pvhtest: vsock_cid=<the guest's CID, from the connected socket's local address | error N>
  *   pvhtest: vsock_listening=<VSOCK_ECHO_PORT | error <step> N>
  *   pvhtest: vsock_echoed=<bytes>   (per connection, VSOCK_ECHO_CONNECTIONS of them: echoes until the peer's EOF)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
@@ -222,7 +222,6 @@ static void exercise_disk_and_entropy(void)
 #define SOCK_DGRAM 2
 #define VMADDR_CID_ANY 0xffffffffu
 #define VMADDR_CID_HOST 2
-#define IOCTL_VM_SOCKETS_GET_LOCAL_CID 0x7b9
 
 /* nolibc has no socket calls and the UAPI's ifreq and sockaddr_vm need a C library's sys/socket.h: our own, same layout. */
 struct interface_request {
@@ -247,6 +246,7 @@ static int connect(int fd, const void *address, int length) { return my_syscall3
 static int bind(int fd, const void *address, int length) { return my_syscall3(__NR_bind, fd, address, length); }
 static int listen(int fd, int backlog) { return my_syscall2(__NR_listen, fd, backlog); }
 static int accept(int fd) { return my_syscall3(__NR_accept, fd, NULL, NULL); }
+static int getsockname(int fd, void *address, int *length) { return my_syscall3(__NR_getsockname, fd, address, length); }
 static int sendto(int fd, const void *data, size_t length, const void *address, int address_length)
 {
 	return my_syscall6(__NR_sendto, fd, data, length, 0, address, address_length);
@@ -338,8 +338,8 @@ out:
 /* Linux's vsock to the host: a connection of ours to VSOCK_HOST_PORT, then an echo on VSOCK_ECHO_PORT. */
 static void exercise_vsock(void)
 {
-	struct vsock_address address;
-	unsigned int cid;
+	struct vsock_address address, local;
+	int local_length = sizeof(local);
 	int fd, listener, connection, result, got, echoed;
 
 	fd = socket(AF_VSOCK, SOCK_STREAM, 0);
@@ -347,10 +347,6 @@ static void exercise_vsock(void)
 		printf(PREFIX "vsock_connect=error socket %d\n", -fd);
 		return;
 	}
-	if (ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) < 0)
-		printf(PREFIX "vsock_cid=error %d\n", errno);
-	else
-		printf(PREFIX "vsock_cid=%u\n", cid);
 	memset(&address, 0, sizeof(address));
 	address.family = AF_VSOCK;
 	address.cid = VMADDR_CID_HOST;
@@ -361,6 +357,11 @@ static void exercise_vsock(void)
 		printf(PREFIX "vsock_connect=error send %d\n", -result);
 	else
 		printf(PREFIX "vsock_connect=ok\n");
+	/* The local address of a connected socket carries the CID the device gave this guest. */
+	if ((result = getsockname(fd, &local, &local_length)) < 0)
+		printf(PREFIX "vsock_cid=error %d\n", -result);
+	else
+		printf(PREFIX "vsock_cid=%u\n", local.cid);
 	close(fd);
 
 	listener = socket(AF_VSOCK, SOCK_STREAM, 0);
