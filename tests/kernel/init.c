@@ -22,8 +22,8 @@
  *            half second until the host answers, at most NET_UDP_TRIES times)
  *   with pvhtest.vsock=1 (a VM with a virtio-vsock device):
  *   pvhtest: vsock_connect=<ok | error <step> N>   (sent VSOCK_HELLO to host port VSOCK_HOST_PORT, then closed)
- *   pvhtest: vsock_cid=<the guest's CID, from the connected socket's local address | error N>
  *   pvhtest: vsock_listening=<VSOCK_ECHO_PORT | error <step> N>
+ *   pvhtest: vsock_cid=<the guest's CID, the first accepted connection's local address | error N>
  *   pvhtest: vsock_echoed=<bytes>   (per connection, VSOCK_ECHO_CONNECTIONS of them: echoes until the peer's EOF)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
@@ -357,11 +357,6 @@ static void exercise_vsock(void)
 		printf(PREFIX "vsock_connect=error send %d\n", -result);
 	else
 		printf(PREFIX "vsock_connect=ok\n");
-	/* The local address of a connected socket carries the CID the device gave this guest. */
-	if ((result = getsockname(fd, &local, &local_length)) < 0)
-		printf(PREFIX "vsock_cid=error %d\n", -result);
-	else
-		printf(PREFIX "vsock_cid=%u\n", local.cid);
 	close(fd);
 
 	listener = socket(AF_VSOCK, SOCK_STREAM, 0);
@@ -379,6 +374,11 @@ static void exercise_vsock(void)
 			printf(PREFIX "vsock_echoed=error accept %d\n", -fd);
 			break;
 		}
+		/* An accepted socket's local address is the packet's destination: the CID the device gave this guest. */
+		if (connection == 0 && (result = getsockname(fd, &local, &local_length)) < 0)
+			printf(PREFIX "vsock_cid=error %d\n", -result);
+		else if (connection == 0)
+			printf(PREFIX "vsock_cid=%u\n", local.cid);
 		echoed = 0;
 		while ((got = recv(fd, buffer, sizeof(buffer))) > 0 && send_all(fd, buffer, got) == 0)
 			echoed += got;
