@@ -126,6 +126,57 @@ public sealed class VirtioNetTests : IDisposable
     }
 
     [Fact]
+    public void A_transmit_flood_is_written_or_counted_frame_by_frame_and_its_echoes_flood_the_receive_side_harmlessly()
+    {
+        PostReceiveBuffers(4);
+        var tapMac = ResolveTapMac();
+        const int Rounds = 40;
+        var frame = EthernetFrames.IcmpEchoRequest(GuestMac, tapMac, TapNamespace.GuestAddress, TapNamespace.HostAddress, 7, new byte[1400]);
+        var address = _transmit.DataArea;
+        _driver.Memory.GetSpan(address, VirtioNet.HeaderBytes).Clear();
+        frame.CopyTo(_driver.Memory.GetSpan(address + VirtioNet.HeaderBytes, frame.Length));
+        var before = _device.Statistics;
+
+        // Whole rings of full-size frames, one notify each, as fast as the test driver can post them; the host kernel
+        // answers each, far more than the four receive buffers can take.
+        for (var round = 0; round < Rounds; round++)
+        {
+            for (var slot = 0; slot < QueueSize; slot++)
+            {
+                _transmit.Post(new TestBuffer(address, (uint)(VirtioNet.HeaderBytes + frame.Length)));
+            }
+
+            _transmit.Notify();
+            for (var slot = 0; slot < QueueSize; slot++)
+            {
+                Assert.Equal(0u, _transmit.WaitUsed(Wait)?.Length);
+            }
+        }
+
+        var after = _device.Statistics;
+        Assert.Equal(Rounds * QueueSize, after.PacketsOut + after.DroppedOut - before.PacketsOut - before.DroppedOut);
+        WaitFor(() => _device.Statistics.DroppedIn - before.DroppedIn > 0);
+        Assert.False(_driver.NeedsReset);
+        Assert.False(_device.Statistics.TapLost);
+
+        // Once the last replies have been drained from the tap (the drop count holds still), fresh buffers get the next reply.
+        long dropped;
+        do
+        {
+            dropped = _device.Statistics.DroppedIn;
+            Thread.Sleep(300);
+        }
+        while (_device.Statistics.DroppedIn != dropped);
+        while (_receive.TryTakeUsed(out _, out _))
+        {
+        }
+
+        PostReceiveBuffers(4);
+        Transmit(EthernetFrames.IcmpEchoRequest(GuestMac, tapMac, TapNamespace.GuestAddress, TapNamespace.HostAddress, 1000, [10]));
+        Assert.Equal([10], ReceiveUntil(frame => EthernetFrames.IcmpEchoReplyPayload(frame, 1000)));
+    }
+
+    [Fact]
     public void A_receive_buffer_too_small_for_the_frame_is_returned_empty_and_the_frame_counted_as_dropped()
     {
         _receive.Post(new TestBuffer(_receive.DataArea, VirtioNet.HeaderBytes + 20, DeviceWritable: true));
