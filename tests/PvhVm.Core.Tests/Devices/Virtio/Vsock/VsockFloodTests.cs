@@ -5,8 +5,8 @@ namespace PvhVm.Core.Tests.Devices.Virtio.Vsock;
 
 /// <summary>
 /// Floods from either side of virtio-vsock meet fixed bounds: a guest that never empties its receive queue gets at
-/// most <see cref="VirtioVsock.MaxPendingControl"/> replies held for it, a host that opens connections without end
-/// gets at most <see cref="VirtioVsock.MaxConnections"/>; the rest is counted and the device goes on working.
+/// most <see cref="VsockControlQueue.MaxPending"/> replies held for it, a host that opens connections without end
+/// gets at most <see cref="VsockMuxer.MaxConnections"/>; the rest is counted and the device goes on working.
 /// </summary>
 public sealed class VsockFloodTests
 {
@@ -16,7 +16,7 @@ public sealed class VsockFloodTests
     public void A_guest_that_never_empties_its_receive_queue_cannot_pile_up_replies_without_bound()
     {
         using var guest = new VsockTestGuest(postReceiveBuffers: false);
-        const int Requests = VirtioVsock.MaxPendingControl + 76;
+        const int Requests = VsockControlQueue.MaxPending + 76;
 
         // Each connect to a host port nobody listens on earns a reset the guest has no buffer for.
         for (uint port = 0; port < Requests; port++)
@@ -26,11 +26,11 @@ public sealed class VsockFloodTests
 
         var statistics = guest.Device.Statistics;
         Assert.Equal(Requests, statistics.ConnectionsRefused);
-        Assert.Equal(Requests - VirtioVsock.MaxPendingControl, statistics.ControlDropped);
+        Assert.Equal(Requests - VsockControlQueue.MaxPending, statistics.ControlDropped);
 
         // Buffers at last: exactly the held replies arrive, in order, and nothing else.
         guest.PostReceiveBuffers(VsockTestGuest.ReceiveSlots);
-        for (uint port = 0; port < VirtioVsock.MaxPendingControl; port++)
+        for (uint port = 0; port < VsockControlQueue.MaxPending; port++)
         {
             var reset = guest.Receive();
             Assert.NotNull(reset);
@@ -50,12 +50,12 @@ public sealed class VsockFloodTests
         try
         {
             // Connections that never send their CONNECT line still count: a host cannot open more than the limit.
-            for (var i = 0; i < VirtioVsock.MaxConnections; i++)
+            for (var i = 0; i < VsockMuxer.MaxConnections; i++)
             {
                 held.Add(ConnectToDevice(guest));
             }
 
-            Eventually.True(() => guest.Device.Statistics.OpenConnections == VirtioVsock.MaxConnections, VsockTestGuest.Wait, "all connections held");
+            Eventually.True(() => guest.Device.Statistics.OpenConnections == VsockMuxer.MaxConnections, VsockTestGuest.Wait, "all connections held");
             using var oneTooMany = ConnectToDevice(guest);
             oneTooMany.ReceiveTimeout = (int)VsockTestGuest.Wait.TotalMilliseconds;
             Assert.Equal(0, oneTooMany.Receive(new byte[1]));
@@ -63,7 +63,7 @@ public sealed class VsockFloodTests
 
             // Closing one makes room again.
             held[0].Dispose();
-            Eventually.True(() => guest.Device.Statistics.OpenConnections < VirtioVsock.MaxConnections, VsockTestGuest.Wait, "a closed connection let go");
+            Eventually.True(() => guest.Device.Statistics.OpenConnections < VsockMuxer.MaxConnections, VsockTestGuest.Wait, "a closed connection let go");
             var (host, _) = guest.ConnectFromHost(5000);
             host.Dispose();
         }
