@@ -85,8 +85,11 @@ function Invoke-Test([switch] $Slow) {
         --logger 'console;verbosity=normal' `
         --logger "junit;LogFilePath=$resultsDir/xunit$suffix.xml"
 
-    # Pester runs in a child pwsh so the module under test loads from the built folder into a clean session.
+    # Pester runs in a child pwsh so the module under test loads from the built folder into a clean session. Its
+    # host-process VMs go to a runtime directory of the run's own (short: a socket path must fit in 108 bytes), never
+    # among the user's VMs.
     $pester = Get-Pester
+    $runtimeDir = "/tmp/pvhvm-test-$PID"
     $script = @"
 Import-Module '$pester' -MinimumVersion 5.0
 `$config = New-PesterConfiguration
@@ -99,10 +102,30 @@ Import-Module '$pester' -MinimumVersion 5.0
 `$config.Filter.$(if ($Slow) { 'Tag' } else { 'ExcludeTag' }) = 'Slow'
 `$env:PVHVM_MODULE_PATH = '$moduleDir'
 `$env:PVHVM_TEST_GUESTS = '$(Join-Path $root "tests/PvhVm.Core.Tests/bin/$Configuration/net10.0/guests")'
+`$env:PVHVM_RUNTIME_DIR = '$runtimeDir'
 Invoke-Pester -Configuration `$config
 "@
-    Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+    try {
+        Invoke-Native (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script
+    }
+    finally {
+        Remove-TestRuntimeDirectory $runtimeDir
+    }
     Write-TestSummary "$resultsDir/xunit$suffix.xml", "$resultsDir/pester$suffix.xml"
+}
+
+# Ends the host processes a failed test left behind in the run's runtime directory, and removes it.
+function Remove-TestRuntimeDirectory([string] $Path) {
+    $env:PVHVM_RUNTIME_DIR = $Path
+    try {
+        Import-Module (Join-Path $moduleDir 'PvhVm.psd1') -Force
+        Get-PvhVm | Remove-PvhVm -Force -Confirm:$false -ErrorAction Continue
+        Remove-Module PvhVm
+        Remove-Item -Recurse -Force $Path -ErrorAction SilentlyContinue
+    }
+    finally {
+        Remove-Item env:PVHVM_RUNTIME_DIR
+    }
 }
 
 # One closing line for both suites, counted from their JUnit files.

@@ -69,11 +69,12 @@ function Get-RssKiB {
     [long]((Get-Content "/proc/$PID/status" | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '')
 }
 
-# Resident KiB of the guest-RAM mappings: anonymous read/write mappings of at least one guest's size. The kernel
-# merges adjacent guest mappings into one VMA, so a few neighbouring pages may count too (an upper bound).
-function Get-GuestRssKiB([int] $GuestMiB) {
+# Resident KiB of the guest-RAM mappings (of this pwsh, or of a host process): anonymous read/write mappings of at
+# least one guest's size. The kernel merges adjacent guest mappings into one VMA, so a few neighbouring pages may count
+# too (an upper bound).
+function Get-GuestRssKiB([int] $GuestMiB, [int] $ProcessId = $PID) {
     $total = 0L; $anonymousRw = $false; $inGuest = $false
-    foreach ($line in [IO.File]::ReadLines("/proc/$PID/smaps")) {
+    foreach ($line in [IO.File]::ReadLines("/proc/$ProcessId/smaps")) {
         if ($line -match '^[0-9a-f]+-[0-9a-f]+ ') { $anonymousRw = $line -match ' rw-p 00000000 00:00 0\s*$' }
         elseif ($line -match '^Size:\s+(\d+) kB') { $inGuest = $anonymousRw -and [long]$Matches[1] -ge $GuestMiB * 1024 }
         elseif ($inGuest -and $line -match '^Rss:\s+(\d+) kB') { $total += [long]$Matches[1] }
@@ -88,6 +89,8 @@ $qemuProbe = $qemuBase + @('-serial', 'stdio', '-device', 'i8042', '-kernel', $p
 $results = [ordered]@{}
 
 Import-Module (Join-Path $ModuleDir 'PvhVm.psd1') -Force
+# The sections below measure the engine in this pwsh; the host-process rows (Bench-HostProcess.ps1) ask for theirs.
+$PSDefaultParameterValues['New-PvhVm:InProcess'] = $true
 
 # --- 1. probe round trip, warm, interleaved --------------------------------------------------------
 Write-Host "$(Get-Date -Format T) 1/6 probe round trip ($Rounds interleaved rounds)"
@@ -132,10 +135,10 @@ Write-Host "$(Get-Date -Format T) 2/6 cold start"
 $manifest = Join-Path $ModuleDir 'PvhVm.psd1'
 $cold = @{ full = @(); qemu = @(); bare = @(); import = @() }
 for ($round = 0; $round -lt 5; $round++) {
-    $cold.full += (Invoke-Tool process 1 dotnet pwsh -NoProfile -c "Import-Module '$manifest'; New-PvhVm cold | Start-PvhVm -Wait").ms
+    $cold.full += (Invoke-Tool process 1 dotnet pwsh -NoProfile -c "Import-Module '$manifest'; New-PvhVm cold -InProcess | Start-PvhVm -Wait").ms
     $cold.qemu += (Invoke-Tool process 1 @qemuProbe).ms
     $cold.bare += (Invoke-Tool process 1 dotnet pwsh -NoProfile -c 'exit').ms
-    $cold.import += [double](Invoke-Checked dotnet pwsh -NoProfile -c "`$s = [Diagnostics.Stopwatch]::StartNew(); Import-Module '$manifest'; `$i = `$s.Elapsed.TotalMilliseconds; `$s.Restart(); New-PvhVm cold | Start-PvhVm -Wait; '{0} {1}' -f `$i, `$s.Elapsed.TotalMilliseconds" | Select-Object -Last 1).Split(' ')[0]
+    $cold.import += [double](Invoke-Checked dotnet pwsh -NoProfile -c "`$s = [Diagnostics.Stopwatch]::StartNew(); Import-Module '$manifest'; `$i = `$s.Elapsed.TotalMilliseconds; `$s.Restart(); New-PvhVm cold -InProcess | Start-PvhVm -Wait; '{0} {1}' -f `$i, `$s.Elapsed.TotalMilliseconds" | Select-Object -Last 1).Split(' ')[0]
 }
 $results.cold = [ordered]@{
     pwshProcess = Get-Stats $cold.full; qemuProcess = Get-Stats $cold.qemu
@@ -226,6 +229,9 @@ for ($i = 0; $i -lt 3; $i++) {
 }
 $results.console = [ordered]@{ pvhBytesPerSecond = Get-Stats $pvhRates; qemuFileBytesPerSecond = Get-Stats $qemuRates }
 
+# --- network and vsock (bench/Bench-Net.ps1), side by side with QEMU microvm on the C guest -----------------
+$results.net = & (Join-Path $benchDir 'Bench-Net.ps1') -Tool $tool -Guest (Join-Path $guests 'virtio.elf')
+
 # --- 6. image inspection ------------------------------------------------------------------------------
 Write-Host "$(Get-Date -Format T) 6/6 image inspection"
 $header = (Get-PvhBootInfo $vmlinuz).SetupHeader
@@ -251,6 +257,10 @@ $inspect.bzImage.lz4Only = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -dc '$pay
 $results.inspect = $inspect
 
 Write-Host "$(Get-Date -Format T) checkpoints and clones"; . (Join-Path $benchDir 'Bench-Checkpoint.ps1'); $results.checkpoint = Measure-Checkpoint $echoGuest $work $Rounds
+# --- 7. disk (bench/Bench-Disk.ps1) ----------------------------------------------------------------------
+$results.disk = & (Join-Path $benchDir 'Bench-Disk.ps1') -Tool $tool -Work $work
+
+. (Join-Path $benchDir 'Bench-HostProcess.ps1'); $results.hostProcess = Measure-HostProcess
 
 # --- report -------------------------------------------------------------------------------------------
 $results.machine = [ordered]@{

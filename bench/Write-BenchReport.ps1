@@ -19,6 +19,37 @@ function Ratio([double] $a, [double] $b) { '{0:N2}x' -f ($a / $b) }
 function Goal([bool] $met) { if ($met) { 'met' } else { '**not met**' } }
 function Row { '| ' + ($args -join ' | ') + ' |' }
 
+# The network and vsock section (bench/Bench-Net.ps1's results): rows side by side with QEMU microvm.
+function Add-NetworkReport($net, [Collections.Generic.List[string]] $lines) {
+    $lines.Add('## Network: virtio-net on a tap and virtio-vsock (bench/Bench-Net.ps1)')
+    $lines.Add('')
+    $lines.Add("The C guest (tests/guests/virtio.c, polling, 8-entry rings, one notify per buffer) under PvhVm and under QEMU microvm (``-netdev tap`` + ``virtio-net-device``) on the same tap in a namespace of the bench's own, interleaved, $($net.rounds) rounds (medians). Guest → host: $($net.transmitFrames) UDP datagrams, counted by a UDP socket on the host. Host → guest: the host sends UDP datagrams as fast as it can for $($net.receiveSeconds) s, the guest counts what it gets (the rest is dropped by the host kernel at the tap's queue). Payload 18 bytes (minimum frame, packets per second) and 1472 bytes (full frame, throughput). Exits: perf's ``kvm:kvm_userspace_exit`` of the VMM's process over the same window. Lock contentions: .NET's ``Monitor.LockContentionCount`` in PvhVm's process per packet (the receive thread and the vCPU meeting on the transport's lock).")
+    $lines.Add('')
+    $lines.Add((Row 'Direction' 'Payload' 'PvhVm packets/s' 'QEMU packets/s' 'ratio' 'PvhVm MB/s' 'QEMU MB/s' 'exits/packet PvhVm' 'exits/packet QEMU' 'lock contentions/packet' 'Goal (≥ QEMU)'))
+    $lines.Add('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    foreach ($direction in 'guestToHost', 'hostToGuest') {
+        foreach ($size in 18, 1472) {
+            $pvh = $net.summary | Where-Object { $_.direction -eq $direction -and $_.size -eq $size -and $_.vmm -eq 'pvh' }
+            $qemu = $net.summary | Where-Object { $_.direction -eq $direction -and $_.size -eq $size -and $_.vmm -eq 'qemu' }
+            $label = if ($direction -eq 'guestToHost') { 'guest → host' } else { 'host → guest' }
+            $rates = ('{0:N0}' -f $pvh.packetsPerSecond), ('{0:N0}' -f $qemu.packetsPerSecond), (Ratio $pvh.packetsPerSecond $qemu.packetsPerSecond)
+            $throughput = ('{0:N2}' -f $pvh.megabytesPerSecond), ('{0:N2}' -f $qemu.megabytesPerSecond)
+            $costs = ('{0:N2}' -f $pvh.exitsPerPacket), ('{0:N2}' -f $qemu.exitsPerPacket), ('{0:N2}' -f $pvh.lockContentionsPerPacket)
+            $lines.Add((Row $label "$size B" @rates @throughput @costs (Goal ($pvh.packetsPerSecond -ge $qemu.packetsPerSecond))))
+        }
+    }
+    $lines.Add('')
+    $v = $net.vsock
+    $lines.Add("vsock: the host's stream through PvhVm's hybrid Unix socket (``CONNECT 5000``) to the C guest's echo, against a Unix socket pair with an echo thread in one process (the ceiling), $($v.pvh.n) runs each. QEMU has no user-space vsock, and this host has no vhost-vsock for it: no QEMU row.")
+    $lines.Add('')
+    $lines.Add((Row 'Peer' 'round trip, 1 byte (median)' 'p90' 'exits/round trip' '4,000-byte echo, stop and wait' 'stream echoed while written'))
+    $lines.Add('| --- | ---: | ---: | ---: | ---: | ---: |')
+    $lines.Add((Row 'PvhVm vsock → C guest echo' ('{0:N0} µs' -f $v.pvh.roundTripMicroseconds) ('{0:N0} µs' -f $v.pvh.roundTripP90Microseconds) ('{0:N2}' -f $v.pvh.exitsPerRoundTrip) ('{0:N2} MB/s' -f $v.pvh.echo4000MegabytesPerSecond) ('{0:N2} MB/s' -f $v.pvh.streamMegabytesPerSecond)))
+    $lines.Add((Row 'Unix socket pair (ceiling)' ('{0:N1} µs' -f $v.socketPair.roundTripMicroseconds) ('{0:N1} µs' -f $v.socketPair.roundTripP90Microseconds) '' ('{0:N0} MB/s' -f $v.socketPair.echo4000MegabytesPerSecond) ('{0:N0} MB/s' -f $v.socketPair.streamMegabytesPerSecond)))
+    $lines.Add((Row 'ratio ceiling / PvhVm' (Ratio $v.pvh.roundTripMicroseconds $v.socketPair.roundTripMicroseconds) '' '' (Ratio $v.socketPair.echo4000MegabytesPerSecond $v.pvh.echo4000MegabytesPerSecond) (Ratio $v.socketPair.streamMegabytesPerSecond $v.pvh.streamMegabytesPerSecond)))
+    $lines.Add('')
+}
+
 $rt = $r.roundTrip
 $cold = $r.cold
 $fleet = $r.fleet
@@ -117,6 +148,8 @@ $lines.Add((Row 'PvhVm ConsoleLog' $c.pvhBytesPerSecond.n ('{0:N0}' -f $c.pvhByt
 $lines.Add((Row 'QEMU `-serial file:`' $c.qemuFileBytesPerSecond.n ('{0:N0}' -f $c.qemuFileBytesPerSecond.median) ('{0:N0}' -f $c.qemuFileBytesPerSecond.min) '1.00x' ''))
 $lines.Add('')
 
+if ($r.PSObject.Properties['net']) { Add-NetworkReport $r.net $lines }
+
 $lines.Add('## 6. Image inspection')
 $lines.Add('')
 $i = $r.inspect
@@ -128,6 +161,43 @@ $lines.Add((Row '' '' '' (Ms $i.bzImage.lz4Only) '`lz4 -dc` to /dev/null alone' 
 $lines.Add('')
 
 if ($r.PSObject.Properties['checkpoint']) { . (Join-Path $PSScriptRoot 'Bench-Checkpoint.ps1'); Write-CheckpointReport $r.checkpoint | ForEach-Object { $lines.Add($_) } }
+if ($r.PSObject.Properties['disk']) { & (Join-Path $PSScriptRoot 'Write-DiskReport.ps1') -Disk $r.disk | ForEach-Object { $lines.Add($_) } }
+
+# Host-process VMs (issue 13): bench/Bench-HostProcess.ps1.
+function Write-HostProcessSection($h) {
+    $f = $h.firstLine
+    $a = $h.alive
+    $lines.Add('## Host-process VMs')
+    $lines.Add('')
+    $lines.Add('`New-PvhVm | Start-PvhVm` until the guest''s first console line (the probe), one pwsh session, interleaved with QEMU''s process to its first console byte:')
+    $lines.Add('')
+    $lines.Add((Row 'Runner' 'n' 'median' 'min' 'p90' 'New-PvhVm' 'Start-PvhVm' 'whole round trip (to Remove)' 'vs QEMU process'))
+    $lines.Add('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    foreach ($row in @(@('host process (default)', $f.hostProcess, $f.hostProcessNew, $f.hostProcessStart, $f.hostProcessRoundTrip),
+            @('in-process (-InProcess)', $f.inProcess, $f.inProcessNew, $f.inProcessStart, $f.inProcessRoundTrip))) {
+        $s = $row[1]
+        $lines.Add((Row $row[0] $s.n (Ms $s) ('{0:N1}' -f $s.min) ('{0:N1}' -f $s.p90) (Ms $row[2]) (Ms $row[3]) (Ms $row[4]) (Ratio $f.qemuProcess.median $s.median)))
+    }
+    $lines.Add((Row 'QEMU microvm, as a process' $f.qemuProcess.n (Ms $f.qemuProcess) ('{0:N1}' -f $f.qemuProcess.min) ('{0:N1}' -f $f.qemuProcess.p90) '' '' '' '1.00x'))
+    $lines.Add('')
+    $lines.Add("Goal host process ≤ 30 ms to the first console line: $(Ms $f.hostProcess) — $(Goal ($f.hostProcess.median -le 30)).")
+    $lines.Add('')
+    $lines.Add("$($a.vms) idle host-process VMs (the sleep guest, 64 MiB each) alive at once: created in $('{0:N0}' -f $a.createMs) ms, all started and printing in $('{0:N0}' -f $a.readyMs) ms, $($a.running) Running; Get-PvhVm of all of them $('{0:N0}' -f $a.getPvhVmMs) ms; stopped and removed in $('{0:N0}' -f $a.stopAndRemoveMs) ms ($($a.exitReasons)).")
+    $lines.Add('')
+    $lines.Add((Row 'Per host process (median of 100)' 'KiB'))
+    $lines.Add('| --- | ---: |')
+    $lines.Add((Row 'VmRSS' $a.hostRssKiB.median))
+    $lines.Add((Row 'guest pages touched' $a.guestPagesKiB.median))
+    $lines.Add((Row 'RSS beyond guest pages (binary and libc pages included, shared by every host)' $a.hostOverheadKiB.median))
+    $lines.Add((Row 'anonymous RSS beyond guest pages (this host''s own)' $a.hostAnonymousOverheadKiB.median))
+    $lines.Add((Row 'PSS (shared pages split between the hosts)' $a.hostPssKiB.median))
+    $lines.Add((Row 'the client pwsh''s growth per VM' $a.clientGrowthPerVmKiB))
+    $lines.Add((Row 'QEMU microvm on the same guest: VmRSS (guest pages)' "$($a.qemuRssKiB) ($($a.qemuGuestPagesKiB))"))
+    $lines.Add('')
+    $lines.Add("Goal ≤ 8 MiB RSS beyond guest pages per idle VM: $('{0:N1}' -f ($a.hostOverheadKiB.median / 1024)) MiB counting shared file pages — $(Goal ($a.hostOverheadKiB.median -le 8192)); $('{0:N1}' -f ($a.hostAnonymousOverheadKiB.median / 1024)) MiB of its own — $(Goal ($a.hostAnonymousOverheadKiB.median -le 8192)).")
+    $lines.Add('')
+}
+if ($r.PSObject.Properties['hostProcess']) { Write-HostProcessSection $r.hostProcess }
 
 $analysis = Join-Path $PSScriptRoot 'analysis.md'
 if (Test-Path $analysis) { $lines.Add((Get-Content $analysis -Raw)) }

@@ -17,8 +17,11 @@ packages=(
     qemu-system-x86  # the peer in benchmarks and the device model the test guests are cross-checked on
     qemu-utils       # qemu-io: QEMU holding a disk image's lock against ours
     iproute2         # ip netns/link/addr/tuntap: the virtio-net tests put their tap in a namespace of their own
+    linux-perf       # perf stat -e kvm:kvm_userspace_exit: exits per packet of PvhVm and QEMU in bench/Bench-Net.ps1
+    openssh-server openssh-client   # sshd per namespace "host" and ssh for PowerShell remoting in the fleet test
     linux-source-6.1 # the test kernel (scripts/build-test-kernel.sh) and its nolibc
     make flex bison bc libelf-dev libssl-dev cpio patch   # what kbuild needs to build it
+    curl             # a client of a VM's API socket in the host-process tests (curl --unix-socket), as a user would
 )
 
 log() { echo "install-prerequisites: $*" >&2; }

@@ -14,4 +14,10 @@ namespace PvhVm.Control;
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(HostReadiness))]
 [JsonSerializable(typeof(PvhVm.Core.Machine.VmConfig))]
+[JsonSerializable(typeof(PvhVm.Core.Machine.VmDisk))]
+[JsonSerializable(typeof(IReadOnlyList<PvhVm.Core.Machine.VmDisk>))]
+[JsonSerializable(typeof(PvhVm.Core.Machine.DiskConfig))]
+[JsonSerializable(typeof(PvhVm.Core.Machine.VmNetworkAdapter))]
+[JsonSerializable(typeof(IReadOnlyList<PvhVm.Core.Machine.VmNetworkAdapter>))]
+[JsonSerializable(typeof(PvhVm.Core.Machine.NetworkAdapterConfig))]
 public sealed partial class ControlJson : JsonSerializerContext;

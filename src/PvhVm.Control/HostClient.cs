@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using PvhVm.Core.Machine;
 
 namespace PvhVm.Control;
 
@@ -37,8 +38,31 @@ public sealed class HostClient : IDisposable
 
     public string SocketPath { get; }
 
-    public Task<VmDescription> GetVmAsync(CancellationToken cancellationToken = default)
-        => SendAsync(HttpMethod.Get, "vm", null, ControlJson.Default.VmDescription, cancellationToken);
+    /// <summary>GET /vm; with <paramref name="waitForExit"/>, the host answers once the VM has exited or the wait is over.</summary>
+    public Task<VmDescription> GetVmAsync(TimeSpan? waitForExit = null, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Get, waitForExit is { } wait ? $"vm?wait={(long)wait.TotalMilliseconds}" : "vm", null, ControlJson.Default.VmDescription, cancellationToken);
+
+    public Task<IReadOnlyList<VmDisk>> GetDisksAsync(CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Get, "vm/disks", null, ControlJson.Default.IReadOnlyListVmDisk, cancellationToken);
+
+    /// <summary>PUT /vm/disks: a disk after the others, before the VM starts.</summary>
+    public Task<VmDisk> AddDiskAsync(DiskConfig disk, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Put, "vm/disks", Json(disk, ControlJson.Default.DiskConfig), ControlJson.Default.VmDisk, cancellationToken);
+
+    /// <summary>DELETE /vm/disks?guestName=: false when the VM has no such disk.</summary>
+    public Task<bool> RemoveDiskAsync(string guestName, CancellationToken cancellationToken = default)
+        => DeleteAsync($"vm/disks?guestName={Uri.EscapeDataString(guestName)}", cancellationToken);
+
+    public Task<IReadOnlyList<VmNetworkAdapter>> GetNetworkAdaptersAsync(CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Get, "vm/network-adapters", null, ControlJson.Default.IReadOnlyListVmNetworkAdapter, cancellationToken);
+
+    /// <summary>PUT /vm/network-adapters: an adapter after the others, before the VM starts.</summary>
+    public Task<VmNetworkAdapter> AddNetworkAdapterAsync(NetworkAdapterConfig adapter, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Put, "vm/network-adapters", Json(adapter, ControlJson.Default.NetworkAdapterConfig), ControlJson.Default.VmNetworkAdapter, cancellationToken);
+
+    /// <summary>DELETE /vm/network-adapters?tapName=: false when the VM has no adapter on that tap.</summary>
+    public Task<bool> RemoveNetworkAdapterAsync(string tapName, CancellationToken cancellationToken = default)
+        => DeleteAsync($"vm/network-adapters?tapName={Uri.EscapeDataString(tapName)}", cancellationToken);
 
     /// <summary>PUT /vm/actions: start or stop; the VM's description after the action.</summary>
     public Task<VmDescription> ActAsync(string action, CancellationToken cancellationToken = default)
@@ -71,10 +95,19 @@ public sealed class HostClient : IDisposable
         => SendAsync(HttpMethod.Get, "vm/memory-map", null, ControlJson.Default.MemoryMapDocument, cancellationToken);
 
     /// <summary>DELETE /vm: the host stops the VM, removes its folder and exits.</summary>
-    public async Task DeleteAsync(CancellationToken cancellationToken = default)
+    public Task DeleteAsync(CancellationToken cancellationToken = default) => DeleteAsync("vm", cancellationToken);
+
+    /// <summary>A DELETE: true when done, false when the resource was not there (404).</summary>
+    private async Task<bool> DeleteAsync(string path, CancellationToken cancellationToken)
     {
-        using var response = await _http.DeleteAsync("vm", cancellationToken).ConfigureAwait(false);
+        using var response = await _http.DeleteAsync(path, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound && path != "vm")
+        {
+            return false;
+        }
+
         await ThrowIfFailedAsync(response, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public void Dispose() => _http.Dispose();

@@ -14,16 +14,22 @@ public static class HostLauncher
     /// <summary>How long a host may take to create its VM and listen before the launch counts as failed.</summary>
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
-    // $0 the host program, $1 the VM folder. The exit status goes to a file the host never writes; after DELETE /vm the
-    // folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed by then).
-    private const string MonitorScript = "\"$0\" --folder \"$1\"; { echo $? > \"$1/host.exit\"; } 2>/dev/null";
+    // $0 the host program, $1 the VM folder, then the VM's cgroups, if any. A subshell joins them ("0" is the writer
+    // itself) and becomes the host, so every page the host ever touches is charged to them; the monitor stays where
+    // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes;
+    // after DELETE /vm the folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed).
+    private const string MonitorScript =
+        "host=$0 folder=$1; shift; "
+        + "( for cgroup; do echo 0 > \"$cgroup/cgroup.procs\" || exit 125; done; exec \"$host\" --folder \"$folder\" ); "
+        + "{ echo $? > \"$folder/host.exit\"; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
 
     /// <summary>
-    /// Makes the VM's folder, starts its host and returns once the host listens on its socket with the VM created.
-    /// Throws <see cref="HostApiException"/> with the engine's error when the host could not create the VM (the folder is
-    /// removed then), <see cref="IOException"/> when the name's folder exists already.
+    /// Makes the VM's folder (and, for <paramref name="limits"/>, its cgroups), starts its host and returns once the host
+    /// listens on its socket with the VM created. Throws <see cref="HostApiException"/> with the engine's error when the
+    /// host could not create the VM (the folder is removed then), <see cref="VmFolderExistsException"/> when the name's
+    /// folder exists already, <see cref="CgroupUnavailableException"/> when the limits cannot be applied.
     /// </summary>
-    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath)
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath, HostLimits? limits = null)
     {
         directory.Ensure();
         var folder = directory.FolderFor(config.Name);
@@ -32,19 +38,23 @@ public static class HostLauncher
             throw new VmFolderExistsException(config.Name, folder.Path);
         }
 
+        VmCgroups? cgroups = null;
         try
         {
             File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig));
-            return (folder, StartHost(folder, hostPath));
+            cgroups = limits is { IsEmpty: false } ? VmCgroups.Create(folder.Name, limits) : null;
+            return (folder, StartHost(folder, hostPath, cgroups?.Directories ?? []));
         }
         catch
         {
+            // The monitor removes the cgroups when a host ends; this covers a host that never started.
+            cgroups?.Delete();
             Directory.Delete(folder.Path, recursive: true);
             throw;
         }
     }
 
-    private static VmDescription StartHost(VmFolder folder, string hostPath)
+    private static VmDescription StartHost(VmFolder folder, string hostPath, IReadOnlyList<string> cgroups)
     {
         var start = new ProcessStartInfo(File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "setsid")
         {
@@ -53,7 +63,7 @@ public static class HostLauncher
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in (string[])["/bin/sh", "-c", MonitorScript, hostPath, folder.Path])
+        foreach (var argument in (string[])["/bin/sh", "-c", MonitorScript, hostPath, folder.Path, .. cgroups])
         {
             start.ArgumentList.Add(argument);
         }

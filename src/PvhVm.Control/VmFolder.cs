@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using PvhVm.Core.Machine;
 
 namespace PvhVm.Control;
 
@@ -87,6 +88,39 @@ public sealed class VmFolder(string path)
         var temporary = StatePath + ".new";
         File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(description, ControlJson.Default.VmDescription));
         File.Move(temporary, StatePath, overwrite: true);
+    }
+
+    /// <summary>
+    /// The console lines the host copied to disk (console.log.1, then console.log), for a VM whose host has ended: each
+    /// line as the host wrote it, "seconds text", numbered from 0 in file order; times count from <paramref name="startTime"/>.
+    /// </summary>
+    public IReadOnlyList<ConsoleLine> ReadConsoleFile(DateTimeOffset startTime)
+    {
+        var lines = new List<ConsoleLine>();
+        foreach (var path in (string[])[PreviousConsolePath, ConsolePath])
+        {
+            string[] text;
+            try
+            {
+                text = File.ReadAllLines(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (var line in text)
+            {
+                var space = line.IndexOf(' ');
+                if (space > 0 && double.TryParse(line.AsSpan(0, space), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+                {
+                    var elapsed = TimeSpan.FromSeconds(seconds);
+                    lines.Add(new ConsoleLine(lines.Count, startTime + elapsed, elapsed, line[(space + 1)..]));
+                }
+            }
+        }
+
+        return lines;
     }
 
     /// <summary>The host's exit status as the monitor recorded it, or null when it has not (yet) recorded one.</summary>

@@ -26,7 +26,7 @@ internal static class ConsoleFile
                 {
                     foreach (var line in console.ReadAfter(seen))
                     {
-                        file.Write(Encoding.UTF8.GetBytes($"{line.Elapsed.TotalSeconds:0.000000} {line.Text}\n"));
+                        file.Write(Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{line.Elapsed.TotalSeconds:0.000000} {line.Text}\n")));
                         seen = line.Sequence;
                         if (file.Length >= MaxFileBytes)
                         {

@@ -10,6 +10,7 @@ namespace PvhVm.Host;
 internal sealed class HostedVm : IDisposable
 {
     private readonly object _stateGate = new();
+    private readonly object _stopGate = new();
     private readonly long _processStartTicks;
     private Thread? _consoleWriter;
     private bool _deleted;
@@ -54,10 +55,31 @@ internal sealed class HostedVm : IDisposable
         _consoleWriter.Start();
     }
 
+    /// <summary>
+    /// Stops the running VM. Stops are taken one at a time: of two clients that stop the VM at once, one stops it and
+    /// the other is refused (InvalidOperation, 409) rather than told it stopped a VM that someone else stopped.
+    /// </summary>
     public void Stop()
     {
-        Vm.Stop();
+        lock (_stopGate)
+        {
+            if (!Vm.State.IsActive())
+            {
+                throw new InvalidOperationException($"VM '{Vm.Name}' is not running: it is {Vm.State}{(Vm.ExitReason is { } reason ? $" ({reason})" : "")}.");
+            }
+
+            Vm.Stop();
+        }
+
         SaveState();
+    }
+
+    /// <summary>A change to the VM's devices before it starts, recorded in the state file (its config changed).</summary>
+    public T Change<T>(Func<VirtualMachine, T> change)
+    {
+        var result = change(Vm);
+        SaveState();
+        return result;
     }
 
     public void SaveState()

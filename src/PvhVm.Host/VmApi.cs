@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using PvhVm.Control;
+using PvhVm.Core.Machine;
 using PvhVm.Host.Http;
 
 namespace PvhVm.Host;
@@ -21,6 +23,8 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
         ["/vm/console"] = ["GET"],
         ["/vm/console/input"] = ["PUT"],
         ["/vm/memory-map"] = ["GET"],
+        ["/vm/disks"] = ["GET", "PUT", "DELETE"],
+        ["/vm/network-adapters"] = ["GET", "PUT", "DELETE"],
     };
 
     public async Task<HttpResponse> HandleAsync(HttpRequest request)
@@ -39,12 +43,18 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
         {
             return (request.Method, request.Path) switch
             {
-                ("GET", "/vm") => Describe(),
+                ("GET", "/vm") => await DescribeAsync(request).ConfigureAwait(false),
                 ("DELETE", "/vm") => await DeleteAsync().ConfigureAwait(false),
                 ("PUT", "/vm/actions") => await ActAsync(request).ConfigureAwait(false),
                 ("GET", "/vm/console") => await ReadConsoleAsync(request).ConfigureAwait(false),
                 ("PUT", "/vm/console/input") => SendConsole(request),
-                _ => MemoryMap(),
+                ("GET", "/vm/memory-map") => MemoryMap(),
+                ("GET", "/vm/disks") => Disks(),
+                ("PUT", "/vm/disks") => AddDisk(request),
+                ("DELETE", "/vm/disks") => RemoveDisk(request),
+                ("GET", "/vm/network-adapters") => NetworkAdapters(),
+                ("PUT", "/vm/network-adapters") => AddNetworkAdapter(request),
+                _ => RemoveNetworkAdapter(request),
             };
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -55,6 +65,60 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
     }
 
     private HttpResponse Describe() => HttpResponse.Json(200, hosted.Describe(), ControlJson.Default.VmDescription);
+
+    /// <summary>GET /vm; with 'wait', once the VM has exited or the wait is over (a client's Wait-PvhVm, without polling).</summary>
+    private async Task<HttpResponse> DescribeAsync(HttpRequest request)
+    {
+        if (!TryQueryNumber(request, "wait", 0, MaxWaitMilliseconds, 0, out var wait))
+        {
+            return HttpResponse.Refuse(400, $"'wait' takes 0-{MaxWaitMilliseconds} ms.");
+        }
+
+        if (wait > 0)
+        {
+            await Task.Factory.StartNew(() => hosted.Vm.WaitForExit(TimeSpan.FromMilliseconds(wait)),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        return Describe();
+    }
+
+    private HttpResponse Disks() => HttpResponse.Json(200, hosted.Vm.GetDisks(), ControlJson.Default.IReadOnlyListVmDisk);
+
+    private HttpResponse AddDisk(HttpRequest request) => AddDevice(request, ControlJson.Default.DiskConfig, "path", disk => disk.Path,
+        (vm, disk) => vm.AddDisk(disk with { Serial = disk.Serial ?? "" }), ControlJson.Default.VmDisk);
+
+    private HttpResponse RemoveDisk(HttpRequest request)
+        => RemoveDevice(request, "guestName", "vda", (vm, guestName) => vm.RemoveDisk(guestName), guestName => $"no disk {guestName}");
+
+    private HttpResponse NetworkAdapters() => HttpResponse.Json(200, hosted.Vm.GetNetworkAdapters(), ControlJson.Default.IReadOnlyListVmNetworkAdapter);
+
+    private HttpResponse AddNetworkAdapter(HttpRequest request) => AddDevice(request, ControlJson.Default.NetworkAdapterConfig, "tapName",
+        adapter => adapter.TapName, (vm, adapter) => vm.AddNetworkAdapter(adapter), ControlJson.Default.VmNetworkAdapter);
+
+    private HttpResponse RemoveNetworkAdapter(HttpRequest request)
+        => RemoveDevice(request, "tapName", "tap0", (vm, tapName) => vm.RemoveNetworkAdapter(tapName), tapName => $"no network adapter on tap '{tapName}'");
+
+    /// <summary>PUT of a disk or an adapter: its config in the body (with the one member it cannot do without), the device as added.</summary>
+    private HttpResponse AddDevice<TConfig, TDevice>(HttpRequest request, JsonTypeInfo<TConfig> configType, string requiredMember,
+        Func<TConfig, string?> required, Func<VirtualMachine, TConfig, TDevice> add, JsonTypeInfo<TDevice> deviceType)
+        where TConfig : class
+    {
+        if (ReadBody(request, configType, out var refusal) is not { } config)
+        {
+            return refusal!;
+        }
+
+        return required(config) is null
+            ? HttpResponse.Refuse(400, $"The body needs a '{requiredMember}'.")
+            : HttpResponse.Json(200, hosted.Change(vm => add(vm, config)), deviceType);
+    }
+
+    /// <summary>DELETE of a disk or an adapter named by a query parameter: 204, or 404 when the VM has no such device.</summary>
+    private HttpResponse RemoveDevice(HttpRequest request, string key, string example, Func<VirtualMachine, string, bool> remove, Func<string, string> missing)
+        => request.Query.TryGetValue(key, out var name)
+            ? hosted.Change(vm => remove(vm, name)) ? HttpResponse.NoContent : HttpResponse.Refuse(404, $"The VM has {missing(name)}.")
+            : HttpResponse.Refuse(400, $"Name the device: ?{key}={example}.");
 
     /// <summary>
     /// Stops the VM (waiting for its vCPUs), removes the folder, answers, and only then lets the host exit. The monitor

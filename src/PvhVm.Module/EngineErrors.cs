@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PvhVm.Control;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Devices.Virtio.Block;
@@ -7,6 +8,7 @@ using PvhVm.Core.Devices.Virtio.Vsock;
 using PvhVm.Core.Host;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module;
 
@@ -95,16 +97,22 @@ internal static class EngineErrors
         [CheckpointErrorKind.StateRejected] = new("CheckpointStateRejected", ErrorCategory.InvalidData),
     };
 
+    /// <summary>-MemoryLimitMB or -CpuQuotaPercent on a host whose cgroup v1 hierarchy is missing, read-only or not this user's.</summary>
+    private static readonly ErrorIdentity CgroupNotWritable = new("CgroupNotWritable", ErrorCategory.ResourceUnavailable);
+
     /// <summary>The id and category <paramref name="exception"/> surfaces as.</summary>
     public static ErrorIdentity Identify(Exception exception) => exception switch
     {
+        HostApiException e => IdentifyHostError(e),
         KernelImageException e => KernelImage[e.Kind],
         BootException e => Boot[e.Kind],
         DiskImageException e => DiskImage[e.Problem],
         TapException e => Tap[e.Problem],
         VsockException => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+        CgroupUnavailableException => CgroupNotWritable,
         HostResourceException e => HostResources[e.Resource],
         CheckpointException e => Checkpoints[e.Kind],
+        CheckpointNeedsInProcessVmException => new("CheckpointNeedsInProcessVm", ErrorCategory.NotImplemented),
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
         KvmException => new("KvmFailed", ErrorCategory.DeviceError),
@@ -115,24 +123,60 @@ internal static class EngineErrors
         _ => new("VmOperationFailed", ErrorCategory.NotSpecified),
     };
 
-    /// <summary>What the user can do about it, where the engine knows.</summary>
-    private static string? RecommendedAction(Exception exception) => exception switch
+    /// <summary>
+    /// What a host process's engine threw, as the host reported it (the exception's type and kind by name): the same id
+    /// the in-process engine's exception gets, so a script matches one id whichever process runs the VM.
+    /// </summary>
+    private static ErrorIdentity IdentifyHostError(HostApiException exception)
+    {
+        var error = exception.Error;
+        return error.Type switch
+        {
+            nameof(KernelImageException) when Enum.TryParse<KernelImageErrorKind>(error.Kind, out var kind) => KernelImage[kind],
+            nameof(BootException) when Enum.TryParse<BootErrorKind>(error.Kind, out var kind) => Boot[kind],
+            nameof(DiskImageException) when Enum.TryParse<DiskImageProblem>(error.Kind, out var problem) => DiskImage[problem],
+            nameof(TapException) when Enum.TryParse<TapProblem>(error.Kind, out var problem) => Tap[problem],
+            nameof(HostResourceException) when Enum.TryParse<HostResource>(error.Kind, out var resource) => HostResources[resource],
+            nameof(VsockException) => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+            nameof(CgroupUnavailableException) => CgroupNotWritable,
+            nameof(KvmException) when exception.StatusCode == 503 => new("KvmUnavailable",
+                error.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable),
+            nameof(KvmException) => new("KvmFailed", ErrorCategory.DeviceError),
+            "InvalidOperation" => new("InvalidVmState", ErrorCategory.InvalidOperation),
+            nameof(ArgumentException) => new("InvalidVmConfig", ErrorCategory.InvalidArgument),
+            _ => new("VmOperationFailed", ErrorCategory.NotSpecified),
+        };
+    }
+
+    /// <summary>What the user can do about it, where the engine knows (from a host process's report as well as in-process).</summary>
+    private static string? RecommendedAction(Exception exception, string id) => exception switch
     {
         KvmException { IsHostUnavailable: true } e => KvmHost.DescribeRemedy(e),
+        HostApiException { Error: { Type: nameof(KvmException), Errno: { } errno } error } when id == "KvmUnavailable" =>
+            KvmHost.DescribeRemedy(new KvmException(error.Operation ?? "open", errno)),
         HostResourceException e => HostResourceException.Remedy(e.Resource),
-        DiskImageException { Problem: DiskImageProblem.Locked } =>
-            "Stop the VM (or other program) that has the image open, or attach it read-only everywhere (-ReadOnlyDiskPath, Add-PvhVmDisk -ReadOnly).",
-        TapException { Problem: TapProblem.Unavailable } =>
-            "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
-        VsockException =>
-            "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
-        _ => null,
+        HostApiException { Error: { Type: nameof(HostResourceException) } error } when Enum.TryParse<HostResource>(error.Kind, out var resource) =>
+            HostResourceException.Remedy(resource),
+        _ => id switch
+        {
+            "DiskImageInUse" =>
+                "Stop the VM (or other program) that has the image open, or attach it read-only everywhere (-ReadOnlyDiskPath, Add-PvhVmDisk -ReadOnly).",
+            "TapUnavailable" =>
+                "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
+            "VsockSocketUnavailable" =>
+                "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
+            "CheckpointNeedsInProcessVm" =>
+                "Create the VM with New-PvhVm -InProcess to suspend, resume or checkpoint it; Restore-PvhVm makes in-process VMs.",
+            "CgroupNotWritable" =>
+                "Create the VM without -MemoryLimitMB and -CpuQuotaPercent, or run where the cgroup v1 memory and cpu hierarchies are mounted read-write and writable by you (docs/HOST.md).",
+            _ => null,
+        },
     };
 
     /// <summary>The ErrorRecord for what the engine threw about <paramref name="target"/> (a VM, its name, or a kernel path).</summary>
     public static ErrorRecord Record(Exception exception, object? target)
     {
         var (id, category) = Identify(exception);
-        return ErrorRecordFactory.Create(exception, id, category, target, RecommendedAction(exception));
+        return ErrorRecordFactory.Create(exception, id, category, target, RecommendedAction(exception, id));
     }
 }

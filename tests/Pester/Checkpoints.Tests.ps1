@@ -5,26 +5,43 @@ BeforeAll {
     $counter = Get-TestGuestPath counter
 }
 
+# Pause and checkpoints are the in-process engine's so far: every VM here is made with -InProcess, and restored VMs
+# are in-process VMs whatever the checkpointed VM's hosting.
+
 Describe 'Suspend-PvhVm and Resume-PvhVm' {
     AfterEach { Clear-PvhVm }
 
     It 'pauses a VM from the pipeline (its console stands still) and resumes it by name' {
-        $vm = New-PvhVm -Name 'pause-me' -KernelPath $counter -MemoryMB 16 | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'pause-me' -KernelPath $counter -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^count 100 ' -Timeout 30
         ($vm | Suspend-PvhVm -PassThru).State | Should -Be 'Paused'
-        $lines = $vm.Console.TotalLines
+        $lines = $vm.ConsoleLineCount
         Start-Sleep -Milliseconds 200
-        $vm.Console.TotalLines | Should -Be $lines
+        $vm.ConsoleLineCount | Should -Be $lines
         ('pause-me' | Resume-PvhVm -PassThru).State | Should -Be 'Running'
         $null = $vm | Wait-PvhVm -ConsolePattern "^count $($lines + 50) " -Timeout 30
     }
 
     It 'refuses to resume a running VM (InvalidVmState) and leaves it running with -WhatIf' {
-        $vm = New-PvhVm -Name 'pause-state' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'pause-state' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
         Resume-PvhVm -Name 'pause-state' -ErrorVariable failed -ErrorAction SilentlyContinue
         $failed[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidVmState,PvhVm.Module.Commands.ResumePvhVmCommand'
         Suspend-PvhVm -Name 'pause-state' -WhatIf
         $vm.State | Should -Be 'Running'
+    }
+
+    It 'refuses a host-process VM with CheckpointNeedsInProcessVm, and the VM runs on' {
+        $vm = New-PvhVm -Name 'pause-hosted' -KernelPath $echo -MemoryMB 16 -InProcess:$false | Start-PvhVm -PassThru
+        $vm.Hosting | Should -Be 'HostProcess'
+        $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
+        $vm | Suspend-PvhVm -ErrorVariable suspendFailed -ErrorAction SilentlyContinue
+        $suspendFailed[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointNeedsInProcessVm,PvhVm.Module.Commands.SuspendPvhVmCommand'
+        "$($suspendFailed[0].CategoryInfo.Category)" | Should -BeExactly 'NotImplemented'
+        $vm | Checkpoint-PvhVm -Path (Join-Path $TestDrive 'hosted') -ErrorVariable checkpointFailed -ErrorAction SilentlyContinue
+        $checkpointFailed[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointNeedsInProcessVm,PvhVm.Module.Commands.CheckpointPvhVmCommand'
+        $vm.State | Should -Be 'Running'
+        Send-PvhConsole -Name 'pause-hosted' -Text 'still here' -Line
+        $null = $vm | Wait-PvhVm -ConsolePattern '^still here$' -Timeout 30
     }
 }
 
@@ -32,7 +49,7 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
     AfterEach { Clear-PvhVm }
 
     It 'clones of an echo VM each answer on their own console' {
-        $vm = New-PvhVm -Name 'web' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'web' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         $folder = Join-Path $TestDrive 'web'
         $checkpoint = $vm | Checkpoint-PvhVm -Path $folder
@@ -45,15 +62,17 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
 
         $clones = $read | Restore-PvhVm -Clone -Count 3
         $clones.Name | Should -Be 'web-1', 'web-2', 'web-3'
+        $clones.Hosting | Should -Be 'InProcess', 'InProcess', 'InProcess'
+        (Get-PvhVm -Name 'web-*').Name | Should -Be 'web-1', 'web-2', 'web-3'
         foreach ($clone in $clones) {
             Send-PvhConsole -Name $clone.Name -Text "hello from $($clone.Name)" -Line
             $null = $clone | Wait-PvhVm -ConsolePattern "^hello from $($clone.Name)$" -Timeout 30
-            $clone.Console.Snapshot().Text | Should -Not -Contain 'echo ready' -Because 'a clone goes on from the checkpoint; it does not boot'
+            (Get-PvhConsole -Name $clone.Name).Text | Should -Not -Contain 'echo ready' -Because 'a clone goes on from the checkpoint; it does not boot'
         }
     }
 
     It 'restores under the checkpoint''s VM name by default, and says when that name is taken' {
-        $vm = New-PvhVm -Name 'orig' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'orig' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         $folder = Join-Path $TestDrive 'orig'
         $null = $vm | Checkpoint-PvhVm -Path $folder
@@ -64,7 +83,7 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
     }
 
     It 'reports a damaged checkpoint with an id of its own' {
-        $vm = New-PvhVm -Name 'damaged' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'damaged' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         $folder = Join-Path $TestDrive 'damaged'
         $null = $vm | Checkpoint-PvhVm -Path $folder

@@ -1,11 +1,14 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
     $echo = Get-TestGuestPath echo
 }
 
-Describe 'Get-PvhConsole' {
+Describe 'Get-PvhConsole (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
+        Use-PvhVmHosting $Hosting
         Clear-PvhVm
         $null = 'con-a', 'con-b' | ForEach-Object { New-PvhVm -Name $_ -CommandLine "name=$_" } | Start-PvhVm -Wait -Timeout 30
     }
@@ -72,7 +75,8 @@ Describe 'Get-PvhConsole' {
     }
 }
 
-Describe 'Send-PvhConsole' {
+Describe 'Send-PvhConsole (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'types text into the guest, -Line appending a newline' {

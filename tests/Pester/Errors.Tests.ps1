@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 # The module's error ids are its interface: scripts match on them. This pins every id and category the engine's
 # exceptions map to (src/PvhVm.Module/EngineErrors.cs), one row per exception type and kind, against the built module;
 # then shows that cmdlets reading the same bad input report the same id.
@@ -131,7 +133,8 @@ Describe 'Every engine exception has one pinned error id and category' {
     }
 }
 
-Describe 'The same problem has the same id in every cmdlet' {
+Describe 'The same problem has the same id in every cmdlet (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     It 'a file that is no kernel: NotAKernelImage from New-PvhVm and Get-PvhBootInfo' {
         $junk = Join-Path $TestDrive 'junk.bin'
         [IO.File]::WriteAllBytes($junk, [byte[]](0..255))

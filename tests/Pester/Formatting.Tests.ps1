@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
@@ -7,7 +9,8 @@ BeforeAll {
 
 AfterAll { Clear-PvhVm }
 
-Describe 'Default views' {
+Describe 'Default views (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     It 'shows VMs as a table: Name, State, CPUs, Memory, Uptime, ExitReason' {
         $text = Get-PvhVm | Out-String
         $text | Should -Match 'Name\s+State\s+CPUs\s+Memory\s+Uptime\s+ExitReason'
@@ -43,14 +46,16 @@ Describe 'Default views' {
     }
 }
 
-Describe 'List views (Format-List and Format-List *)' {
+Describe 'List views (Format-List and Format-List *) (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     It 'shows a VM under Format-List * without type names or record dumps, nested addresses in hex' {
         $all = $vm | Format-List * | Out-String -Width 400
         $all | Should -Not -Match 'System\.|PvhVm\.Core\.'
         $all | Should -Not -Match '\w+ \{ \w+ = '
         $all | Should -Match 'Config\s+: fmt: 256 MB, 1 vCPU\(s\), kernel .*probe\.elf'
         $all | Should -Match 'BootInfo\s+: probe\.elf \(Elf64, None, PVH entry 0x00100000\)'
-        $all | Should -Match 'Console\s+: \d+ line\(s\), 0 dropped'
+        $all | Should -Match 'ConsoleLineCount\s+: \d+'
+        $all | Should -Match 'DroppedConsoleLines\s+: 0'
         $all | Should -Match 'MemoryMap\s+: \{0x000000000-0x000000500 Ram FreeRam, '
         $all | Should -Match 'E820Map\s+: \{0x000000000-0x00009fc00 Ram, 0x00009fc00-0x0000e0000 Reserved, '
     }
@@ -76,11 +81,15 @@ Describe 'List views (Format-List and Format-List *)' {
     }
 }
 
-Describe 'Serialization (Start-Job runs in another process)' {
+Describe 'Serialization (Start-Job runs in another process) (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
+        Use-PvhVmHosting $Hosting
         $module = Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1'
+        Clear-PvhVm
+        $inProcess = $Hosting -eq 'InProcess'
         $result = Start-Job -ScriptBlock {
             Import-Module $using:module
+            $PSDefaultParameterValues['New-PvhVm:InProcess'] = $using:inProcess
             $vm = New-PvhVm -Name 'job' -CommandLine 'from=job' -MemoryMB 64 | Start-PvhVm -Wait -Timeout 30 -PassThru
             [pscustomobject]@{
                 Vm      = $vm
@@ -136,6 +145,8 @@ Describe 'Serialization (Start-Job runs in another process)' {
     }
 
     It 'lets a deserialized VM name the live VM it came from, by property name' {
+        # The job's own VM went with the job's process, or (host-process) is still there, stopped: a fresh one either way.
+        Remove-PvhVm -Name 'job' -Force -ErrorAction SilentlyContinue
         $null = New-PvhVm -Name 'job'
         $result.Vm | Start-PvhVm -Wait -Timeout 30
         (Get-PvhVm 'job').ExitReason | Should -Be 'GuestReset'

@@ -1,10 +1,13 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
 }
 
-Describe 'Get-PvhVm' {
+Describe 'Get-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
+        Use-PvhVmHosting $Hosting
         Clear-PvhVm
         $null = 'web-1', 'web-2', 'db-1' | ForEach-Object { New-PvhVm -Name $_ -MemoryMB 32 }
         Start-PvhVm -Name 'db-1' -Wait -Timeout 30

@@ -82,3 +82,13 @@ Describe 'about_PvhVm' {
         }
     }
 }
+
+Describe 'about_PvhVm_Fleet' {
+    It 'is a help topic that walks through a fleet over SSH remoting' {
+        $text = Get-Help about_PvhVm_Fleet | Out-String
+        $text | Should -Match 'about_PvhVm_Fleet'
+        foreach ($step in 'Subsystem powershell', 'Invoke-Command -HostName $hosts @ssh', 'New-PSSession -HostName', 'PSComputerName', 'CgroupNotWritable') {
+            $text | Should -Match ([regex]::Escape($step))
+        }
+    }
+}

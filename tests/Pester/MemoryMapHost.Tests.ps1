@@ -1,10 +1,13 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
 }
 
-Describe 'Get-PvhMemoryMap' {
+Describe 'Get-PvhMemoryMap (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
+        Use-PvhVmHosting $Hosting
         Clear-PvhVm
         $vm = New-PvhVm -Name 'map' -MemoryMB 128 -CommandLine 'map=1' | Start-PvhVm -Wait -Timeout 30 -PassThru
         $regions = $vm | Get-PvhMemoryMap
@@ -102,6 +105,7 @@ Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'
     ErrorId = `$e[0].FullyQualifiedErrorId; Category = "`$(`$e[0].CategoryInfo.Category)"
     RecommendedAction = `$e[0].ErrorDetails.RecommendedAction; State = "`$(`$vm.State)"
 } | ConvertTo-Json
+`$vm | Remove-PvhVm -Force
 "@
         $pwsh = Join-Path $PSHOME 'pwsh'
         $caps = '-dac_override,-dac_read_search'

@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 # Network adapters and the vsock channel through the cmdlets: configuration before start, what a running VM owns on
 # the host (its tap, its private socket directory), and the error ids a script sees.
 BeforeAll {
@@ -11,7 +13,8 @@ BeforeAll {
 
 AfterAll { Clear-PvhVm }
 
-Describe 'Add-, Get-, Remove-PvhVmNetworkAdapter' {
+Describe 'Add-, Get-, Remove-PvhVmNetworkAdapter (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'adds adapters in order with a derived MAC, or the one given, and removes them by tap or by object' {
@@ -65,7 +68,8 @@ Describe 'Add-, Get-, Remove-PvhVmNetworkAdapter' {
     }
 }
 
-Describe 'New-PvhVm vsock, Invoke-PvhVsock and Connect-PvhVsock' {
+Describe 'New-PvhVm vsock, Invoke-PvhVsock and Connect-PvhVsock (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'gives a VM its CID and a socket in a private directory that exists while it runs' {

@@ -1,15 +1,19 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
     $probe = Join-Path $env:PVHVM_MODULE_PATH 'guests/probe.elf'
 }
 
-Describe 'New-PvhVm' {
+Describe 'New-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'creates a VM in state Created from the built-in probe, with the documented defaults' {
         $vm = New-PvhVm -Name 'new-default'
-        $vm | Should -BeOfType ([PvhVm.Core.Machine.VirtualMachine])
+        $vm | Should -BeOfType ([PvhVm.Module.Vms.VmHandle])
+        $vm.Hosting | Should -Be $Hosting
         $vm.PSTypeNames | Should -Contain 'PvhVm.Vm'
         $vm.State | Should -Be 'Created'
         $vm.KernelPath | Should -Be (Resolve-Path $probe).Path

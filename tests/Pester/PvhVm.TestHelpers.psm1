@@ -2,6 +2,22 @@
 
 function Import-BuiltPvhVm {
     Import-Module (Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1') -Force -Global
+    $global:PSDefaultParameterValues.Remove('New-PvhVm:InProcess')
+}
+
+# The two implementations of a VM, for Describe blocks that run once on each: -ForEach (Get-PvhVmHostingCase).
+function Get-PvhVmHostingCase { @{ Hosting = 'HostProcess' }, @{ Hosting = 'InProcess' } }
+
+# Makes every New-PvhVm of the test session (and of the background pipelines and parallel runspaces it starts, through
+# Get-PvhVmHostingPreamble) create its VMs the given way.
+function Use-PvhVmHosting {
+    param([Parameter(Mandatory)] [ValidateSet('HostProcess', 'InProcess')] [string] $Hosting)
+    $global:PSDefaultParameterValues['New-PvhVm:InProcess'] = $Hosting -eq 'InProcess'
+}
+
+# A line for the start of a script run in another runspace or pwsh: its New-PvhVm creates VMs as this session's does.
+function Get-PvhVmHostingPreamble {
+    "`$PSDefaultParameterValues['New-PvhVm:InProcess'] = `$$([bool]$global:PSDefaultParameterValues['New-PvhVm:InProcess']);"
 }
 
 # The path of a test guest ELF from tests/guests (spin, echo, halt, triplefault, flood, ...).
@@ -10,6 +26,14 @@ function Get-TestGuestPath {
     $path = Join-Path $env:PVHVM_TEST_GUESTS "$Name.elf"
     if (-not (Test-Path $path)) { throw "Test guest '$Name' was not built: $path" }
     $path
+}
+
+# The directory of a process's cgroup in a controller's v1 hierarchy, as /proc/<pid>/cgroup names it (the hierarchies
+# are mounted at /sys/fs/cgroup/<controller> on the machines this runs on: docs/HOST.md).
+function Get-CgroupDirectory {
+    param([Parameter(Mandatory)] [int] $ProcessId, [Parameter(Mandatory)] [string] $Controller)
+    $line = Get-Content "/proc/$ProcessId/cgroup" | Where-Object { (($_ -split ':')[1] -split ',') -contains $Controller }
+    "/sys/fs/cgroup/$Controller$(($line -split ':', 3)[2])"
 }
 
 # Removes every registered VM, running or not, so tests start from an empty registry.
@@ -21,7 +45,7 @@ function Clear-PvhVm {
 function Start-BackgroundPipeline {
     param([Parameter(Mandatory)] [string] $Script)
     $ps = [powershell]::Create()
-    $null = $ps.AddScript("Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; $Script")
+    $null = $ps.AddScript("Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; $(Get-PvhVmHostingPreamble) $Script")
     $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
     $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
     [pscustomobject]@{ PowerShell = $ps; Handle = $handle; Output = $output }
@@ -45,4 +69,4 @@ function Stop-BackgroundPipeline {
     $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline, Get-CgroupDirectory

@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 # Reliability of the cmdlets under interruption, concurrency, missing privileges and hostile inputs.
 # The slow runs (tag Slow) go with build.ps1 -Task SlowTest.
 
@@ -28,7 +30,8 @@ BeforeAll {
     }
 }
 
-Describe 'Interrupting the cmdlets' {
+Describe 'Interrupting the cmdlets (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'ends Start-PvhVm -Wait promptly on Ctrl+C, leaving the VM running' {
@@ -54,10 +57,13 @@ Describe 'Interrupting the cmdlets' {
         (Get-PvhVm ctrlc-flood).State | Should -Be 'Running'
     }
 
+}
+
+Describe 'pwsh exiting with in-process VMs' {
     It 'lets pwsh exit promptly with hostile guests running on several vCPUs' {
         $guests = 'spin', 'flood', 'ioflood', 'mmioflood', 'sleep' | ForEach-Object { Get-TestGuestPath $_ }
         $starts = for ($i = 0; $i -lt $guests.Count; $i++) {
-            "`$null = New-PvhVm -Name hostile$i -KernelPath '$($guests[$i])' -MemoryMB 16 -ProcessorCount 2 | Start-PvhVm"
+            "`$null = New-PvhVm -Name hostile$i -KernelPath '$($guests[$i])' -MemoryMB 16 -ProcessorCount 2 -InProcess | Start-PvhVm"
         }
         $script = "Import-Module '$modulePath/PvhVm.psd1'; $($starts -join '; '); Start-Sleep -Milliseconds 300; (Get-PvhVm | Where-Object State -eq Running).Count"
         $out = Join-Path $TestDrive 'hostile-exit.txt'
@@ -70,12 +76,14 @@ Describe 'Interrupting the cmdlets' {
     }
 }
 
-Describe 'Many runspaces at once' {
+Describe 'Many runspaces at once (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'create, start, stop and remove VMs concurrently without losing or duplicating one' {
         $results = 1..24 | ForEach-Object -ThrottleLimit 8 -TimeoutSeconds 180 -Parallel {
             Import-Module (Join-Path $using:modulePath 'PvhVm.psd1')
+            $PSDefaultParameterValues['New-PvhVm:InProcess'] = $using:Hosting -eq 'InProcess'
             $name = "churn-$_"
             $vm = New-PvhVm -Name $name -KernelPath $using:sleep -MemoryMB 16 | Start-PvhVm -PassThru
             Wait-PvhVm -Name $name -ConsolePattern '^sleeping$' -Timeout 60
@@ -91,20 +99,21 @@ Describe 'Many runspaces at once' {
         ($kept.Id | Sort-Object -Unique).Count | Should -Be 12
     }
 
-    It 'stops one VM from eight runspaces at once' {
+    It 'stops one VM from eight runspaces at once: one stops it, a runspace that raced it gets InvalidVmState' {
         $vm = New-PvhVm -Name stop-race -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
         $errors = 1..8 | ForEach-Object -ThrottleLimit 8 -TimeoutSeconds 60 -Parallel {
             Import-Module (Join-Path $using:modulePath 'PvhVm.psd1')
             Stop-PvhVm -Name stop-race -ErrorAction SilentlyContinue -ErrorVariable e
             $e
         }
-        $errors | Should -BeNullOrEmpty
+        @($errors).Count | Should -BeLessThan 8
+        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -Be 'InvalidVmState,PvhVm.Module.Commands.StopPvhVmCommand' }
         $vm.State | Should -Be 'Stopped'
         $vm.ExitReason | Should -Be 'Stopped'
     }
 }
 
-Describe 'A user without access to /dev/kvm' {
+Describe 'A user without access to /dev/kvm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     It 'is told by Test-PvhHost what is wrong and how to fix it' {
         $lines = Invoke-AsUnprivileged "Test-PvhHost | ForEach-Object { 'usable=' + `$_.IsUsable; 'problem=' + `$_.Problem; 'remedy=' + `$_.Remedy }"
         $lines | Should -Contain 'usable=False'
@@ -113,7 +122,15 @@ Describe 'A user without access to /dev/kvm' {
     }
 
     It 'gets KvmUnavailable from Start-PvhVm, with the fix as the recommended action' {
-        $lines = Invoke-AsUnprivileged "New-PvhVm -Name denied -KernelPath '$sleep' -MemoryMB 16 | Start-PvhVm -ErrorVariable e -ErrorAction SilentlyContinue; 'id=' + `$e[0].FullyQualifiedErrorId; 'category=' + `$e[0].CategoryInfo.Category; 'action=' + `$e[0].ErrorDetails.RecommendedAction; 'state=' + (Get-PvhVm denied).State"
+        # nobody's own runtime directory (the test run's belongs to root); the VM goes at the end, with its host.
+        $env:PVHVM_RUNTIME_DIR, $runtime = "/tmp/pvhvm-nobody-$PID", $env:PVHVM_RUNTIME_DIR
+        try {
+            $lines = Invoke-AsUnprivileged "New-PvhVm -Name denied -KernelPath '$sleep' -MemoryMB 16 -InProcess:`$$($Hosting -eq 'InProcess') | Start-PvhVm -ErrorVariable e -ErrorAction SilentlyContinue; 'id=' + `$e[0].FullyQualifiedErrorId; 'category=' + `$e[0].CategoryInfo.Category; 'action=' + `$e[0].ErrorDetails.RecommendedAction; 'state=' + (Get-PvhVm denied).State; Remove-PvhVm denied -Force"
+        }
+        finally {
+            Remove-Item -Recurse -Force $env:PVHVM_RUNTIME_DIR -ErrorAction SilentlyContinue
+            $env:PVHVM_RUNTIME_DIR = $runtime
+        }
         $lines | Should -Contain 'id=KvmUnavailable,PvhVm.Module.Commands.StartPvhVmCommand'
         $lines | Should -Contain 'category=PermissionDenied'
         ($lines -match '^action=') | Should -Match 'kvm'
@@ -121,8 +138,9 @@ Describe 'A user without access to /dev/kvm' {
     }
 }
 
-Describe 'Paths that are not kernel images' {
+Describe 'Paths that are not kernel images (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
+        Use-PvhVmHosting $Hosting
         $fifo = Join-Path ([IO.Path]::GetTempPath()) "pvhvm-fifo-$PID"
         & mkfifo $fifo
     }

@@ -1,3 +1,5 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 # Runs the runbook printed in the about_PvhVm topic, exactly as documented, on the built-in probe and on
 # Debian's cloud kernel (fetched by scripts/get-test-kernel.sh) up to its early-boot lines.
 BeforeAll {
@@ -8,7 +10,8 @@ BeforeAll {
     $runbook = [scriptblock]::Create(($blocks | Where-Object { $_ -match '^# Runbook:' } | Select-Object -First 1))
 }
 
-Describe 'The about_PvhVm runbook' {
+Describe 'The about_PvhVm runbook (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'is in the topic' {

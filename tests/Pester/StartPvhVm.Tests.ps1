@@ -1,10 +1,13 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
     $spin = Get-TestGuestPath spin
 }
 
-Describe 'Start-PvhVm' {
+Describe 'Start-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'boots the built-in probe, which prints its start_info and resets' {
@@ -109,9 +112,14 @@ Describe 'Start-PvhVm' {
         (Get-PvhVm 'initrd-too-big').State | Should -Be 'Failed'
         (Get-PvhVm 'boots-fine').ExitReason | Should -Be 'GuestReset'
     }
+}
+
+# An in-process VM's engine logs into this session; a host process's engine logs stay in the host.
+Describe 'Start-PvhVm with an in-process engine' {
+    AfterEach { Clear-PvhVm }
 
     It 'writes engine log messages to the debug stream on the pipeline thread' {
-        $debug = New-PvhVm -Name 'chatty' | Start-PvhVm -Wait -Timeout 30 -Debug 5>&1
+        $debug = New-PvhVm -Name 'chatty' -InProcess | Start-PvhVm -Wait -Timeout 30 -Debug 5>&1
         $messages = $debug | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object Message
         $messages | Should -Contain '[chatty] VM chatty ends: GuestReset'
         $messages | Where-Object { $_ -match '^\[chatty\] VM chatty: starting 1 vCPU\(s\) at entry 0x' } | Should -HaveCount 1

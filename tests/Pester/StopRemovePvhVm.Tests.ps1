@@ -1,10 +1,13 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
     $spin = Get-TestGuestPath spin
 }
 
-Describe 'Stop-PvhVm' {
+Describe 'Stop-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'stops a running VM and passes it through' {
@@ -55,7 +58,8 @@ Describe 'Stop-PvhVm' {
     }
 }
 
-Describe 'Remove-PvhVm' {
+Describe 'Remove-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
     It 'removes a VM that is not running' {
@@ -109,11 +113,12 @@ Describe 'Remove-PvhVm' {
     }
 }
 
-Describe 'Module lifetime' {
+# In-process VMs live and end with the module and the process; host-process VMs outlive both (HostProcess.Tests.ps1).
+Describe 'Module lifetime (in-process VMs)' {
     AfterEach { Clear-PvhVm }
 
     It 'stops every VM when the module is removed' {
-        $vm = New-PvhVm -Name 'lifetime' -KernelPath $spin | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'lifetime' -KernelPath $spin -InProcess | Start-PvhVm -PassThru
         Remove-Module PvhVm
         try {
             $vm.State | Should -Be 'Stopped'
@@ -123,7 +128,7 @@ Describe 'Module lifetime' {
     }
 
     It 'keeps VMs when a runspace that imported the module closes' {
-        $vm = New-PvhVm -Name 'outlives-runspace' -KernelPath $spin | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'outlives-runspace' -KernelPath $spin -InProcess | Start-PvhVm -PassThru
         $run = Start-BackgroundPipeline 'Get-PvhVm outlives-runspace'
         $run.PowerShell.EndInvoke($run.Handle)
         $run.PowerShell.Dispose()
@@ -131,7 +136,7 @@ Describe 'Module lifetime' {
     }
 
     It 'lets pwsh exit promptly while a VM is running' {
-        $script = "Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; New-PvhVm -Name exiting -KernelPath '$spin' | Start-PvhVm -PassThru | ForEach-Object State"
+        $script = "Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; New-PvhVm -Name exiting -KernelPath '$spin' -InProcess | Start-PvhVm -PassThru | ForEach-Object State"
         $child = Start-Process -FilePath (Join-Path $PSHOME 'pwsh') -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $script -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'exit.txt')
         $child.WaitForExit(60000) | Should -BeTrue
         $child.ExitCode | Should -Be 0

@@ -15,11 +15,24 @@
  *   with pvhtest.disk=1 on the command line (a VM with a disk and an entropy source; devtmpfs on /dev):
  *   pvhtest: disk_marker=<sector 0 of /dev/vda up to its first newline or NUL, at most 63 bytes>
  *   pvhtest: disk_write=<ok | error N>  (DISK_WRITTEN at DISK_WRITE_OFFSET of /dev/vda, then fsync)
+ *   pvhtest: disk_discard=<ok | error N>  (BLKDISCARD of the 64 KiB at 2 MiB)
+ *   pvhtest: disk_zeroout=<ok | error N>  (BLKZEROOUT of the 64 KiB at 3 MiB)
  *   pvhtest: hwrng=<32 bytes of /dev/hwrng in hex | error N>   (the only hardware RNG is virtio_rng)
+ *   with pvhtest.net=1 (a VM with a virtio-net adapter whose tap the host addresses as NET_HOST):
+ *   pvhtest: eth0=<NET_GUEST/24 up | error <step> N>   (ioctls on a UDP socket: no ip tool here)
+ *   pvhtest: udp_reply=<the host's datagram | error <step> N>   (sent NET_UDP_TEXT to NET_HOST:NET_UDP_PORT, every
+ *            half second until the host answers, at most NET_UDP_TRIES times)
+ *   with pvhtest.vsock=1 (a VM with a virtio-vsock device):
+ *   pvhtest: vsock_connect=<ok | error <step> N>   (sent VSOCK_HELLO to host port VSOCK_HOST_PORT, then closed)
+ *   pvhtest: vsock_listening=<VSOCK_ECHO_PORT | error <step> N>
+ *   pvhtest: vsock_cid=<the guest's CID, the first accepted connection's local address | error N>
+ *   pvhtest: vsock_echoed=<bytes>   (per connection, VSOCK_ECHO_CONNECTIONS of them: echoes until the peer's EOF)
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
  */
 #include "nolibc.h"
+#include <linux/in.h>
+#include <linux/sockios.h>
 
 #define PREFIX "pvhtest: "
 
@@ -144,6 +157,22 @@ static int has_word(const char *word)
 	return 0;
 }
 
+/* virtio_blk's DISCARD and WRITE_ZEROES: BLKDISCARD on the 64 KiB at 2 MiB of the disk and BLKZEROOUT on the 64 KiB at
+ * 3 MiB, both of which the host filled; the test reads the image file back. */
+static void discard_and_zero_out(int fd)
+{
+	unsigned long long discard[2] = { 2 << 20, 64 << 10 }, zero_out[2] = { 3 << 20, 64 << 10 };
+
+	if (ioctl(fd, 0x1277 /* BLKDISCARD */, discard) < 0)
+		printf(PREFIX "disk_discard=error %d\n", errno);
+	else
+		printf(PREFIX "disk_discard=ok\n");
+	if (ioctl(fd, 0x127f /* BLKZEROOUT */, zero_out) < 0)
+		printf(PREFIX "disk_zeroout=error %d\n", errno);
+	else
+		printf(PREFIX "disk_zeroout=ok\n");
+}
+
 /* Linux's virtio_blk and virtio_rng at work: read a marker the host put on the disk, write a page, sync, read hwrng. */
 static void exercise_disk_and_entropy(void)
 {
@@ -172,6 +201,7 @@ static void exercise_disk_and_entropy(void)
 			printf(PREFIX "disk_write=error fsync %d\n", errno);
 		else
 			printf(PREFIX "disk_write=ok\n");
+		discard_and_zero_out(fd);
 		close(fd);
 	}
 
@@ -191,6 +221,190 @@ static void exercise_disk_and_entropy(void)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+/* The network mode's addresses and words: the test's own namespace, nothing routed (tests NetworkNamespace). */
+#define NET_GUEST 0x0ad50002	/* 10.213.0.2 */
+#define NET_HOST 0x0ad50001	/* 10.213.0.1 */
+#define NET_MASK 0xffffff00
+#define NET_UDP_PORT 7001
+#define NET_UDP_TEXT "pvhtest udp from linux"
+#define NET_UDP_TRIES 240
+#define VSOCK_HOST_PORT 5001
+#define VSOCK_HELLO "hello from linux\n"
+#define VSOCK_ECHO_PORT 5000
+#define VSOCK_ECHO_CONNECTIONS 2
+#define IFF_UP 0x1
+#define AF_INET 2
+#define AF_VSOCK 40
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define VMADDR_CID_ANY 0xffffffffu
+#define VMADDR_CID_HOST 2
+
+/* nolibc has no socket calls and the UAPI's ifreq and sockaddr_vm need a C library's sys/socket.h: our own, same layout. */
+struct interface_request {
+	char name[16];
+	union {
+		struct sockaddr_in address;
+		short flags;
+		char size[24];
+	};
+};
+
+struct vsock_address {
+	unsigned short family;
+	unsigned short reserved;
+	unsigned int port;
+	unsigned int cid;
+	unsigned char zero[4];
+};
+
+static int socket(int domain, int type, int protocol) { return my_syscall3(__NR_socket, domain, type, protocol); }
+static int connect(int fd, const void *address, int length) { return my_syscall3(__NR_connect, fd, address, length); }
+static int bind(int fd, const void *address, int length) { return my_syscall3(__NR_bind, fd, address, length); }
+static int listen(int fd, int backlog) { return my_syscall2(__NR_listen, fd, backlog); }
+static int accept(int fd) { return my_syscall3(__NR_accept, fd, NULL, NULL); }
+static int getsockname(int fd, void *address, int *length) { return my_syscall3(__NR_getsockname, fd, address, length); }
+static int sendto(int fd, const void *data, size_t length, const void *address, int address_length)
+{
+	return my_syscall6(__NR_sendto, fd, data, length, 0, address, address_length);
+}
+static int recv(int fd, void *data, size_t length) { return my_syscall6(__NR_recvfrom, fd, data, length, 0, NULL, NULL); }
+
+/* Writes all of data (a stream socket may take part); returns 0 or -errno. */
+static int send_all(int fd, const char *data, int length)
+{
+	while (length > 0) {
+		int sent = sendto(fd, data, length, NULL, 0);
+
+		if (sent < 0)
+			return sent;
+		data += sent;
+		length -= sent;
+	}
+	return 0;
+}
+
+static struct sockaddr_in ipv4_address(unsigned int address, unsigned short port)
+{
+	struct sockaddr_in result;
+
+	memset(&result, 0, sizeof(result));
+	result.sin_family = AF_INET;
+	result.sin_port = __builtin_bswap16(port);
+	result.sin_addr.s_addr = __builtin_bswap32(address);
+	return result;
+}
+
+/* eth0 up with NET_GUEST/24 (the kernel adds the subnet's route), then one UDP exchange with the host. */
+static void exercise_network(void)
+{
+	struct interface_request request;
+	struct sockaddr_in host = ipv4_address(NET_HOST, NET_UDP_PORT);
+	struct pollfd answer;
+	int fd, result, tries;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		printf(PREFIX "eth0=error socket %d\n", -fd);
+		return;
+	}
+	memset(&request, 0, sizeof(request));
+	strcpy(request.name, "eth0");
+	request.address = ipv4_address(NET_GUEST, 0);
+	if ((result = ioctl(fd, SIOCSIFADDR, &request)) < 0) {
+		printf(PREFIX "eth0=error SIOCSIFADDR %d\n", errno);
+		goto out;
+	}
+	request.address = ipv4_address(NET_MASK, 0);
+	if ((result = ioctl(fd, SIOCSIFNETMASK, &request)) < 0) {
+		printf(PREFIX "eth0=error SIOCSIFNETMASK %d\n", errno);
+		goto out;
+	}
+	if ((result = ioctl(fd, SIOCGIFFLAGS, &request)) < 0 || (request.flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &request)) < 0) {
+		printf(PREFIX "eth0=error SIOCSIFFLAGS %d\n", errno);
+		goto out;
+	}
+	printf(PREFIX "eth0=10.213.0.2/24 up\n");
+
+	answer.fd = fd;
+	answer.events = POLLIN;
+	for (tries = 0; tries < NET_UDP_TRIES; tries++) {
+		result = sendto(fd, NET_UDP_TEXT, sizeof(NET_UDP_TEXT) - 1, &host, sizeof(host));
+		if (result < 0 && result != -EHOSTUNREACH && result != -ENETUNREACH) {
+			printf(PREFIX "udp_reply=error sendto %d\n", -result);
+			goto out;
+		}
+		if (poll(&answer, 1, 500) > 0)
+			break;
+	}
+	if (tries == NET_UDP_TRIES) {
+		printf(PREFIX "udp_reply=error timeout %d\n", tries);
+		goto out;
+	}
+	result = recv(fd, buffer, sizeof(buffer) - 1);
+	if (result < 0) {
+		printf(PREFIX "udp_reply=error recv %d\n", -result);
+		goto out;
+	}
+	buffer[result] = '\0';
+	printf(PREFIX "udp_reply=%s\n", buffer);
+out:
+	close(fd);
+}
+
+/* Linux's vsock to the host: a connection of ours to VSOCK_HOST_PORT, then an echo on VSOCK_ECHO_PORT. */
+static void exercise_vsock(void)
+{
+	struct vsock_address address, local;
+	int local_length = sizeof(local);
+	int fd, listener, connection, result, got, echoed;
+
+	fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+	if (fd < 0) {
+		printf(PREFIX "vsock_connect=error socket %d\n", -fd);
+		return;
+	}
+	memset(&address, 0, sizeof(address));
+	address.family = AF_VSOCK;
+	address.cid = VMADDR_CID_HOST;
+	address.port = VSOCK_HOST_PORT;
+	if ((result = connect(fd, &address, sizeof(address))) < 0)
+		printf(PREFIX "vsock_connect=error connect %d\n", -result);
+	else if ((result = send_all(fd, VSOCK_HELLO, sizeof(VSOCK_HELLO) - 1)) < 0)
+		printf(PREFIX "vsock_connect=error send %d\n", -result);
+	else
+		printf(PREFIX "vsock_connect=ok\n");
+	close(fd);
+
+	listener = socket(AF_VSOCK, SOCK_STREAM, 0);
+	address.cid = VMADDR_CID_ANY;
+	address.port = VSOCK_ECHO_PORT;
+	if ((result = bind(listener, &address, sizeof(address))) < 0 || (result = listen(listener, 1)) < 0) {
+		printf(PREFIX "vsock_listening=error bind/listen %d\n", -result);
+		close(listener);
+		return;
+	}
+	printf(PREFIX "vsock_listening=%d\n", VSOCK_ECHO_PORT);
+	for (connection = 0; connection < VSOCK_ECHO_CONNECTIONS; connection++) {
+		fd = accept(listener);
+		if (fd < 0) {
+			printf(PREFIX "vsock_echoed=error accept %d\n", -fd);
+			break;
+		}
+		/* An accepted socket's local address is the packet's destination: the CID the device gave this guest. */
+		if (connection == 0 && (result = getsockname(fd, &local, &local_length)) < 0)
+			printf(PREFIX "vsock_cid=error %d\n", -result);
+		else if (connection == 0)
+			printf(PREFIX "vsock_cid=%u\n", local.cid);
+		echoed = 0;
+		while ((got = recv(fd, buffer, sizeof(buffer))) > 0 && send_all(fd, buffer, got) == 0)
+			echoed += got;
+		printf(PREFIX "vsock_echoed=%d\n", echoed);
+		close(fd);
+	}
+	close(listener);
 }
 
 /* The value of "pvhtest.action=" among the words of the kernel command line (buffer holds /proc/cmdline). */
@@ -238,6 +452,11 @@ int main(void)
 	report_file("cmdline", "/proc/cmdline");
 	if (has_word("pvhtest.disk=1"))
 		exercise_disk_and_entropy();
+	if (has_word("pvhtest.net=1"))
+		exercise_network();
+	read_file("/proc/cmdline");
+	if (has_word("pvhtest.vsock=1"))
+		exercise_vsock();
 
 	read_file("/proc/cmdline");
 	action = requested_action();

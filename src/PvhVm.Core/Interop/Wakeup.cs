@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace PvhVm.Core.Interop;
 
-/// <summary>An eventfd a host thread polls beside its data descriptor, so another thread can wake it to stop.</summary>
+/// <summary>
+/// An eventfd: one side signals it, the other polls it (a host thread woken to stop, a device thread woken by KVM's
+/// ioeventfd) or KVM consumes it (an irqfd).
+/// </summary>
 internal sealed class Wakeup : IDisposable
 {
     private int _fd;
@@ -22,6 +25,13 @@ internal sealed class Wakeup : IDisposable
     {
         ulong one = 1;
         Libc.Write(_fd, (byte*)&one, sizeof(ulong));
+    }
+
+    /// <summary>Reads the counter back to zero, so the next poll waits for the next signal.</summary>
+    public unsafe void Drain()
+    {
+        ulong count;
+        Libc.Read(_fd, (byte*)&count, sizeof(ulong));
     }
 
     public void Dispose()

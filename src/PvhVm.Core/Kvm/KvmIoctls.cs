@@ -16,7 +16,9 @@ internal static class KvmIoctls
     public static readonly nuint SetIdentityMapAddr = IoW(0x48, 8);
     public static readonly nuint CreateIrqchip = Io(0x60);
     public static readonly nuint IrqLine = IoW(0x61, 8);
+    public static readonly nuint Irqfd = IoW(0x76, 32);
     public static readonly nuint CreatePit2 = IoW(0x77, 64);
+    public static readonly nuint Ioeventfd = IoW(0x79, 64);
     public static readonly nuint Run = Io(0x80);
     public static readonly nuint GetRegs = IoR(0x81, 144);
     public static readonly nuint SetRegs = IoW(0x82, 144);

@@ -46,6 +46,26 @@ internal sealed partial class KvmVm : IDisposable
         _fd.Ioctl(KvmIoctls.IrqLine, level, "KVM_IRQ_LINE");
     }
 
+    /// <summary>KVM_CHECK_EXTENSION on the VM: what this VM supports (0: no).</summary>
+    public int CheckExtension(KvmCapability capability) => _fd.Ioctl(KvmIoctls.CheckExtension, (nint)capability, "KVM_CHECK_EXTENSION");
+
+    /// <summary>
+    /// A 4-byte guest write of <paramref name="value"/> to <paramref name="address"/> signals <paramref name="eventFd"/>
+    /// inside KVM, without an exit to this process; writes of other values exit as before. Lasts as long as the VM.
+    /// </summary>
+    public unsafe void AssignIoeventfd(ulong address, uint value, int eventFd)
+    {
+        var ioeventfd = new KvmIoeventfd { Address = address, Length = 4, Datamatch = value, Fd = eventFd, Flags = KvmIoeventfd.FlagDatamatch };
+        _fd.Ioctl(KvmIoctls.Ioeventfd, &ioeventfd, "KVM_IOEVENTFD");
+    }
+
+    /// <summary>A write to <paramref name="eventFd"/> pulses <paramref name="gsi"/> (high then low: an edge). Lasts as long as the VM.</summary>
+    public unsafe void AssignIrqfd(int eventFd, uint gsi)
+    {
+        var irqfd = new KvmIrqfd { Fd = (uint)eventFd, Gsi = gsi };
+        _fd.Ioctl(KvmIoctls.Irqfd, &irqfd, "KVM_IRQFD");
+    }
+
     public KvmVcpu CreateVcpu(int index)
         => new(new KvmFileDescriptor(_fd.Ioctl(KvmIoctls.CreateVcpu, index, "KVM_CREATE_VCPU")), index, _system.VcpuMmapSize);
 

@@ -17,7 +17,8 @@ namespace PvhVm.Core.Machine;
 /// A VM's devices (cloud-hypervisor's <c>device_manager.rs</c>): creates them, puts them on the port-I/O and MMIO
 /// buses at their <see cref="Layout"/> addresses, wires their interrupt lines to KVM's in-kernel irqchip, and says
 /// what the guest must find about them in the DSDT. Owns the disks' images (and their locks), the network adapters'
-/// taps and receive threads, and the vsock device's socket (and the private directory made for it).
+/// taps and receive threads, the vsock device's socket (and the private directory made for it), and the device I/O
+/// thread with its ioeventfds and irqfds.
 /// </summary>
 internal sealed class DeviceManager : IDisposable
 {
@@ -25,7 +26,9 @@ internal sealed class DeviceManager : IDisposable
     private readonly List<VirtioNet> _networkAdapters = [];
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
 
+    private readonly List<IrqfdLine> _irqfds = [];
     private VirtioVsock? _vsock;
+    private VirtioIoThread? _ioThread;
     private string? _createdVsockDirectory;
     private bool _disposed;
 
@@ -71,15 +74,49 @@ internal sealed class DeviceManager : IDisposable
         IEnumerable<IVirtioDevice> virtioDevices =
             [.. _disks, .. config.EnableEntropy ? [new VirtioRng()] : Array.Empty<IVirtioDevice>(), .. _networkAdapters, .. _vsock is null ? [] : new[] { _vsock }];
         var dsdt = new List<byte[]> { Com1Dsdt };
-        foreach (var (device, slot) in virtioDevices.Select((device, slot) => (device, slot)))
+        try
         {
-            var window = Layout.VirtioMmioBase + (ulong)slot * Layout.VirtioMmioSlotSize;
-            var gsi = Layout.VirtioFirstGsi + (uint)slot;
-            Mmio.Register(window, Layout.VirtioMmioSlotSize, new VirtioMmioTransport(device, memory, new EdgeIrq(vm, gsi), logger));
-            dsdt.Add(VirtioMmioDsdt(slot, window, gsi));
+            if (config.UseVirtioEventFds && config.VirtioDeviceCount > 0 && VirtioIoThread.Supported(vm))
+            {
+                _ioThread = new VirtioIoThread(vm, logger);
+            }
+
+            foreach (var (device, slot) in virtioDevices.Select((device, slot) => (device, slot)))
+            {
+                var window = Layout.VirtioMmioBase + (ulong)slot * Layout.VirtioMmioSlotSize;
+                var gsi = Layout.VirtioFirstGsi + (uint)slot;
+                var transport = new VirtioMmioTransport(device, memory, InterruptLine(vm, gsi), logger);
+                _ioThread?.Attach(transport, window);
+                Mmio.Register(window, Layout.VirtioMmioSlotSize, transport);
+                dsdt.Add(VirtioMmioDsdt(slot, window, gsi));
+            }
+
+            _ioThread?.Start();
+        }
+        catch
+        {
+            Dispose();
+            throw;
         }
 
         DsdtDevices = dsdt;
+        logger.LogDebug("virtio: {Count} device(s), {Path}", config.VirtioDeviceCount,
+            _ioThread is null ? "served on the vCPU thread, KVM_IRQ_LINE interrupts" : "ioeventfd notifications served on an I/O thread, irqfd interrupts");
+    }
+
+    /// <summary>Whether queue notifications reach the devices through ioeventfds and an I/O thread (else through vCPU exits).</summary>
+    public bool UsesVirtioEventFds => _ioThread is not null;
+
+    private IInterruptLine InterruptLine(KvmVm vm, uint gsi)
+    {
+        if (_ioThread is null)
+        {
+            return new EdgeIrq(vm, gsi);
+        }
+
+        var irqfd = new IrqfdLine(vm, gsi);
+        _irqfds.Add(irqfd);
+        return irqfd;
     }
 
     /// <summary>The disks, in guest order (vda first).</summary>
@@ -113,6 +150,13 @@ internal sealed class DeviceManager : IDisposable
         }
 
         _disposed = true;
+        // First: the I/O thread serves the devices below, and must be out of them before they close.
+        _ioThread?.Dispose();
+        foreach (var irqfd in _irqfds)
+        {
+            irqfd.Dispose();
+        }
+
         foreach (var disk in _disks)
         {
             disk.Dispose();

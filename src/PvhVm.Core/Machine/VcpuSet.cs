@@ -131,6 +131,9 @@ internal sealed partial class VcpuSet : IVcpuHost
         }
     }
 
+    /// <summary>Exits to this process handled by all vCPUs so far.</summary>
+    public long Exits => _runners.Sum(runner => runner.Exits);
+
     /// <summary>Releases the vCPUs' descriptors and kvm_run pages: only once no thread is in KVM_RUN.</summary>
     public void Release()
     {

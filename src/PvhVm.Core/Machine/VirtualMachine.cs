@@ -26,6 +26,7 @@ public sealed partial class VirtualMachine : IDisposable
     private KernelImage? _kernel;
     private PreparedVm? _prepared;
     private DeviceManager? _devices;
+    private long _exitsAtRelease;
     private VcpuSet? _vcpus;
     private VmStatus _status = VmStatus.Created;
     private int _ending;
@@ -131,6 +132,18 @@ public sealed partial class VirtualMachine : IDisposable
 
     /// <summary>MMIO accesses outside RAM that no device claimed (read as all-ones, writes dropped).</summary>
     public long UnhandledMmioAccesses => _devices?.Mmio.UnhandledAccesses ?? 0;
+
+    /// <summary>
+    /// Exits from the guest to this process (port and MMIO accesses, halts, ...) over all vCPUs since the VM started:
+    /// what device and console I/O costs in round trips through the host, the figure the benchmark divides by requests.
+    /// </summary>
+    public long VcpuExits => _vcpus?.Exits ?? Interlocked.Read(ref _exitsAtRelease);
+
+    /// <summary>
+    /// Whether the VM's virtio queue notifications reach its devices through KVM ioeventfds and a device I/O thread, with
+    /// irqfd interrupts (<see cref="VmConfig.UseVirtioEventFds"/> and a host that has them); false before the VM starts.
+    /// </summary>
+    public bool VirtioEventFdsInUse => _devices?.UsesVirtioEventFds ?? false;
 
     /// <summary>Raised once, from an engine thread, when the VM reaches Stopped or Failed.</summary>
     public event EventHandler? Exited;
@@ -410,7 +423,12 @@ public sealed partial class VirtualMachine : IDisposable
     {
         lock (_gate)
         {
-            _vcpus?.Release();
+            if (_vcpus is { } vcpus)
+            {
+                Interlocked.Exchange(ref _exitsAtRelease, vcpus.Exits);
+                vcpus.Release();
+            }
+
             _vcpus = null;
             // Before RAM and the KVM VM go: device threads (network receive, vsock) write guest memory and raise interrupts.
             _devices?.Dispose();

@@ -29,6 +29,13 @@ public sealed record VmConfig(
     /// <summary>The host's Unix socket for the guest's vsock; null for one in a private (0700) directory of the VM's own.</summary>
     public string? VsockPath { get; init; }
 
+    /// <summary>
+    /// Whether virtio queue notifications go through KVM ioeventfds to a device I/O thread and interrupts through irqfds,
+    /// where the host's KVM has both (the default). False serves every request on the vCPU thread that notified and
+    /// raises interrupts with KVM_IRQ_LINE, as on hosts without them: the benchmark measures both ways.
+    /// </summary>
+    public bool UseVirtioEventFds { get; init; } = true;
+
     /// <summary>Whether there is a vsock device at all.</summary>
     public bool HasVsock => EnableVsock || VsockCid is not null || VsockPath is not null;
 

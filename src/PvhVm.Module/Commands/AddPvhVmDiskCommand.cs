@@ -43,7 +43,7 @@ public sealed class AddPvhVmDiskCommand : VmTargetCmdlet
 
                 try
                 {
-                    var disk = entry.Vm.AddDisk(new DiskConfig(resolved, ReadOnly, Serial));
+                    var disk = entry.AddDisk(new DiskConfig(resolved, ReadOnly, Serial));
                     if (PassThru)
                     {
                         WriteObject(Tagged(disk, GetPvhVmDiskCommand.DiskTypeName));
@@ -51,7 +51,7 @@ public sealed class AddPvhVmDiskCommand : VmTargetCmdlet
                 }
                 catch (Exception e) when (e is not PipelineStoppedException)
                 {
-                    WriteError(EngineErrors.Record(e, entry.Vm));
+                    WriteError(EngineErrors.Record(e, entry));
                 }
             }
         }

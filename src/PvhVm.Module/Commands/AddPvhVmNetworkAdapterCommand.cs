@@ -33,7 +33,7 @@ public sealed class AddPvhVmNetworkAdapterCommand : VmTargetCmdlet
 
                 try
                 {
-                    var adapter = entry.Vm.AddNetworkAdapter(new NetworkAdapterConfig(tap, MacAddress));
+                    var adapter = entry.AddNetworkAdapter(new NetworkAdapterConfig(tap, MacAddress));
                     if (PassThru)
                     {
                         WriteObject(Tagged(adapter, GetPvhVmNetworkAdapterCommand.AdapterTypeName));
@@ -41,7 +41,7 @@ public sealed class AddPvhVmNetworkAdapterCommand : VmTargetCmdlet
                 }
                 catch (Exception e) when (e is not PipelineStoppedException)
                 {
-                    WriteError(EngineErrors.Record(e, entry.Vm));
+                    WriteError(EngineErrors.Record(e, entry));
                 }
             }
         }

@@ -1,13 +1,14 @@
 using System.Management.Automation;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
 /// <summary>
 /// Checkpoint-PvhVm: saves a VM to a folder (guest RAM with holes for untouched pages, vCPUs, irqchip, devices, a
 /// manifest). A running VM is paused for the save and runs on after it; a paused VM stays paused. Outputs the checkpoint.
+/// In-process VMs only so far: a host-process VM is a CheckpointNeedsInProcessVm error.
 /// </summary>
 [Cmdlet(VerbsData.Checkpoint, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(Checkpoint))]
@@ -18,7 +19,7 @@ public sealed class CheckpointPvhVmCommand : VmTargetCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    private readonly List<RegisteredVm> _targets = [];
+    private readonly List<VmHandle> _targets = [];
 
     // Collected first: whether each VM gets a subfolder depends on how many the whole pipeline names.
     protected override void ProcessRecord() => _targets.AddRange(ResolveTargets().Where(entry => !_targets.Contains(entry)));
@@ -31,9 +32,8 @@ public sealed class CheckpointPvhVmCommand : VmTargetCmdlet
             return;
         }
 
-        foreach (var entry in _targets)
+        foreach (var vm in _targets)
         {
-            var vm = entry.Vm;
             if (vm.State is not (VmState.Running or VmState.Paused))
             {
                 WriteError(VmErrors.InvalidState(vm, "checkpoint"));
@@ -56,12 +56,12 @@ public sealed class CheckpointPvhVmCommand : VmTargetCmdlet
             }
             finally
             {
-                DrainLogs([entry]);
+                DrainLogs([vm]);
             }
         }
     }
 
-    private static Checkpoint Save(Core.Machine.VirtualMachine vm, string folder)
+    private static Checkpoint Save(VmHandle vm, string folder)
     {
         if (vm.State == VmState.Paused)
         {

@@ -1,7 +1,8 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using PvhVm.Module.Registry;
+using PvhVm.Core.Machine;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -20,11 +21,24 @@ public sealed class DiskGuestNameCompleter : IArgumentCompleter
         var prefix = WildcardPattern.Get(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
         return VmRegistry.All()
             .Where(entry => vmPattern.IsMatch(entry.Name))
-            .SelectMany(entry => entry.Vm.GetDisks())
+            .SelectMany(DisksOf)
             .Where(disk => prefix.IsMatch(disk.GuestName))
             .GroupBy(disk => disk.GuestName)
             .OrderBy(group => group.Key, StringComparer.Ordinal)
             .Select(group => new CompletionResult(group.Key, group.Key, CompletionResultType.ParameterValue,
                 string.Join(", ", group.Select(disk => $"{disk.VmName}: {disk.Path}"))));
+    }
+
+    /// <summary>A VM whose host has ended (or will not answer) has no disks to offer; completion goes on with the others.</summary>
+    private static IReadOnlyList<VmDisk> DisksOf(VmHandle vm)
+    {
+        try
+        {
+            return vm.GetDisks();
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            return [];
+        }
     }
 }

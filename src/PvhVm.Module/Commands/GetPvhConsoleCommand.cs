@@ -2,7 +2,7 @@ using System.Management.Automation;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
 using PvhVm.Module.Records;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -14,7 +14,7 @@ namespace PvhVm.Module.Commands;
 [OutputType(typeof(ConsoleLineRecord))]
 public sealed class GetPvhConsoleCommand : VmTargetCmdlet
 {
-    private readonly List<RegisteredVm> _targets = [];
+    private readonly List<VmHandle> _targets = [];
 
     /// <summary>Only the last N lines (after -Pattern filtering).</summary>
     [Parameter]
@@ -36,7 +36,7 @@ public sealed class GetPvhConsoleCommand : VmTargetCmdlet
         {
             if (!Wait)
             {
-                WriteLines(entry, entry.Vm.Console.Snapshot(), Filter(), Tail);
+                WriteLines(entry, entry.ReadConsole(-1, tail: null, TimeSpan.Zero, StopToken).Lines, Filter(), Tail);
             }
             else if (!_targets.Contains(entry))
             {
@@ -55,41 +55,42 @@ public sealed class GetPvhConsoleCommand : VmTargetCmdlet
 
         var filter = Filter();
         var last = new long[_targets.Count];
+        var done = new bool[_targets.Count];
         for (var i = 0; i < _targets.Count; i++)
         {
-            var lines = _targets[i].Vm.Console.Snapshot();
-            last[i] = lines.Count > 0 ? lines[^1].Sequence : -1;
-            WriteLines(_targets[i], lines, filter, Tail);
+            var read = _targets[i].ReadConsole(-1, tail: null, TimeSpan.Zero, StopToken);
+            last[i] = read.Lines.Count > 0 ? read.Lines[^1].Sequence : -1;
+            done[i] = read.Completed;
+            WriteLines(_targets[i], read.Lines, filter, Tail);
         }
 
-        while (!StopToken.IsCancellationRequested)
+        // Each turn waits up to 100 ms on one VM still printing (over a host's socket, a long poll) and reads the others
+        // without waiting, so every VM's lines come at most 100 ms late and interleave as printed.
+        while (!StopToken.IsCancellationRequested && done.Contains(false))
         {
-            var allDone = true;
+            var waitOn = Array.IndexOf(done, false);
             for (var i = 0; i < _targets.Count; i++)
             {
-                var console = _targets[i].Vm.Console;
-                var done = console.IsCompleted;
-                var lines = console.ReadAfter(last[i]);
-                if (lines.Count > 0)
+                if (done[i])
                 {
-                    last[i] = lines[^1].Sequence;
-                    WriteLines(_targets[i], lines, filter, tail: null);
+                    continue;
                 }
 
-                allDone &= done;
+                var read = _targets[i].ReadConsole(last[i], tail: null, i == waitOn ? FollowInterval : TimeSpan.Zero, StopToken);
+                if (read.Lines.Count > 0)
+                {
+                    last[i] = read.Lines[^1].Sequence;
+                    WriteLines(_targets[i], read.Lines, filter, tail: null);
+                }
+
+                done[i] = read.Completed;
             }
 
             DrainLogs(_targets);
-            if (allDone)
-            {
-                return;
-            }
-
-            // Sleep on one VM that is still printing; the others are read on the next turn, at most 100 ms later.
-            var index = Enumerable.Range(0, _targets.Count).First(i => !_targets[i].Vm.Console.IsCompleted || i == _targets.Count - 1);
-            _targets[index].Vm.Console.WaitForLinesAfter(last[index], TimeSpan.FromMilliseconds(100), StopToken);
         }
     }
+
+    private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(100);
 
     private Regex? Filter()
     {
@@ -104,7 +105,7 @@ public sealed class GetPvhConsoleCommand : VmTargetCmdlet
         }
     }
 
-    private void WriteLines(RegisteredVm entry, IReadOnlyList<ConsoleLine> lines, Regex? filter, int? tail)
+    private void WriteLines(VmHandle entry, IReadOnlyList<ConsoleLine> lines, Regex? filter, int? tail)
     {
         var selected = filter is null ? lines : lines.Where(line => filter.IsMatch(line.Text)).ToList();
         foreach (var line in tail is null ? selected : selected.Skip(Math.Max(0, selected.Count - tail.Value)))

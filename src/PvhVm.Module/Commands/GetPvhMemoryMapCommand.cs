@@ -15,7 +15,7 @@ public sealed class GetPvhMemoryMapCommand : VmTargetCmdlet
     {
         foreach (var entry in ResolveTargets())
         {
-            var map = entry.Vm.MemoryMap;
+            var map = entry.MemoryMap;
             if (map.Count == 0)
             {
                 WriteVerbose($"VM '{entry.Name}' has not been started; its memory is laid out when it starts.");

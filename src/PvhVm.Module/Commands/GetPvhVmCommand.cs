@@ -1,12 +1,15 @@
 using System.Management.Automation;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
-/// <summary>Get-PvhVm: the VMs registered in this process, by name (wildcards) or id, optionally filtered by state.</summary>
+/// <summary>
+/// Get-PvhVm: the VMs this pwsh can reach - its in-process VMs and every host-process VM of the user's runtime directory,
+/// whichever pwsh made it - by name (wildcards) or id, optionally filtered by state.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "PvhVm", DefaultParameterSetName = ByName)]
-[OutputType(typeof(VirtualMachine))]
+[OutputType(typeof(VmHandle))]
 public sealed class GetPvhVmCommand : PvhCmdlet
 {
     private const string ByName = "ByName";
@@ -27,7 +30,7 @@ public sealed class GetPvhVmCommand : PvhCmdlet
 
     protected override void ProcessRecord()
     {
-        var found = new List<RegisteredVm>();
+        var found = new List<VmHandle>();
         if (ParameterSetName == ById)
         {
             foreach (var id in Id)
@@ -47,11 +50,11 @@ public sealed class GetPvhVmCommand : PvhCmdlet
             found.AddRange(ResolveNames(Name));
         }
 
-        foreach (var entry in found.DistinctBy(entry => entry.Vm.Id))
+        foreach (var entry in found.DistinctBy(entry => entry.Id))
         {
-            if (State is null || State.Contains(entry.Vm.State))
+            if (State is null || State.Contains(entry.State))
             {
-                WriteObject(entry.Vm);
+                WriteObject(entry);
             }
         }
     }

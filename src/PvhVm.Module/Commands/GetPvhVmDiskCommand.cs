@@ -14,7 +14,7 @@ public sealed class GetPvhVmDiskCommand : VmTargetCmdlet
     {
         foreach (var entry in ResolveTargets())
         {
-            foreach (var disk in entry.Vm.GetDisks())
+            foreach (var disk in entry.GetDisks())
             {
                 WriteObject(Tagged(disk, DiskTypeName));
             }

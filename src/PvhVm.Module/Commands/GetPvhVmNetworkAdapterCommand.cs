@@ -14,7 +14,7 @@ public sealed class GetPvhVmNetworkAdapterCommand : VmTargetCmdlet
     {
         foreach (var entry in ResolveTargets())
         {
-            foreach (var adapter in entry.Vm.GetNetworkAdapters())
+            foreach (var adapter in entry.GetNetworkAdapters())
             {
                 WriteObject(Tagged(adapter, AdapterTypeName));
             }

@@ -2,13 +2,17 @@ using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using PvhVm.Core.Machine;
 using PvhVm.Module.Logging;
-using PvhVm.Module.Registry;
+using PvhVm.Control;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
-/// <summary>New-PvhVm: inspects the kernel, creates a VM in state Created and registers it under a unique name.</summary>
+/// <summary>
+/// New-PvhVm: creates a VM in state Created under a unique name, in a host process of its own (the default: it outlives
+/// this pwsh and every pwsh of the user sees it) or, with -InProcess, in this pwsh. The engine inspects the kernel either way.
+/// </summary>
 [Cmdlet(VerbsCommon.New, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-[OutputType(typeof(VirtualMachine))]
+[OutputType(typeof(VmHandle))]
 public sealed class NewPvhVmCommand : PvhCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -70,9 +74,27 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     [ValidateNotNullOrEmpty]
     public string? VsockPath { get; set; }
 
+    /// <summary>Runs the VM in this pwsh process, as a short runbook wants: the fastest round trip, gone with the process.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter InProcess { get; set; }
+
+    /// <summary>The host process's memory (RAM and swap, guest pages included) in MiB, enforced by a cgroup of its own.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, int.MaxValue)]
+    public int? MemoryLimitMB { get; set; }
+
+    /// <summary>The host process's CPU time, in percent of one CPU (200 = two CPUs), enforced by a cgroup of its own.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 100_000)]
+    public int? CpuQuotaPercent { get; set; }
+
+    private static string ModuleDirectory => Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!;
+
     /// <summary>The probe kernel shipped in the module folder, used when no -KernelPath is given.</summary>
-    internal static string BuiltInProbePath
-        => Path.Combine(Path.GetDirectoryName(typeof(NewPvhVmCommand).Assembly.Location)!, "guests", "probe.elf");
+    internal static string BuiltInProbePath => Path.Combine(ModuleDirectory, "guests", "probe.elf");
+
+    /// <summary>The per-VM host program, NativeAOT, shipped in the module folder.</summary>
+    internal static string HostProgramPath => Path.Combine(ModuleDirectory, "host", "pvhvm-host");
 
     protected override void ProcessRecord()
     {
@@ -132,11 +154,62 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             VsockCid = VsockCid,
             VsockPath = vsockPath,
         };
+        if (config.HasVsock && !TryChooseVsockCid(ref config))
+        {
+            return;
+        }
         if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s), {disks.Count} disk(s) and {TapName.Length} network adapter(s)"))
         {
             return;
         }
 
+        if (InProcess && (MemoryLimitMB is not null || CpuQuotaPercent is not null))
+        {
+            // Not a parameter set: a script passing -InProcess:$false or splatting it must still reach the limits.
+            WriteError(VmErrors.ForVm(EngineErrors.Record(new ArgumentException(
+                "-MemoryLimitMB and -CpuQuotaPercent limit a VM's host process; an -InProcess VM runs in this pwsh and has none."), Name), Name));
+            return;
+        }
+
+        if (InProcess)
+        {
+            CreateInProcess(config);
+        }
+        else
+        {
+            CreateInHostProcess(config);
+        }
+    }
+
+    private void CreateInHostProcess(VmConfig config)
+    {
+        var folder = VmRegistry.Directory.FolderFor(Name);
+        if (System.Text.Encoding.UTF8.GetByteCount(folder.SocketPath) > MaxSocketPathBytes)
+        {
+            WriteError(VmErrors.InvalidName(Name, $"The VM name '{Name}' is too long for a host-process VM: its socket path {folder.SocketPath} must fit in {MaxSocketPathBytes} bytes. Use a shorter name (or -InProcess)."));
+            return;
+        }
+
+        try
+        {
+            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent));
+            WriteObject(VmRegistry.AddHostProcess(launched, description));
+        }
+        catch (VmFolderExistsException)
+        {
+            WriteError(VmErrors.NameTaken(Name));
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(VmErrors.ForVm(EngineErrors.Record(e, Name), Name));
+        }
+    }
+
+    /// <summary>sockaddr_un's sun_path holds 108 bytes, the last a NUL.</summary>
+    private const int MaxSocketPathBytes = 107;
+
+    private void CreateInProcess(VmConfig config)
+    {
         var log = new VmLogQueue(Name);
         VirtualMachine vm;
         try
@@ -151,18 +224,50 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         }
 
         DrainLog(log);
-        TagVm(vm);
-        var entry = new RegisteredVm(vm, log);
+        var entry = new InProcessVm(vm, log);
+        TagVm(entry);
         if (!VmRegistry.TryAdd(entry))
         {
-            // Another runspace took the name while the kernel was being inspected.
+            // Another runspace (or pwsh, for a host-process VM) took the name while the kernel was being inspected.
             vm.Dispose();
             WriteError(VmErrors.NameTaken(Name));
             return;
         }
 
-        WriteObject(vm);
+        WriteObject(entry);
     }
+
+    /// <summary>
+    /// A CID no VM of this user holds, in any process: each host process allocates only among its own VMs (one), so the
+    /// choice is made here, over every VM Get-PvhVm sees. A CID asked for that another VM holds is an InvalidVmConfig error.
+    /// </summary>
+    private bool TryChooseVsockCid(ref VmConfig config)
+    {
+        var held = VmRegistry.All().Select(vm => vm.VsockCid).OfType<uint>().ToHashSet();
+        if (config.VsockCid is { } requested)
+        {
+            if (!held.Contains(requested))
+            {
+                return true;
+            }
+
+            var taken = new ArgumentException($"Vsock CID {requested} is already another VM's; VM '{Name}' needs its own.", nameof(VsockCid));
+            WriteError(VmErrors.ForVm(EngineErrors.Record(taken, Name), Name));
+            return false;
+        }
+
+        var cid = FirstGuestCid;
+        while (held.Contains(cid))
+        {
+            cid++;
+        }
+
+        config = config with { VsockCid = cid };
+        return true;
+    }
+
+    /// <summary>0-2 are the hypervisor, the local loopback and the host; guests start at 3.</summary>
+    private const uint FirstGuestCid = 3;
 
     /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or says why not (PathNotFound).</summary>
     private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved, [NotNullWhen(false)] out ErrorRecord? error)

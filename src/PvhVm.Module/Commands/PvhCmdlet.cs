@@ -1,9 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using Microsoft.Extensions.Logging;
-using PvhVm.Core.Machine;
 using PvhVm.Module.Logging;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -30,11 +29,14 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Writes the engine messages queued for these VMs. Pipeline thread only.</summary>
-    internal void DrainLogs(IEnumerable<RegisteredVm> vms)
+    internal void DrainLogs(IEnumerable<VmHandle> vms)
     {
         foreach (var vm in vms)
         {
-            DrainLog(vm.Log);
+            if (vm.Log is { } log)
+            {
+                DrainLog(log);
+            }
         }
     }
 
@@ -65,7 +67,7 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
     /// can see it. PowerShell keeps the type names given to a .NET object for every later wrapper of it, process-wide:
     /// adding the name at each write would grow the list and change it from several runspaces at once.
     /// </summary>
-    internal static void TagVm(VirtualMachine vm) => PSObject.AsPSObject(vm).TypeNames.Insert(0, VmTypeName);
+    internal static void TagVm(VmHandle vm) => PSObject.AsPSObject(vm).TypeNames.Insert(0, VmTypeName);
 
     internal static PSObject Tagged(object value, string typeName)
     {
@@ -78,7 +80,7 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
     /// Runs <paramref name="work"/> for every VM on its own thread and waits for all of them, waking every
     /// 100 ms to write log messages and progress. Ctrl+C stops the pipeline (PipelineStoppedException).
     /// </summary>
-    internal Task<T>[] RunForEach<T>(IReadOnlyList<RegisteredVm> vms, Func<RegisteredVm, CancellationToken, T> work, string? progressActivity = null)
+    internal Task<T>[] RunForEach<T>(IReadOnlyList<VmHandle> vms, Func<VmHandle, CancellationToken, T> work, string? progressActivity = null)
     {
         var tasks = vms.Select(vm => Task.Factory.StartNew(
             () => work(vm, StopToken), StopToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
@@ -140,9 +142,9 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
     /// The registered VMs these names match (wildcards allowed), each once, ordered as asked. A literal name
     /// that matches nothing is a VmNotFound error; a wildcard that matches nothing is not an error.
     /// </summary>
-    internal IReadOnlyList<RegisteredVm> ResolveNames(IEnumerable<string> names)
+    internal IReadOnlyList<VmHandle> ResolveNames(IEnumerable<string> names)
     {
-        var found = new List<RegisteredVm>();
+        var found = new List<VmHandle>();
         foreach (var name in names)
         {
             var matches = VmRegistry.Match(name);
@@ -154,7 +156,7 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
             found.AddRange(matches);
         }
 
-        return found.DistinctBy(entry => entry.Vm.Id).ToList();
+        return found.DistinctBy(entry => entry.Id).ToList();
     }
 
     /// <summary>

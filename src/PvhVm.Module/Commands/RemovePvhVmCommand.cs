@@ -1,10 +1,13 @@
 using System.Management.Automation;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
-/// <summary>Remove-PvhVm: unregisters VMs and frees their memory and threads. A running VM is stopped first only with -Force.</summary>
+/// <summary>
+/// Remove-PvhVm: unregisters VMs and frees their memory and threads; a host-process VM's host exits and its folder goes
+/// (a dead host's folder too). A running VM is stopped first only with -Force.
+/// </summary>
 [Cmdlet(VerbsCommon.Remove, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(void))]
 public sealed class RemovePvhVmCommand : VmTargetCmdlet
@@ -15,9 +18,8 @@ public sealed class RemovePvhVmCommand : VmTargetCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var entry in ResolveTargets())
+        foreach (var vm in ResolveTargets())
         {
-            var vm = entry.Vm;
             var running = vm.State.IsActive();
             if (running && !Force)
             {
@@ -30,18 +32,21 @@ public sealed class RemovePvhVmCommand : VmTargetCmdlet
                 continue;
             }
 
-            if (!running)
+            try
             {
-                DrainLogs([entry]);
+                // Removing a running VM stops it first (the engine's Dispose, a host's DELETE /vm) and waits for its vCPUs.
+                if (!vm.Remove())
+                {
+                    WriteError(VmErrors.NotRegistered(vm));
+                }
             }
-            else if (!TryStop(entry))
+            catch (Exception e) when (e is not PipelineStoppedException)
             {
-                continue;
+                WriteError(EngineErrors.Record(e, vm));
             }
-
-            if (VmRegistry.Remove(entry))
+            finally
             {
-                vm.Dispose();
+                DrainLogs([vm]);
             }
         }
     }

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -33,7 +33,7 @@ public sealed class RemovePvhVmDiskCommand : VmTargetCmdlet
             {
                 if (VmRegistry.Match(WildcardPattern.Escape(disk.VmName)) is [var entry])
                 {
-                    Remove(entry, entry.Vm.GetDisks().Where(current => current.Path == disk.Path).Select(current => current.GuestName));
+                    Remove(entry, entry.GetDisks().Where(current => current.Path == disk.Path).Select(current => current.GuestName));
                 }
                 else
                 {
@@ -51,7 +51,7 @@ public sealed class RemovePvhVmDiskCommand : VmTargetCmdlet
     }
 
     /// <summary>Removes the last first, so that the names still to remove keep meaning the disks they named.</summary>
-    private void Remove(RegisteredVm entry, IEnumerable<string> guestNames)
+    private void Remove(VmHandle entry, IEnumerable<string> guestNames)
     {
         foreach (var guestName in guestNames.Distinct(StringComparer.Ordinal).OrderDescending(StringComparer.Ordinal))
         {
@@ -62,14 +62,14 @@ public sealed class RemovePvhVmDiskCommand : VmTargetCmdlet
 
             try
             {
-                if (!entry.Vm.RemoveDisk(guestName))
+                if (!entry.RemoveDisk(guestName))
                 {
-                    WriteError(VmErrors.DiskNotFound(entry.Vm, guestName));
+                    WriteError(VmErrors.DiskNotFound(entry, guestName));
                 }
             }
             catch (Exception e) when (e is not PipelineStoppedException)
             {
-                WriteError(EngineErrors.Record(e, entry.Vm));
+                WriteError(EngineErrors.Record(e, entry));
             }
         }
     }

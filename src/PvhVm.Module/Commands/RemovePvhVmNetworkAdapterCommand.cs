@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -52,7 +52,7 @@ public sealed class RemovePvhVmNetworkAdapterCommand : VmTargetCmdlet
         }
     }
 
-    private void Remove(RegisteredVm entry, string tapName)
+    private void Remove(VmHandle entry, string tapName)
     {
         if (!ShouldProcess(entry.Name, $"Remove network adapter on tap '{tapName}'"))
         {
@@ -61,14 +61,14 @@ public sealed class RemovePvhVmNetworkAdapterCommand : VmTargetCmdlet
 
         try
         {
-            if (!entry.Vm.RemoveNetworkAdapter(tapName))
+            if (!entry.RemoveNetworkAdapter(tapName))
             {
-                WriteError(VmErrors.NetworkAdapterNotFound(entry.Vm, tapName));
+                WriteError(VmErrors.NetworkAdapterNotFound(entry, tapName));
             }
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(EngineErrors.Record(e, entry.Vm));
+            WriteError(EngineErrors.Record(e, entry));
         }
     }
 }

@@ -2,7 +2,7 @@ using System.Management.Automation;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Machine;
 using PvhVm.Module.Logging;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -10,9 +10,10 @@ namespace PvhVm.Module.Commands;
 /// Restore-PvhVm: starts a new VM from a checkpoint folder, running on from where the checkpoint was taken. Its RAM maps
 /// the checkpoint's memory copy-on-write, so many VMs restored from one checkpoint share every page none has written.
 /// -Clone names each VM after the checkpoint's VM with a number (web-1, web-2, ...); -Count restores that many at once.
+/// Restored VMs run in this pwsh (in-process VMs, as New-PvhVm -InProcess makes), whatever hosting the checkpointed VM had.
 /// </summary>
 [Cmdlet(VerbsData.Restore, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-[OutputType(typeof(VirtualMachine))]
+[OutputType(typeof(VmHandle))]
 public sealed class RestorePvhVmCommand : PvhCmdlet
 {
     /// <summary>The checkpoint folder; also bound from a piped string or a piped checkpoint's Path.</summary>
@@ -76,8 +77,8 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     {
         var log = new VmLogQueue(name);
         var vm = VirtualMachine.Restore(checkpoint.Path, name, log);
-        TagVm(vm);
-        var entry = new RegisteredVm(vm, log);
+        var entry = new InProcessVm(vm, log);
+        TagVm(entry);
         if (!VmRegistry.TryAdd(entry))
         {
             vm.Dispose();
@@ -87,12 +88,12 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
 
         try
         {
-            vm.Start();
+            entry.Start();
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
             // The VM stays registered, Failed, as a VM whose boot failed does: Get-PvhVm shows why.
-            WriteError(EngineErrors.Record(e, vm));
+            WriteError(EngineErrors.Record(e, entry));
             return;
         }
         finally
@@ -100,7 +101,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
             DrainLog(log);
         }
 
-        WriteObject(vm);
+        WriteObject(entry);
     }
 
     private static string FreeCloneName(string baseName)

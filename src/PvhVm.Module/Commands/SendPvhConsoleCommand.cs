@@ -26,7 +26,7 @@ public sealed class SendPvhConsoleCommand : VmTargetCmdlet
         var bytes = Encoding.UTF8.GetBytes(Line ? Text + "\n" : Text);
         foreach (var entry in ResolveTargets())
         {
-            var vm = entry.Vm;
+            var vm = entry;
             if (vm.State != VmState.Running)
             {
                 WriteError(VmErrors.InvalidState(vm, "send console input to"));

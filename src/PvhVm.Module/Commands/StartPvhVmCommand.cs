@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -9,10 +9,10 @@ namespace PvhVm.Module.Commands;
 /// with progress; -Wait then waits for them all to exit.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByVm)]
-[OutputType(typeof(VirtualMachine))]
+[OutputType(typeof(VmHandle))]
 public sealed class StartPvhVmCommand : VmTargetCmdlet
 {
-    private readonly List<RegisteredVm> _targets = [];
+    private readonly List<VmHandle> _targets = [];
 
     /// <summary>Waits until every started VM has exited.</summary>
     [Parameter]
@@ -41,15 +41,15 @@ public sealed class StartPvhVmCommand : VmTargetCmdlet
     {
         var tasks = RunForEach(_targets, (entry, _) =>
         {
-            entry.Vm.Start();
+            entry.Start();
             return true;
         }, "Starting PvhVm VMs");
-        var started = new List<RegisteredVm>();
+        var started = new List<VmHandle>();
         for (var i = 0; i < _targets.Count; i++)
         {
             if (tasks[i].IsFaulted)
             {
-                WriteError(EngineErrors.Record(tasks[i].Exception!.GetBaseException(), _targets[i].Vm));
+                WriteError(EngineErrors.Record(tasks[i].Exception!.GetBaseException(), _targets[i]));
             }
             else
             {
@@ -62,7 +62,7 @@ public sealed class StartPvhVmCommand : VmTargetCmdlet
         {
             foreach (var entry in result)
             {
-                WriteObject(entry.Vm);
+                WriteObject(entry);
             }
         }
     }

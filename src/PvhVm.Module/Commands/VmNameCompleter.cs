@@ -2,7 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Text.RegularExpressions;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -26,7 +26,7 @@ public sealed class VmNameCompleter : IArgumentCompleter
             var text = BareWord.IsMatch(entry.Name)
                 ? entry.Name
                 : $"'{CodeGeneration.EscapeSingleQuotedStringContent(entry.Name)}'";
-            yield return new CompletionResult(text, entry.Name, CompletionResultType.ParameterValue, $"{entry.Name} ({entry.Vm.State})");
+            yield return new CompletionResult(text, entry.Name, CompletionResultType.ParameterValue, $"{entry.Name} ({entry.State})");
         }
     }
 }

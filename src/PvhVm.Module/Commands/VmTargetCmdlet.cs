@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -28,19 +28,19 @@ public abstract class VmTargetCmdlet : PvhCmdlet
     // property to -Name by property name.
     [Parameter(ParameterSetName = ByVm, Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
-    public VirtualMachine[] VM { get; set; } = [];
+    public VmHandle[] VM { get; set; } = [];
 
     /// <summary>The registered VMs this record names, each once; a VM object that was removed is a VmNotFound error.</summary>
-    internal IReadOnlyList<RegisteredVm> ResolveTargets()
+    internal IReadOnlyList<VmHandle> ResolveTargets()
     {
-        var found = new List<RegisteredVm>();
+        var found = new List<VmHandle>();
         if (ParameterSetName == ByVm)
         {
             foreach (var vm in VM)
             {
-                if (VmRegistry.Find(vm) is { } entry)
+                if (vm.Exists)
                 {
-                    found.Add(entry);
+                    found.Add(vm);
                 }
                 else
                 {
@@ -53,18 +53,17 @@ public abstract class VmTargetCmdlet : PvhCmdlet
             found.AddRange(ResolveNames(Name));
         }
 
-        return found.DistinctBy(entry => entry.Vm.Id).ToList();
+        return found.DistinctBy(entry => entry.Id).ToList();
     }
 
     /// <summary>
     /// For each target in state <paramref name="required"/> (others are InvalidVmState errors), after ShouldProcess:
     /// runs <paramref name="change"/>; what the engine threw is that VM's error.
     /// </summary>
-    internal void ChangeEach(VmState required, string operation, string action, Action<VirtualMachine> change, bool passThru)
+    internal void ChangeEach(VmState required, string operation, string action, Action<VmHandle> change, bool passThru)
     {
-        foreach (var entry in ResolveTargets())
+        foreach (var vm in ResolveTargets())
         {
-            var vm = entry.Vm;
             if (vm.State != required)
             {
                 WriteError(VmErrors.InvalidState(vm, operation));
@@ -87,7 +86,7 @@ public abstract class VmTargetCmdlet : PvhCmdlet
             }
             finally
             {
-                DrainLogs([entry]);
+                DrainLogs([vm]);
             }
 
             if (passThru)
@@ -97,17 +96,20 @@ public abstract class VmTargetCmdlet : PvhCmdlet
         }
     }
 
-    /// <summary>Stops the VM and drains its engine messages; what the engine threw is the VM's error, and false.</summary>
-    internal bool TryStop(RegisteredVm entry)
+    /// <summary>
+    /// Stops the VM and drains its engine messages; what the engine threw is the VM's error, and false. A VM that another
+    /// session (or runspace) stopped first is an InvalidVmState error.
+    /// </summary>
+    internal bool TryStop(VmHandle entry)
     {
         try
         {
-            entry.Vm.Stop();
+            entry.Stop();
             return true;
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteError(EngineErrors.Record(e, entry.Vm));
+            WriteError(EngineErrors.Record(e, entry));
             return false;
         }
         finally
@@ -121,15 +123,15 @@ public abstract class VmTargetCmdlet : PvhCmdlet
     /// Returns the VMs that got there; each that did not is a non-terminating error. Ctrl+C ends the wait
     /// at once and leaves every VM running.
     /// </summary>
-    internal IReadOnlyList<RegisteredVm> WaitForAll(IReadOnlyList<RegisteredVm> vms, Regex? pattern, TimeSpan timeout)
+    internal IReadOnlyList<VmHandle> WaitForAll(IReadOnlyList<VmHandle> vms, Regex? pattern, TimeSpan timeout)
     {
         var tasks = RunForEach(vms, (entry, cancel) => pattern is null
-            ? entry.Vm.WaitForExit(timeout, cancel)
-            : entry.Vm.Console.WaitFor(pattern, timeout, cancel) is not null);
-        var reached = new List<RegisteredVm>();
+            ? entry.WaitForExit(timeout, cancel)
+            : entry.WaitForConsolePattern(pattern, timeout, cancel) is not null);
+        var reached = new List<VmHandle>();
         for (var i = 0; i < vms.Count; i++)
         {
-            var vm = vms[i].Vm;
+            var vm = vms[i];
             if (tasks[i].IsFaulted)
             {
                 WriteError(EngineErrors.Record(tasks[i].Exception!.GetBaseException(), vm));

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using System.Net.Sockets;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 using PvhVm.Module.Vsock;
 
 namespace PvhVm.Module.Commands;
@@ -27,7 +27,7 @@ public abstract class VsockCmdlet : PvhCmdlet
     private protected TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     /// <summary>The connected socket after `OK`, or null with the error written.</summary>
-    private protected Socket? Open(out VirtualMachine? vm)
+    private protected Socket? Open(out VmHandle? vm)
     {
         vm = null;
         if (VmRegistry.Match(WildcardPattern.Escape(Name)) is not [var entry])
@@ -36,7 +36,7 @@ public abstract class VsockCmdlet : PvhCmdlet
             return null;
         }
 
-        vm = entry.Vm;
+        vm = entry;
         if (vm.VsockPath is not { } path)
         {
             WriteError(VmErrors.VsockNotEnabled(vm));

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using System.Text.RegularExpressions;
 using PvhVm.Core.Machine;
-using PvhVm.Module.Registry;
+using PvhVm.Module.Vms;
 
 namespace PvhVm.Module.Commands;
 
@@ -10,10 +10,10 @@ namespace PvhVm.Module.Commands;
 /// pipeline is waited for concurrently; Ctrl+C ends the wait and leaves the VMs running.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "PvhVm", DefaultParameterSetName = ByVm)]
-[OutputType(typeof(VirtualMachine))]
+[OutputType(typeof(VmHandle))]
 public sealed class WaitPvhVmCommand : VmTargetCmdlet
 {
-    private readonly List<RegisteredVm> _targets = [];
+    private readonly List<VmHandle> _targets = [];
 
     /// <summary>A regular expression (case-insensitive); the wait ends when a console line matches, including lines printed before the call.</summary>
     [Parameter]
@@ -54,12 +54,12 @@ public sealed class WaitPvhVmCommand : VmTargetCmdlet
 
         // A VM that was never started would be waited for until someone starts it: say so instead. One look at each
         // state, so a VM started meanwhile is either refused or waited for, never both.
-        var started = new List<RegisteredVm>();
+        var started = new List<VmHandle>();
         foreach (var entry in _targets)
         {
-            if (entry.Vm.State == VmState.Created)
+            if (entry.State == VmState.Created)
             {
-                WriteError(VmErrors.InvalidState(entry.Vm, "wait for"));
+                WriteError(VmErrors.InvalidState(entry, "wait for"));
             }
             else
             {
@@ -71,7 +71,7 @@ public sealed class WaitPvhVmCommand : VmTargetCmdlet
         {
             if (PassThru)
             {
-                WriteObject(entry.Vm);
+                WriteObject(entry);
             }
         }
     }

@@ -45,8 +45,9 @@ public sealed class PauseTests(ITestOutputHelper output)
         output.WriteLine($"count {last.Count} at {last.Ms} ms, count {next.Count} at {next.Ms} ms after a {pause.TotalMilliseconds} ms pause; largest step elsewhere {steps.Max()} ms");
         // The clock is read, not constant: it moved while the guest ran before the pause.
         Assert.True(last.Ms > before[0].Ms, $"the guest's clock stood at {last.Ms} ms over {before.Count} counts");
-        // The step across the pause is a guest step like any other, not the pause: well under it.
-        Assert.True(next.Ms - last.Ms < pause.TotalMilliseconds / 3, $"the guest's clock moved {next.Ms - last.Ms} ms across a {pause.TotalMilliseconds} ms pause");
+        // The step across the pause is a guest step like any other, not the pause: well under it (half of it leaves room for
+        // a second-long stall of the vCPU thread on a loaded host, seen here as a 1025 ms step away from the pause too).
+        Assert.True(next.Ms - last.Ms < pause.TotalMilliseconds / 2, $"the guest's clock moved {next.Ms - last.Ms} ms across a {pause.TotalMilliseconds} ms pause");
     }
 
     [Fact]

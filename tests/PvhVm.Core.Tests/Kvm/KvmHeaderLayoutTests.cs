@@ -103,6 +103,25 @@ public sealed class KvmHeaderLayoutTests
         => Assert.Equal(Header.Value[macro], (ulong)(nuint)typeof(KvmIoctls).GetField(field)!.GetValue(null)!);
 
     [Fact]
+    public void IoeventfdAndIrqfdMatchTheHeader()
+    {
+        Assert.Equal(Header.Value["sizeof.kvm_ioeventfd"], (ulong)Unsafe.SizeOf<KvmIoeventfd>());
+        Assert.Equal(Header.Value["sizeof.kvm_irqfd"], (ulong)Unsafe.SizeOf<KvmIrqfd>());
+        var ioeventfd = default(KvmIoeventfd);
+        Assert.Equal(Header.Value["kvm_ioeventfd.addr"], OffsetOf(ref ioeventfd, ref ioeventfd.Address));
+        Assert.Equal(Header.Value["kvm_ioeventfd.len"], OffsetOf(ref ioeventfd, ref ioeventfd.Length));
+        Assert.Equal(Header.Value["kvm_ioeventfd.fd"], OffsetOf(ref ioeventfd, ref ioeventfd.Fd));
+        Assert.Equal(Header.Value["kvm_ioeventfd.flags"], OffsetOf(ref ioeventfd, ref ioeventfd.Flags));
+        var irqfd = default(KvmIrqfd);
+        Assert.Equal(Header.Value["kvm_irqfd.gsi"], OffsetOf(ref irqfd, ref irqfd.Gsi));
+        Assert.Equal(Header.Value["KVM_IOEVENTFD"], (ulong)KvmIoctls.Ioeventfd);
+        Assert.Equal(Header.Value["KVM_IRQFD"], (ulong)KvmIoctls.Irqfd);
+        Assert.Equal((ulong)KvmIoeventfd.FlagDatamatch, Header.Value["KVM_IOEVENTFD_FLAG_DATAMATCH"]);
+        Assert.Equal((ulong)KvmCapability.Ioeventfd, Header.Value["KVM_CAP_IOEVENTFD"]);
+        Assert.Equal((ulong)KvmCapability.Irqfd, Header.Value["KVM_CAP_IRQFD"]);
+    }
+
+    [Fact]
     public void EveryExitReasonCodeIsTheHeadersKvmExitConstant()
     {
         foreach (var code in Enum.GetValues<KvmExitReasonCode>())

@@ -45,6 +45,18 @@ int main(void)
     SIZE(kvm_userspace_memory_region);
     SIZE(kvm_cpuid_entry2);
     SIZE(kvm_msr_entry);
+    SIZE(kvm_ioeventfd);
+    SIZE(kvm_irqfd);
+    OFFSET(kvm_ioeventfd, addr);
+    OFFSET(kvm_ioeventfd, len);
+    OFFSET(kvm_ioeventfd, fd);
+    OFFSET(kvm_ioeventfd, flags);
+    OFFSET(kvm_irqfd, gsi);
+    CONST(KVM_IOEVENTFD);
+    CONST(KVM_IRQFD);
+    CONST(KVM_IOEVENTFD_FLAG_DATAMATCH);
+    CONST(KVM_CAP_IOEVENTFD);
+    CONST(KVM_CAP_IRQFD);
 
     /* Pause, checkpoint and restore. */
     SIZE(kvm_fpu);

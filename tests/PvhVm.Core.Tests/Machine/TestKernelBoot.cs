@@ -17,14 +17,16 @@ internal static class TestKernelBoot
     /// console when the VM does not end, or /init did not finish its report.
     /// </summary>
     /// <param name="configure">Adds to the VM's configuration (disks, entropy) before it is created.</param>
+    /// <param name="whileRunning">Talks to the running VM (its network, its vsock) before the wait for its end.</param>
     public static (VirtualMachine Vm, Dictionary<string, string> Report) BootToExit(TestKernelFixture kernel, string commandLine, int cpus,
-        ITestOutputHelper output, Func<VmConfig, VmConfig>? configure = null)
+        ITestOutputHelper output, Func<VmConfig, VmConfig>? configure = null, Action<VirtualMachine>? whileRunning = null)
     {
         var config = new VmConfig("linux-userspace", kernel.VmlinuxPath, kernel.InitramfsPath, commandLine, MemoryMB, cpus);
         var vm = new VirtualMachine(configure?.Invoke(config) ?? config);
         try
         {
             vm.Start();
+            whileRunning?.Invoke(vm);
             var init = vm.Console.WaitFor(new Regex("^pvhtest: init pid=1$"), BootBound);
             var ended = vm.WaitForExit(BootBound);
             var lines = vm.Console.Snapshot();

@@ -11,8 +11,10 @@ namespace PvhVm.Core.Devices.Virtio;
 /// device's configuration space from 0x100. A driver that breaks the protocol in a way that leaves the queues
 /// untrustworthy (a bad queue layout, a notify of a queue never made ready, a malformed chain) sets
 /// DEVICE_NEEDS_RESET: the device stops serving until the driver resets it, and nothing escapes to the vCPU thread.
-/// Requests are served synchronously on the thread that writes QueueNotify, except on the queues a
-/// <see cref="IDeviceDrivenQueues"/> device fills itself through <see cref="TryFill"/>.
+/// Requests are served on the thread that delivers the notification: the vCPU thread that wrote QueueNotify, or the
+/// VM's <see cref="VirtioIoThread"/> when KVM signals it through an ioeventfd (<see cref="ServeNotification"/>), except
+/// on the queues a <see cref="IDeviceDrivenQueues"/> device fills itself through <see cref="TryFill"/>. InterruptStatus
+/// and InterruptAck bypass the lock, so a driver acknowledging an interrupt never waits behind a request being served.
 /// </summary>
 internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 {
@@ -56,6 +58,8 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 
     public IVirtioDevice Device => _device;
 
+    public int QueueCount => _queues.Length;
+
     public DeviceStatus Status
     {
         get { lock (_gate) { return _status; } }
@@ -75,6 +79,12 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 
     public void Read(ulong offset, Span<byte> data)
     {
+        if (offset == InterruptStatus && data.Length == 4)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(data, Volatile.Read(ref _interruptStatus));
+            return;
+        }
+
         lock (_gate)
         {
             if (offset >= Config)
@@ -97,6 +107,12 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 
     public void Write(ulong offset, ReadOnlySpan<byte> data)
     {
+        if (offset == InterruptAck && data.Length == 4)
+        {
+            Interlocked.And(ref _interruptStatus, ~BinaryPrimitives.ReadUInt32LittleEndian(data));
+            return;
+        }
+
         lock (_gate)
         {
             if (offset >= Config)
@@ -132,7 +148,6 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
         },
         QueueNumMax => SelectedQueue?.MaxSize ?? 0u,
         QueueReady => SelectedQueue is { Ready: true } ? 1u : 0u,
-        InterruptStatus => _interruptStatus,
         VirtioMmioRegister.Status => (uint)_status,
         // No shared memory regions: a length of -1 says so (section 4.2.2).
         ShmLenLow or ShmLenHigh => uint.MaxValue,
@@ -165,9 +180,6 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
                 break;
             case QueueNotify:
                 Notify(value);
-                break;
-            case InterruptAck:
-                _interruptStatus &= ~value;
                 break;
             case VirtioMmioRegister.Status:
                 WriteStatus(value);
@@ -303,6 +315,15 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
     private bool FeaturesAcceptable() =>
         (_driverFeatures & ~_offeredFeatures) == 0 && (_driverFeatures & VirtioFeature.Version1) != 0;
 
+    /// <summary>A notification of queue <paramref name="queueIndex"/> that came through its ioeventfd instead of a register write.</summary>
+    public void ServeNotification(uint queueIndex)
+    {
+        lock (_gate)
+        {
+            Notify(queueIndex);
+        }
+    }
+
     private void Notify(uint queueIndex)
     {
         if (_status.HasFlag(DeviceStatus.DeviceNeedsReset))
@@ -415,7 +436,7 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 
     private void Raise(uint cause)
     {
-        _interruptStatus |= cause;
+        Interlocked.Or(ref _interruptStatus, cause);
         _interrupt.Trigger();
     }
 
@@ -429,7 +450,7 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
         _status = DeviceStatus.Reset;
         _deviceFeaturesSelect = _driverFeaturesSelect = _queueSelect = 0;
         _driverFeatures = 0;
-        _interruptStatus = 0;
+        Volatile.Write(ref _interruptStatus, 0);
         foreach (var queue in _queues)
         {
             queue.Reset();

@@ -94,6 +94,41 @@ public sealed class NetworkGuestUnderPvhVmTests(ITestOutputHelper output) : IDis
         Assert.Throws<InvalidOperationException>(() => _network.InNamespace("link", "show", _network.TapName));
     }
 
+    /// <summary>The guest's benchmark modes (bench/Bench-Net.ps1 runs them under PvhVm and QEMU): datagrams both ways, all counted.</summary>
+    [Fact]
+    public void TheGuestsBenchModesSendDatagramsToTheHostAndCountTheHostsDatagrams()
+    {
+        const int Datagrams = 300;
+        using var vm = new VirtualMachine(new VmConfig("net-bench-guest", GuestImages.PathOf("virtio"), CommandLine: $"virtio.net_tx={Datagrams} virtio.net_size=100 virtio.net_rx", MemoryMB: 64)
+        {
+            NetworkAdapters = [new NetworkAdapterConfig(_network.TapName, "02:00:00:00:00:02")],
+        });
+        vm.Start();
+        WaitFor(() => TapNamespace.LinkExists(_network.TapName));
+        _network.TakeTap();
+        // The guest answers no ARP: the namespace knows its address for good.
+        _network.InNamespace("neigh", "replace", TapNamespace.GuestAddress, "lladdr", "02:00:00:00:00:02", "dev", _network.TapName, "nud", "permanent");
+        Assert.NotNull(vm.Console.WaitFor(new System.Text.RegularExpressions.Regex("^net icmp echo reply"), Bound, CancellationToken.None));
+        var taken = _network.TapRxPackets();
+
+        // The go datagram to port 11 (again until the guest sends), then the guest's datagrams reach the tap.
+        var sent = new System.Text.RegularExpressions.Regex($"^net sent {Datagrams} frames$");
+        for (var attempt = 0; attempt < 50 && vm.Console.WaitFor(sent, TimeSpan.FromMilliseconds(200), CancellationToken.None) is null; attempt++)
+        {
+            _network.SendDatagrams(11, 1);
+        }
+
+        Assert.NotNull(vm.Console.WaitFor(sent, Bound, CancellationToken.None));
+        Assert.True(_network.TapRxPackets() - taken >= Datagrams, $"the tap took {_network.TapRxPackets() - taken} frames");
+
+        // Host to guest: 20 datagrams to port 9, then the end (port 10); one at a time, so none is lost on the way.
+        _network.SendDatagrams(9, 20);
+        _network.SendDatagrams(10, 1);
+        Assert.NotNull(vm.Console.WaitFor(new System.Text.RegularExpressions.Regex("^net received 20 frames 2840 bytes$"), Bound, CancellationToken.None));
+        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        Assert.Equal("virtio done", vm.Console.Snapshot()[^1].Text);
+    }
+
     private static void WaitFor(Func<bool> condition)
     {
         var deadline = Stopwatch.StartNew();

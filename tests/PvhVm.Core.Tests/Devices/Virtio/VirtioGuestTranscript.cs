@@ -38,6 +38,39 @@ internal static class VirtioGuestTranscript
         "virtio done",
     ];
 
+    /// <summary>
+    /// What the guest prints with virtio.discard, after the serial line: the device's limits (QEMU's, which PvhVm
+    /// offers too), the zeroing and the discard, then the status of three requests the device must refuse: a discard
+    /// with the unmap flag and one of two segments (2, UNSUPP), a write-zeroes past the end (1, IOERR).
+    /// </summary>
+    public static readonly string[] DiscardLines =
+    [
+        "blk discard max=4194303 seg=1 align=1",
+        "blk write zeroes max=4194303 seg=1 may unmap=1",
+        "blk write zeroes ok, with and without unmap",
+        "blk discard ok",
+        "blk discard with the unmap flag: status 2",
+        "blk discard of two segments: status 2",
+        "blk write zeroes past the end: status 1",
+    ];
+
+    /// <summary><see cref="Expected"/> with <see cref="DiscardLines"/> after the serial line.</summary>
+    public static string[] ExpectedWithDiscard(string where, string disk, string rng)
+    {
+        var lines = Expected(where, disk, rng).ToList();
+        lines.InsertRange(lines.IndexOf($"blk serial={Serial}") + 1, DiscardLines);
+        return [.. lines];
+    }
+
+    /// <summary>After virtio.discard: sectors 256-383 (written, then zeroed) and 512-639 (written, then discarded) read as zeroes.</summary>
+    public static void AssertGuestZeroedAndDiscarded(string path)
+    {
+        var image = File.ReadAllBytes(path);
+        Assert.All(image.AsSpan(256 * 512, 128 * 512).ToArray(), b => Assert.Equal(0, b));
+        Assert.All(image.AsSpan(512 * 512, 128 * 512).ToArray(), b => Assert.Equal(0, b));
+        Assert.Equal(1 << 20, image.Length);
+    }
+
     /// <summary>Sector 8 holds the guest's marker, then byte i = i.</summary>
     public static void AssertGuestWroteSector8(string path)
     {

@@ -23,14 +23,8 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
     public void TheGuestDriverReadsWritesFlushesAndGetsEntropyFromPvhVmDevices()
     {
         VirtioGuestTranscript.WriteImage(_image);
-        using var vm = new VirtualMachine(new VmConfig("virtio", GuestImages.PathOf("virtio"), MemoryMB: 64)
-        {
-            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
-            EnableEntropy = true,
-        });
         var clock = Stopwatch.StartNew();
-        vm.Start();
-        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        using var vm = RunGuest("");
         output.WriteLine($"guest run {clock.Elapsed.TotalMilliseconds:0} ms");
 
         Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
@@ -47,17 +41,13 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
         DiskImage.Open(_image, readOnly: false).Dispose();
     }
 
-    [Fact]
-    public void AGuestWhoseChainLoopsGetsADeviceThatNeedsResetAndTheVmCarriesOn()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AGuestWhoseChainLoopsGetsADeviceThatNeedsResetAndTheVmCarriesOn(bool useEventFds)
     {
         VirtioGuestTranscript.WriteImage(_image);
-        using var vm = new VirtualMachine(new VmConfig("virtio-loop", GuestImages.PathOf("virtio"), CommandLine: "virtio.loop", MemoryMB: 64)
-        {
-            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
-            EnableEntropy = true,
-        });
-        vm.Start();
-        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        using var vm = RunGuest("virtio.loop", useEventFds);
 
         // The looping chain ends as DEVICE_NEEDS_RESET, which the guest sees; after a reset the same device serves it.
         var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6").ToList();
@@ -66,6 +56,47 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
         Assert.Equal(VmExitReason.GuestReset, vm.ExitReason);
         Assert.Null(vm.Fault);
         VirtioGuestTranscript.AssertGuestWroteSector8(_image);
+    }
+
+    [Fact]
+    public void TheGuestZeroesAndDiscardsAsUnderQemuAndTheImageGivesTheSpaceBack()
+    {
+        VirtioGuestTranscript.WriteImage(_image);
+        using var vm = RunGuest("virtio.discard");
+
+        Assert.Equal(VirtioGuestTranscript.ExpectedWithDiscard("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6"), vm.Console.Snapshot().Select(line => line.Text));
+        VirtioGuestTranscript.AssertGuestWroteSector8(_image);
+        VirtioGuestTranscript.AssertGuestZeroedAndDiscarded(_image);
+        // The discard, and the write-zeroes with the unmap flag, punched holes: a sparse image gets the space back.
+        Assert.True(SparseFile.IsHole(_image, 512 * 512, 640 * 512), "the discarded sectors are still allocated");
+        Assert.True(SparseFile.IsHole(_image, 320 * 512, 384 * 512), "the sectors zeroed with unmap are still allocated");
+        Assert.Equal(3, vm.GetDisks()[0].Errors);
+    }
+
+    [Fact]
+    public void WithEventFdsAQueueNotifyNoLongerExitsAndTheGuestSeesTheSameDevices()
+    {
+        const int reads = 400;
+        var (exitsBySync, inUseBySync) = RunReads(reads, useEventFds: false);
+        var (exitsByEventFd, inUseByEventFd) = RunReads(reads, useEventFds: true);
+        output.WriteLine($"{reads} reads: {exitsBySync} exits served on the vCPU thread, {exitsByEventFd} through ioeventfd");
+
+        Assert.False(inUseBySync);
+        Assert.True(inUseByEventFd);
+        // Every request's QueueNotify write is matched by KVM and signals the I/O thread instead of exiting: at least one
+        // exit fewer per request (the driver's InterruptStatus read and InterruptAck write still exit).
+        Assert.True(exitsBySync - exitsByEventFd >= reads, $"{exitsBySync} exits against {exitsByEventFd}");
+    }
+
+    private (long Exits, bool EventFdsInUse) RunReads(int reads, bool useEventFds)
+    {
+        VirtioGuestTranscript.WriteImage(_image);
+        using var vm = RunGuest($"virtio.reads={reads}", useEventFds);
+        var expected = VirtioGuestTranscript.Expected("in the DSDT", "0xc0000000 irq 5", "0xc0001000 irq 6").ToList();
+        expected.Insert(8, $"blk {reads} reads ok");
+        Assert.Equal(expected, vm.Console.Snapshot().Select(line => line.Text));
+        Assert.Equal(5 + reads, vm.GetDisks()[0].Requests);
+        return (vm.VcpuExits, vm.VirtioEventFdsInUse);
     }
 
     [Fact]
@@ -110,6 +141,20 @@ public sealed class VirtioGuestUnderPvhVmTests(ITestOutputHelper output) : IDisp
         {
             File.Delete(other);
         }
+    }
+
+    /// <summary>The C guest with the image as its disk (serial set) and an entropy source, run to its reset.</summary>
+    private VirtualMachine RunGuest(string commandLine, bool useEventFds = true)
+    {
+        var vm = new VirtualMachine(new VmConfig("virtio", GuestImages.PathOf("virtio"), CommandLine: commandLine, MemoryMB: 64)
+        {
+            Disks = [new DiskConfig(_image, Serial: VirtioGuestTranscript.Serial)],
+            EnableEntropy = true,
+            UseVirtioEventFds = useEventFds,
+        });
+        vm.Start();
+        Assert.True(vm.WaitForExit(Bound), "the virtio guest did not reset");
+        return vm;
     }
 
     private static VmConfig HaltConfig(string name, params DiskConfig[] disks)

@@ -47,6 +47,19 @@ public sealed class VirtioGuestUnderQemuTests : IDisposable
     }
 
     [Fact]
+    public void TheGuestZeroesAndDiscardsOnQemusDiskAndQemuRefusesWhatTheSpecSays()
+    {
+        VirtioGuestTranscript.WriteImage(_image);
+        // discard=unmap: QEMU passes discards on to the image (the default, ignore, completes them doing nothing).
+        string[] devices = [.. DiskAndEntropy.Select(argument => argument.EndsWith("if=none", StringComparison.Ordinal) ? argument + ",discard=unmap" : argument)];
+        var transcript = RunUnderQemu(acpi: false, "virtio.discard", devices, () => { });
+
+        Assert.Equal(VirtioGuestTranscript.ExpectedWithDiscard("on the command line", "0xfeb00e00 irq 12", "0xfeb00c00 irq 11"), transcript);
+        VirtioGuestTranscript.AssertGuestWroteSector8(_image);
+        VirtioGuestTranscript.AssertGuestZeroedAndDiscarded(_image);
+    }
+
+    [Fact]
     public void TheGuestDriverGetsArpAndIcmpRepliesFromTheHostKernelThroughQemusVirtioNetOnATap()
     {
         using var network = new TapNamespace();

@@ -112,7 +112,57 @@ internal sealed class DiskImage : IDisposable
         }
     }
 
+    /// <summary>
+    /// Gives the range's space back to the host's filesystem (a punched hole, which reads as zeroes; the size stays);
+    /// <see cref="IOException"/> if the filesystem cannot (every common Linux one can: ext4, xfs, btrfs, tmpfs).
+    /// </summary>
+    public void Discard(ulong offset, ulong length)
+    {
+        if (FallocateError(Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, offset, length) is var errno and not 0)
+        {
+            throw new IOException($"punching a hole in '{Path}' failed: {Libc.ErrorText(errno)}");
+        }
+    }
+
+    /// <summary>
+    /// Makes the range read as zeroes: by punching a hole when <paramref name="unmap"/> allows giving the space back,
+    /// else by zeroing it in place (ZERO_RANGE keeps it allocated), or, where the filesystem has no ZERO_RANGE (tmpfs),
+    /// by writing zeroes.
+    /// </summary>
+    public void WriteZeroes(ulong offset, ulong length, bool unmap)
+    {
+        if (unmap)
+        {
+            Discard(offset, length);
+            return;
+        }
+
+        switch (FallocateError(Libc.FALLOC_FL_ZERO_RANGE | Libc.FALLOC_FL_KEEP_SIZE, offset, length))
+        {
+            case 0:
+                return;
+            case Libc.EOPNOTSUPP:
+                for (var done = 0UL; done < length;)
+                {
+                    var piece = (int)Math.Min(length - done, (ulong)Zeroes.Length);
+                    WriteAt(offset + done, Zeroes.AsSpan(0, piece));
+                    done += (ulong)piece;
+                }
+
+                return;
+            case var errno:
+                throw new IOException($"zeroing a range of '{Path}' failed: {Libc.ErrorText(errno)}");
+        }
+    }
+
     public void Dispose() => _handle.Dispose();
+
+    /// <summary>What <see cref="WriteZeroes"/> writes where it must write; one for all disks.</summary>
+    private static readonly byte[] Zeroes = new byte[64 * 1024];
+
+    /// <summary>fallocate on the image: 0, or the errno it failed with.</summary>
+    private int FallocateError(int mode, ulong offset, ulong length)
+        => Libc.Fallocate((int)_handle.DangerousGetHandle(), mode, (long)offset, (long)length) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     private static void Lock(SafeFileHandle handle, string path, bool readOnly)
     {

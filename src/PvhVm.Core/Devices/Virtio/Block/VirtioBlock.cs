@@ -6,10 +6,11 @@ namespace PvhVm.Core.Devices.Virtio.Block;
 
 /// <summary>
 /// virtio-blk (device ID 2, VIRTIO 1.2 section 5.2) over a <see cref="DiskImage"/>: IN, OUT, FLUSH (answered only
-/// after fdatasync) and GET_ID, with SEG_MAX, BLK_SIZE, FLUSH and, for a read-only image, RO. Requests are served
-/// synchronously on the notifying thread, straight between the image and guest RAM. Host I/O failures and bad
-/// requests reach the guest as a status (IOERR, UNSUPP) and are counted; the device never fails because of them.
-/// Owns the image.
+/// after fdatasync) and GET_ID, with SEG_MAX, BLK_SIZE, FLUSH and, for a read-only image, RO; a writable image also
+/// offers DISCARD (a punched hole: a sparse image gives the space back) and WRITE_ZEROES (a punched hole with the unmap
+/// flag, ZERO_RANGE without), one segment a request, with QEMU's limits. Requests are served on the thread that
+/// delivers the notification, straight between the image and guest RAM. Host I/O failures and bad requests reach the
+/// guest as a status (IOERR, UNSUPP) and are counted; the device never fails because of them. Owns the image.
 /// </summary>
 internal sealed class VirtioBlock : IVirtioDevice, IDisposable
 {
@@ -25,17 +26,39 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
     public const ulong FeatureReadOnly = 1UL << 5;
     public const ulong FeatureBlockSize = 1UL << 6;
     public const ulong FeatureFlush = 1UL << 9;
+    public const ulong FeatureDiscard = 1UL << 13;
+    public const ulong FeatureWriteZeroes = 1UL << 14;
 
     public const uint RequestIn = 0;
     public const uint RequestOut = 1;
     public const uint RequestFlush = 4;
     public const uint RequestGetId = 8;
+    public const uint RequestDiscard = 11;
+    public const uint RequestWriteZeroes = 13;
+
+    /// <summary>Sectors one DISCARD or WRITE_ZEROES segment may cover: QEMU's limit (BDRV_REQUEST_MAX_SECTORS), 2 GiB less a sector.</summary>
+    public const uint MaxDiscardSectors = 0x3F_FFFF;
+
+    /// <summary>
+    /// Segments a DISCARD or WRITE_ZEROES request may carry: one, as QEMU offers (no host API takes several ranges in one
+    /// call, and Linux sends one per request unless told more).
+    /// </summary>
+    public const uint MaxDiscardSegments = 1;
+
+    /// <summary>The unmap flag of a WRITE_ZEROES segment: the range may be deallocated. Any other flag bit is unsupported.</summary>
+    public const uint SegmentFlagUnmap = 1;
+
+    /// <summary>struct virtio_blk_discard_write_zeroes: le64 sector, le32 num_sectors, le32 flags.</summary>
+    public const int SegmentBytes = 16;
 
     public const byte StatusOk = 0;
     public const byte StatusIoError = 1;
     public const byte StatusUnsupported = 2;
 
     private const int HeaderBytes = 16;
+
+    /// <summary>The discard granularity Linux takes from discard_sector_alignment, in sectors: one sector, as QEMU's is for a 512-byte disk.</summary>
+    private const uint DiscardSectorAlignment = 1;
 
     /// <summary>Guest buffers are handed to the host in pieces no larger than this (spans are int-sized).</summary>
     private const int MaxTransferPiece = 1 << 30;
@@ -55,7 +78,8 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
         _image = image;
         _serial = new byte[SerialBytes];
         Encoding.ASCII.GetBytes(serial, _serial);
-        Features = FeatureSegMax | FeatureBlockSize | FeatureFlush | (image.ReadOnly ? FeatureReadOnly : 0);
+        Features = FeatureSegMax | FeatureBlockSize | FeatureFlush
+            | (image.ReadOnly ? FeatureReadOnly : FeatureDiscard | FeatureWriteZeroes);
         _config = BuildConfig(image.CapacitySectors);
     }
 
@@ -142,6 +166,8 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
             case RequestGetId:
                 dataWritten = (ulong)chain.CopyToWritable(memory, 0, _serial.AsSpan(0, (int)Math.Min(statusOffset, SerialBytes)));
                 return StatusOk;
+            case RequestDiscard or RequestWriteZeroes when !_image.ReadOnly:
+                return DiscardOrWriteZeroes(chain, memory, type == RequestWriteZeroes);
             default:
                 return StatusUnsupported;
         }
@@ -195,6 +221,49 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
         }
     }
 
+    /// <summary>
+    /// DISCARD or WRITE_ZEROES: the segment list after the header is the guest's and is checked whole before the image is
+    /// touched, with QEMU's answers: a list that is not whole segments is an I/O error, more segments than offered or a
+    /// flag other than unmap (or unmap on a discard) are unsupported, a segment beyond the limit or the capacity is an
+    /// I/O error.
+    /// </summary>
+    private byte DiscardOrWriteZeroes(DescriptorChain chain, GuestMemory memory, bool writeZeroes)
+    {
+        var listBytes = chain.ReadableLength - HeaderBytes;
+        if (listBytes == 0 || listBytes % SegmentBytes != 0)
+        {
+            return StatusIoError;
+        }
+
+        if (listBytes / SegmentBytes > MaxDiscardSegments)
+        {
+            return StatusUnsupported;
+        }
+
+        Span<byte> segment = stackalloc byte[SegmentBytes];
+        chain.CopyFromReadable(memory, HeaderBytes, segment);
+        var sector = BinaryPrimitives.ReadUInt64LittleEndian(segment);
+        var sectors = BinaryPrimitives.ReadUInt32LittleEndian(segment[8..]);
+        var flags = BinaryPrimitives.ReadUInt32LittleEndian(segment[12..]);
+        if (sectors > MaxDiscardSectors || sector > _image.CapacitySectors || sectors > _image.CapacitySectors - sector)
+        {
+            return StatusIoError;
+        }
+
+        if ((flags & ~SegmentFlagUnmap) != 0 || (!writeZeroes && flags != 0))
+        {
+            return StatusUnsupported;
+        }
+
+        if (sectors == 0)
+        {
+            return StatusOk;
+        }
+
+        var (offset, length) = (sector * DiskImage.SectorSize, (ulong)sectors * DiskImage.SectorSize);
+        return HostIo(writeZeroes ? () => _image.WriteZeroes(offset, length, unmap: flags != 0) : () => _image.Discard(offset, length));
+    }
+
     private static byte HostIo(Action operation)
     {
         try
@@ -208,13 +277,23 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
         }
     }
 
-    /// <summary>struct virtio_blk_config up to blk_size: capacity, size_max (not offered), seg_max, geometry (not offered), blk_size.</summary>
+    /// <summary>
+    /// struct virtio_blk_config up to write_zeroes_may_unmap: capacity, size_max (not offered), seg_max, geometry (not
+    /// offered), blk_size, topology, writeback and num_queues (not offered), then the discard and write-zeroes limits
+    /// (read by a driver only when it negotiated those features).
+    /// </summary>
     private static byte[] BuildConfig(ulong capacitySectors)
     {
-        var config = new byte[24];
+        var config = new byte[60];
         BinaryPrimitives.WriteUInt64LittleEndian(config, capacitySectors);
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(12), SegmentsMax);
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(20), DiskImage.SectorSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(36), MaxDiscardSectors);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(40), MaxDiscardSegments);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(44), DiscardSectorAlignment);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(48), MaxDiscardSectors);
+        BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(52), MaxDiscardSegments);
+        config[56] = 1; // write_zeroes_may_unmap: a WRITE_ZEROES with the unmap flag punches a hole
         return config;
     }
 }

@@ -8,10 +8,13 @@ namespace PvhVm.Core.Devices.Virtio.Net;
 /// <summary>
 /// virtio-net (device ID 1, VIRTIO 1.2 section 5.1) over a <see cref="Tap"/>, one queue pair, no offloads: MAC, STATUS
 /// (link up) and MTU. Transmit is served on the notifying vCPU thread with one non-blocking write per frame. Receive
-/// runs on a host thread that polls the tap and hands each frame to the guest through the transport; a frame the guest
-/// has no buffer for (ring empty, buffer too small, driver not up) is dropped and counted rather than queued, so the
-/// tap is always drained and a stalled guest costs no host memory. A tap deleted under the device stops the receive
-/// thread; transmits then drop. Owns the tap.
+/// runs on a host thread that polls the tap and hands each frame to the guest through the transport. When the guest's
+/// ring is empty the thread keeps that one frame and stops reading the tap until the driver adds buffers (as QEMU and
+/// Firecracker do): later frames wait in the tap's own queue, which the host kernel bounds (txqueuelen) and drops
+/// beyond, counting them as the tap's tx_dropped; so a stalled guest costs no host memory and cannot wedge the VM, and
+/// a guest that drains slower than a burst arrives gets the burst's head instead of losing every frame that comes
+/// while it reposts. A frame the device cannot place (a buffer too small, no driver) is dropped and counted. A tap
+/// deleted under the device stops the receive thread; transmits then drop. Owns the tap.
 /// </summary>
 internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposable
 {
@@ -41,12 +44,17 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
     private readonly byte[] _transmitFrame = new byte[MaxFrameBytes];
     private readonly byte[] _receiveFrame = new byte[HeaderBytes + MaxFrameBytes];
     private readonly ChainFiller _fillReceived;
-    private readonly Wakeup _stop = new();
+    private readonly Wakeup _wakeup = new();
     private readonly Thread _receiver;
     private IVirtqueueFiller? _filler;
     private int _receivedLength;
     private long _packetsIn, _bytesIn, _packetsOut, _bytesOut, _droppedIn, _droppedOut;
     private volatile bool _tapLost;
+    private volatile bool _stopping;
+
+    // A frame read from the tap waits in _receiveFrame for a guest buffer; the thread then does not read the tap.
+    private bool _framePending;
+    private volatile bool _waitingForBuffers;
 
     public VirtioNet(Tap tap, MacAddress mac, ushort mtu, ILogger logger)
     {
@@ -91,12 +99,26 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
 
     public bool IsDeviceDriven(int queueIndex) => queueIndex == ReceiveQueue;
 
-    public void Activate(IVirtqueueFiller filler) => Volatile.Write(ref _filler, filler);
+    public void Activate(IVirtqueueFiller filler)
+    {
+        Volatile.Write(ref _filler, filler);
+        _wakeup.Signal();
+    }
 
-    public void Deactivate() => Volatile.Write(ref _filler, null);
+    public void Deactivate()
+    {
+        Volatile.Write(ref _filler, null);
+        _wakeup.Signal();
+    }
 
-    // Frames are dropped rather than held when the ring is empty, so new buffers need no action.
-    public void BuffersAdded(int queueIndex) { }
+    /// <summary>Wakes the receive thread only when it holds a frame for want of a buffer (one eventfd write, on the vCPU thread).</summary>
+    public void BuffersAdded(int queueIndex)
+    {
+        if (_waitingForBuffers)
+        {
+            _wakeup.Signal();
+        }
+    }
 
     /// <summary>Transmit: one frame per chain, header skipped, written to the tap without waiting.</summary>
     public uint Handle(int queueIndex, DescriptorChain chain, GuestMemory memory)
@@ -129,9 +151,10 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
 
     public void Dispose()
     {
-        _stop.Signal();
+        _stopping = true;
+        _wakeup.Signal();
         _receiver.Join();
-        _stop.Dispose();
+        _wakeup.Dispose();
         _tap.Dispose();
     }
 
@@ -152,10 +175,12 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
     private unsafe void Receive()
     {
         var fds = stackalloc Libc.PollFd[2];
-        fds[0] = new Libc.PollFd { Fd = _tap.Descriptor, Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = _stop.Descriptor, Events = Libc.POLLIN };
+        fds[0] = new Libc.PollFd { Fd = _tap.Descriptor };
+        fds[1] = new Libc.PollFd { Fd = _wakeup.Descriptor, Events = Libc.POLLIN };
         while (true)
         {
+            // While a frame waits for a buffer, the tap is watched only for failure (POLLERR/POLLHUP are always reported).
+            fds[0].Events = _framePending ? (short)0 : Libc.POLLIN;
             if (Libc.Poll(fds, 2, -1) < 0)
             {
                 continue;
@@ -163,7 +188,12 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
 
             if (fds[1].ReturnedEvents != 0)
             {
-                return;
+                ulong value;
+                Libc.Read(_wakeup.Descriptor, (byte*)&value, sizeof(ulong));
+                if (_stopping)
+                {
+                    return;
+                }
             }
 
             if ((fds[0].ReturnedEvents & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0 || !DrainTap())
@@ -175,28 +205,54 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
         }
     }
 
-    /// <summary>Delivers every frame waiting on the tap; false when the tap failed.</summary>
+    /// <summary>Delivers the waiting frame, then every frame the tap has until the guest's ring runs dry; false when the tap failed.</summary>
     private bool DrainTap()
     {
         while (true)
         {
-            var length = _tap.Read(_receiveFrame.AsSpan(HeaderBytes));
-            if (length <= 0)
+            if (!_framePending)
             {
-                return length == 0;
+                var length = _tap.Read(_receiveFrame.AsSpan(HeaderBytes));
+                if (length <= 0)
+                {
+                    return length == 0;
+                }
+
+                _receivedLength = length;
+                _framePending = true;
             }
 
-            _receivedLength = length;
-            var filler = Volatile.Read(ref _filler);
-            if (filler is null || filler.TryFill(ReceiveQueue, _fillReceived) != FillResult.Filled || _receivedLength < 0)
+            if (!DeliverPending())
             {
-                Interlocked.Increment(ref _droppedIn);
-                continue;
+                return true;
             }
-
-            Interlocked.Increment(ref _packetsIn);
-            Interlocked.Add(ref _bytesIn, length);
         }
+    }
+
+    /// <summary>Hands the waiting frame to the guest or drops it; false when it must wait for a buffer.</summary>
+    private bool DeliverPending()
+    {
+        var length = _receivedLength;
+        var filler = Volatile.Read(ref _filler);
+        // Set before looking at the ring, so buffers added after the look wake the thread.
+        _waitingForBuffers = true;
+        var result = filler?.TryFill(ReceiveQueue, _fillReceived) ?? FillResult.NotLive;
+        if (result == FillResult.NoBuffer)
+        {
+            return false;
+        }
+
+        _waitingForBuffers = false;
+        _framePending = false;
+        if (result == FillResult.NotLive || _receivedLength < 0)
+        {
+            Interlocked.Increment(ref _droppedIn);
+            return true;
+        }
+
+        Interlocked.Increment(ref _packetsIn);
+        Interlocked.Add(ref _bytesIn, length);
+        return true;
     }
 
     /// <summary>Writes header and frame into one receive chain; a chain too small gets nothing and marks the frame dropped.</summary>

@@ -1,33 +1,24 @@
+using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
+using PvhVm.Core.Interop;
 
 namespace PvhVm.Core.Devices.Virtio.Vsock;
 
-/// <summary>Where a connection is in its life.</summary>
-internal enum VsockConnectionState
-{
-    /// <summary>Host-initiated: accepted on the VM's socket, waiting for its `CONNECT port` line.</summary>
-    AwaitingConnectLine,
-
-    /// <summary>Host-initiated: REQUEST sent to the guest, waiting for RESPONSE or RST.</summary>
-    Connecting,
-
-    Established,
-
-    /// <summary>Done: the worker thread closes the host socket and forgets the connection.</summary>
-    Closed,
-}
-
 /// <summary>
-/// One stream between a host Unix socket and a guest port, with both sides' credit (VIRTIO 1.2, section 5.10.6.3).
-/// Guest-to-host bytes the host socket cannot take at once wait in <see cref="_pending"/>, which the guest's credit
-/// bounds at <see cref="BufferAllocation"/>. Guarded by the device's lock.
+/// One stream between a host Unix socket and a guest port: its state machine and both sides' credit (VIRTIO 1.2,
+/// section 5.10.6.3). Guest-to-host bytes the host socket cannot take at once wait in <see cref="_pending"/>, which the
+/// guest's credit bounds at <see cref="BufferAllocation"/>. Guarded by the muxer's lock.
 /// </summary>
 internal sealed class VsockConnection(Socket socket, VsockConnectionState state, uint localPort, uint peerPort)
 {
     /// <summary>The receive buffer the device advertises to the guest per connection.</summary>
     public const uint BufferAllocation = 256 * 1024;
 
+    public const int MaxConnectLine = 32;
+
     private readonly Queue<byte[]> _pending = new();
+    private readonly List<byte> _connectLine = [];
     private int _pendingHeadOffset;
 
     public Socket Socket { get; } = socket;
@@ -38,10 +29,7 @@ internal sealed class VsockConnection(Socket socket, VsockConnectionState state,
     public uint LocalPort { get; } = localPort;
 
     /// <summary>The guest side's port.</summary>
-    public uint PeerPort { get; set; } = peerPort;
-
-    /// <summary>A host connection's CONNECT line as it arrives (it may come in pieces).</summary>
-    public List<byte> ConnectLine { get; } = [];
+    public uint PeerPort { get; private set; } = peerPort;
 
     /// <summary>Bytes received from the guest, and of those, bytes handed to the host socket (fwd_cnt).</summary>
     public uint ReceivedCount { get; private set; }
@@ -49,21 +37,21 @@ internal sealed class VsockConnection(Socket socket, VsockConnectionState state,
     public uint ForwardedCount { get; private set; }
 
     /// <summary>The forward count the guest last heard, so credit updates go out only when they matter.</summary>
-    public uint ReportedForwardCount { get; set; }
+    public uint ReportedForwardCount { get; private set; }
 
     /// <summary>The guest's receive credit: its buffer, and how much of what it got it has consumed.</summary>
-    public uint PeerBufferAllocation { get; set; }
+    public uint PeerBufferAllocation { get; private set; }
 
-    public uint PeerForwardCount { get; set; }
+    public uint PeerForwardCount { get; private set; }
 
     /// <summary>Bytes sent to the guest (tx_cnt).</summary>
-    public uint SentCount { get; set; }
+    public uint SentCount { get; private set; }
 
     /// <summary>The guest will take no more data (SHUTDOWN with RCV).</summary>
-    public bool SendClosed { get; set; }
+    public bool SendClosed { get; private set; }
 
     /// <summary>The host socket reached end of stream and the guest was told (SHUTDOWN with SEND).</summary>
-    public bool HostEnded { get; set; }
+    public bool HostEnded { get; private set; }
 
     public int PendingBytes { get; private set; }
 
@@ -80,28 +68,142 @@ internal sealed class VsockConnection(Socket socket, VsockConnectionState state,
     /// <summary>What the guest may still send before the device's buffer is full.</summary>
     public uint OwnCredit => BufferAllocation - (ReceivedCount - ForwardedCount);
 
-    /// <summary>Takes guest data: straight to the host socket when nothing waits, the rest queued. False: socket failed.</summary>
-    public bool Accept(ReadOnlySpan<byte> data)
+    /// <summary>Whether the guest should hear the forward count: a quarter of the buffer moved since it last did.</summary>
+    public bool CreditUpdateDue => ForwardedCount - ReportedForwardCount >= BufferAllocation / 4;
+
+    /// <summary>Every guest packet carries the guest's credit for this connection.</summary>
+    public void TakePeerCredit(VsockHeader header)
     {
-        ReceivedCount += (uint)data.Length;
-        if (PendingBytes == 0)
+        PeerBufferAllocation = header.BufferAllocation;
+        PeerForwardCount = header.ForwardCount;
+    }
+
+    /// <summary>A packet's header from this connection's host side, carrying its credit (which the guest has then heard).</summary>
+    public VsockHeader PacketHeader(ulong guestCid, VsockOp op, uint length = 0, uint flags = 0)
+    {
+        ReportedForwardCount = ForwardedCount;
+        return new VsockHeader(VirtioVsock.HostCid, guestCid, LocalPort, PeerPort, length, VsockHeader.TypeStream, op, flags,
+            BufferAllocation, ForwardedCount);
+    }
+
+    /// <summary>Which socket events the muxer waits for: data to read when the guest can take it, room to write when bytes wait.</summary>
+    public short PollEvents(bool receiveBuffersAvailable)
+    {
+        var wantsRead = State == VsockConnectionState.AwaitingConnectLine
+            || (State == VsockConnectionState.Established && !SendClosed && !HostEnded && PeerCredit > 0 && receiveBuffersAvailable);
+        return (short)((wantsRead ? Libc.POLLIN : 0) | (PendingBytes > 0 ? Libc.POLLOUT : 0));
+    }
+
+    /// <summary>
+    /// One guest packet (addressed to this live connection, its length and operation already checked), with its
+    /// payload. Moves the state machine and says what the muxer must do.
+    /// </summary>
+    public GuestPacketOutcome FromGuest(VsockHeader header, ReadOnlySpan<byte> payload)
+    {
+        TakePeerCredit(header);
+        switch (header.Op)
         {
-            var sent = TrySend(data);
-            if (sent < 0)
+            case VsockOp.Response when State == VsockConnectionState.Connecting:
+                State = VsockConnectionState.Established;
+                var ok = Encoding.ASCII.GetBytes($"OK {LocalPort}\n");
+                return Socket.Send(ok, SocketFlags.None, out var error) != ok.Length || error != SocketError.Success
+                    ? GuestPacketOutcome.Opened | GuestPacketOutcome.Reset
+                    : GuestPacketOutcome.Opened;
+            case VsockOp.ReadWrite when State == VsockConnectionState.Established:
+                if (header.Length > OwnCredit)
+                {
+                    return GuestPacketOutcome.OverCredit | GuestPacketOutcome.Reset;
+                }
+
+                if (!Accept(payload))
+                {
+                    return GuestPacketOutcome.Reset;
+                }
+
+                return CreditUpdateDue ? GuestPacketOutcome.CreditUpdate : GuestPacketOutcome.None;
+            case VsockOp.CreditUpdate:
+                return GuestPacketOutcome.None;
+            case VsockOp.CreditRequest:
+                return GuestPacketOutcome.CreditUpdate;
+            case VsockOp.Shutdown:
+                return Shutdown(header.Flags);
+            case VsockOp.Reset:
+                return GuestPacketOutcome.Close;
+            default:
+                // A REQUEST on a live connection, a RESPONSE out of turn, data before it is established.
+                return GuestPacketOutcome.Malformed | GuestPacketOutcome.Reset;
+        }
+    }
+
+    /// <summary>
+    /// Reads the `CONNECT port\n` line a byte at a time, so data the host sends right after it stays in the socket.
+    /// On <see cref="ConnectLineResult.Complete"/> the connection is Connecting to the named guest port.
+    /// </summary>
+    public ConnectLineResult ReadConnectLine()
+    {
+        Span<byte> one = stackalloc byte[1];
+        while (true)
+        {
+            var read = Socket.Receive(one, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
             {
-                return false;
+                return ConnectLineResult.Incomplete;
             }
 
-            data = data[sent..];
-        }
+            if (error != SocketError.Success || read == 0 || _connectLine.Count >= MaxConnectLine)
+            {
+                return ConnectLineResult.Refused;
+            }
 
-        if (!data.IsEmpty)
+            if (one[0] != (byte)'\n')
+            {
+                _connectLine.Add(one[0]);
+                continue;
+            }
+
+            var line = Encoding.ASCII.GetString(_connectLine.ToArray());
+            if (!line.StartsWith("CONNECT ", StringComparison.Ordinal)
+                || !uint.TryParse(line.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            {
+                return ConnectLineResult.Refused;
+            }
+
+            PeerPort = port;
+            State = VsockConnectionState.Connecting;
+            PeerBufferAllocation = 0;
+            return ConnectLineResult.Complete;
+        }
+    }
+
+    /// <summary>
+    /// Reads host data for one packet to the guest into <paramref name="payload"/>, no more than its length (the
+    /// caller bounds it by the guest's buffer) nor the guest's credit. Returns the packet's operation and payload
+    /// length: data, SHUTDOWN(SEND) at the host's end of stream, or a CREDIT_UPDATE when there is nothing to send.
+    /// </summary>
+    public (VsockOp Op, int Length) ReadForGuest(Span<byte> payload)
+    {
+        var room = (int)Math.Min((uint)payload.Length, PeerCredit);
+        if (State != VsockConnectionState.Established || room == 0)
         {
-            _pending.Enqueue(data.ToArray());
-            PendingBytes += data.Length;
+            return (VsockOp.CreditUpdate, 0);
         }
 
-        return true;
+        var read = Socket.Receive(payload[..room], SocketFlags.None, out var error);
+        if (error == SocketError.WouldBlock)
+        {
+            return (VsockOp.CreditUpdate, 0);
+        }
+
+        if (error != SocketError.Success || read == 0)
+        {
+            // The host program ended its side (perhaps only shut down sending, waiting for the guest's answer): the
+            // guest reads end of stream and may still send; its own SHUTDOWN or RST ends the connection.
+            HostEnded = true;
+            return (VsockOp.Shutdown, 0);
+        }
+
+        SentCount += (uint)read;
+        return (VsockOp.ReadWrite, read);
     }
 
     /// <summary>Sends what waits, as far as the socket takes it. False: socket failed.</summary>
@@ -124,6 +226,52 @@ internal sealed class VsockConnection(Socket socket, VsockConnectionState state,
 
             _pending.Dequeue();
             _pendingHeadOffset = 0;
+        }
+
+        return true;
+    }
+
+    private GuestPacketOutcome Shutdown(uint flags)
+    {
+        const uint both = VsockHeader.ShutdownReceive | VsockHeader.ShutdownSend;
+        if ((flags & both) == both)
+        {
+            // The guest closed: it waits for our RST (Linux's virtio_transport_close).
+            return GuestPacketOutcome.Reset;
+        }
+
+        if ((flags & VsockHeader.ShutdownReceive) != 0)
+        {
+            SendClosed = true;
+        }
+
+        if ((flags & VsockHeader.ShutdownSend) != 0 && PendingBytes == 0)
+        {
+            Socket.Shutdown(SocketShutdown.Send);
+        }
+
+        return GuestPacketOutcome.None;
+    }
+
+    /// <summary>Takes guest data: straight to the host socket when nothing waits, the rest queued. False: socket failed.</summary>
+    private bool Accept(ReadOnlySpan<byte> data)
+    {
+        ReceivedCount += (uint)data.Length;
+        if (PendingBytes == 0)
+        {
+            var sent = TrySend(data);
+            if (sent < 0)
+            {
+                return false;
+            }
+
+            data = data[sent..];
+        }
+
+        if (!data.IsEmpty)
+        {
+            _pending.Enqueue(data.ToArray());
+            PendingBytes += data.Length;
         }
 
         return true;

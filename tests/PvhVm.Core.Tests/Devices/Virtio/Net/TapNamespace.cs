@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using PvhVm.Core.Tests.Kernel;
 
@@ -7,8 +10,10 @@ namespace PvhVm.Core.Tests.Devices.Virtio.Net;
 /// A network namespace a test creates and removes, with IPv6 off (so the host kernel sends nothing unasked), into which
 /// the test moves its tap and gives it <see cref="HostAddress"/>. No traffic reaches the machine's own namespace.
 /// </summary>
-internal sealed class TapNamespace : IDisposable
+internal sealed partial class TapNamespace : IDisposable
 {
+    private const int CloneNewNet = 0x40000000;
+
     public const string HostAddress = "10.213.0.1";
     public const string GuestAddress = "10.213.0.2";
 
@@ -48,6 +53,56 @@ internal sealed class TapNamespace : IDisposable
     public string TapMac() =>
         InNamespace("-br", "link", "show", TapName).Split(" ", StringSplitOptions.RemoveEmptyEntries)[2];
 
+    /// <summary>Frames the host kernel dropped because the tap's queue (towards the VMM) was full.</summary>
+    public long TapTxDropped() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/tx_dropped").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Frames the tap took from the VMM.</summary>
+    public long TapRxPackets() => long.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/statistics/rx_packets").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Sends <paramref name="count"/> UDP datagrams of 100 bytes from the namespace to the guest's <paramref name="port"/>, one process each.</summary>
+    public void SendDatagrams(int port, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Ip("netns", "exec", Name, HostTools.Require("bash"), "-c", $"printf '%0100d' 0 > /dev/udp/{GuestAddress}/{port}");
+        }
+    }
+
+    /// <summary>The tap's queue length towards the VMM (txqueuelen).</summary>
+    public int TapQueueLength() => int.Parse(Ip("netns", "exec", Name, "cat", $"/sys/class/net/{TapName}/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A UDP socket bound to <see cref="HostAddress"/>:<paramref name="port"/> inside the namespace: a thread of its own
+    /// enters the namespace (setns) and makes it; a socket stays in the namespace it was made in.
+    /// </summary>
+    public Socket OpenUdpSocket(int port)
+    {
+        Socket? socket = null;
+        Exception? failure = null;
+        var maker = new Thread(() =>
+        {
+            try
+            {
+                using var handle = File.OpenHandle($"/run/netns/{Name}");
+                if (SetNamespace(handle.DangerousGetHandle().ToInt32(), CloneNewNet) != 0)
+                {
+                    throw new InvalidOperationException($"setns({Name}) failed: errno {Marshal.GetLastPInvokeError()}");
+                }
+
+                socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                socket.Bind(new IPEndPoint(IPAddress.Parse(HostAddress), port));
+            }
+            catch (Exception e)
+            {
+                socket?.Dispose();
+                failure = e;
+            }
+        });
+        maker.Start();
+        maker.Join();
+        return failure is null ? socket! : throw new InvalidOperationException($"no UDP socket in {Name}", failure);
+    }
+
     public string InNamespace(params string[] arguments) => Ip(["-n", Name, .. arguments]);
 
     public static string Ip(params string[] arguments) =>
@@ -67,4 +122,7 @@ internal sealed class TapNamespace : IDisposable
     }
 
     public void Dispose() => Ip("netns", "del", Name);
+
+    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
+    private static partial int SetNamespace(int fd, int namespaceType);
 }
