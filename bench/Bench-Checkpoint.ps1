@@ -21,7 +21,7 @@ function Measure-Checkpoint([string] $EchoGuest, [string] $Work, [int] $Rounds) 
 }
 
 function Write-CheckpointReport($c) {
-    '## 7. Checkpoints and clones'
+    '## 8. Checkpoints and clones'
     ''
     (Row 'Start of the echo guest (64 MiB)' 'n' 'median' 'min' 'ratio to cold boot' 'Goal')
     '| --- | ---: | ---: | ---: | ---: | --- |'

@@ -256,9 +256,11 @@ $inspect.bzImage.lz4ThenReadelf = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -d
 $inspect.bzImage.lz4Only = Get-Stats (Invoke-Tool process 5 sh -c "lz4 -dc '$payload' > /dev/null; true").ms
 $results.inspect = $inspect
 
-Write-Host "$(Get-Date -Format T) checkpoints and clones"; . (Join-Path $benchDir 'Bench-Checkpoint.ps1'); $results.checkpoint = Measure-Checkpoint $echoGuest $work $Rounds
 # --- 7. disk (bench/Bench-Disk.ps1) ----------------------------------------------------------------------
 $results.disk = & (Join-Path $benchDir 'Bench-Disk.ps1') -Tool $tool -Work $work
+
+# --- 8. checkpoints and clones (bench/Bench-Checkpoint.ps1) ---------------------------------------------
+Write-Host "$(Get-Date -Format T) checkpoints and clones"; . (Join-Path $benchDir 'Bench-Checkpoint.ps1'); $results.checkpoint = Measure-Checkpoint $echoGuest $work $Rounds
 
 . (Join-Path $benchDir 'Bench-HostProcess.ps1'); $results.hostProcess = Measure-HostProcess
 

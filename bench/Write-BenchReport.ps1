@@ -160,8 +160,8 @@ $lines.Add((Row 'vmlinuz (bzImage, LZ4)' (Ms $i.bzImage.getPvhBootInfo) (Ms $i.b
 $lines.Add((Row '' '' '' (Ms $i.bzImage.lz4Only) '`lz4 -dc` to /dev/null alone' ''))
 $lines.Add('')
 
-if ($r.PSObject.Properties['checkpoint']) { . (Join-Path $PSScriptRoot 'Bench-Checkpoint.ps1'); Write-CheckpointReport $r.checkpoint | ForEach-Object { $lines.Add($_) } }
 if ($r.PSObject.Properties['disk']) { & (Join-Path $PSScriptRoot 'Write-DiskReport.ps1') -Disk $r.disk | ForEach-Object { $lines.Add($_) } }
+if ($r.PSObject.Properties['checkpoint']) { . (Join-Path $PSScriptRoot 'Bench-Checkpoint.ps1'); Write-CheckpointReport $r.checkpoint | ForEach-Object { $lines.Add($_) } }
 
 # Host-process VMs (issue 13): bench/Bench-HostProcess.ps1.
 function Write-HostProcessSection($h) {
