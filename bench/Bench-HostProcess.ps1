@@ -44,7 +44,7 @@ function Measure-HostProcess {
     $sleepGuest = Join-Path (Split-Path $echoGuest) 'sleep.elf'
     $clientBefore = Get-RssKiB
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $fleet = 1..100 | ForEach-Object { New-PvhVm -Name "hp-alive$_" -KernelPath $sleepGuest -MemoryMB 64 }
+    $fleet = 1..100 | ForEach-Object { New-PvhVm -Name "hp-alive$_" -KernelPath $sleepGuest -MemoryMB 64 -InProcess:$false }
     $createdMs = $sw.Elapsed.TotalMilliseconds
     $fleet | Start-PvhVm
     Wait-PvhVm -Name 'hp-alive*' -ConsolePattern '^sleeping$' -Timeout 300

@@ -249,12 +249,20 @@ public sealed class HostProcessVm : VmHandle
     /// <summary>The VM changed (its config, or it ended): the next read asks the host again.</summary>
     private T Changed<T>(T result)
     {
+        Expire();
+        return result;
+    }
+
+    /// <summary>
+    /// The next read asks the host again, whatever was cached: a cmdlet that looks a VM up wants its state now, not the
+    /// answer a moment ago served for one view's property reads.
+    /// </summary>
+    internal void Expire()
+    {
         lock (_gate)
         {
             _lastTimestamp = 0;
         }
-
-        return result;
     }
 
     private VmDescription Remember(VmDescription description)

@@ -91,7 +91,14 @@ internal static class VmRegistry
     private static HostProcessVm? HostProcessVm(VmFolder folder)
     {
         var state = folder.ReadState();
-        return state is null ? null : HandleFor(folder, state);
+        if (state is null)
+        {
+            return null;
+        }
+
+        var handle = HandleFor(folder, state);
+        handle.Expire();
+        return handle;
     }
 
     private static HostProcessVm HandleFor(VmFolder folder, VmDescription state)
