@@ -106,17 +106,7 @@ public sealed class VirtioNetTests : IDisposable
         Assert.Equal(before.PacketsOut + Flood, _device.Statistics.PacketsOut);
 
         // Buffers again: what waited arrives (no more than the tap's queue and the one frame the device held), then new traffic.
-        var delivered = 0;
-        while (true)
-        {
-            PostReceiveBuffers(1);
-            if (_receive.WaitUsed(TimeSpan.FromMilliseconds(500)) is null)
-            {
-                break;
-            }
-
-            delivered++;
-        }
+        var delivered = DrainWaitingFrames();
 
         Assert.InRange(delivered, 2, _namespace.TapQueueLength() + 1);
         Assert.Equal(before.PacketsIn + delivered, _device.Statistics.PacketsIn);
@@ -165,17 +155,7 @@ public sealed class VirtioNetTests : IDisposable
         Assert.False(_device.Statistics.TapLost);
 
         // Buffers again: what waited drains (no more than the tap's queue and the held frame), then new traffic flows.
-        var drained = 0;
-        while (true)
-        {
-            PostReceiveBuffers(1);
-            if (_receive.WaitUsed(TimeSpan.FromMilliseconds(500)) is null)
-            {
-                break;
-            }
-
-            drained++;
-        }
+        var drained = DrainWaitingFrames();
 
         Assert.InRange(drained, 1, _namespace.TapQueueLength() + 1);
         Transmit(EthernetFrames.IcmpEchoRequest(GuestMac, tapMac, TapNamespace.GuestAddress, TapNamespace.HostAddress, 1000, [10]));
@@ -280,6 +260,22 @@ public sealed class VirtioNetTests : IDisposable
         _transmit.Post(new TestBuffer(address, (uint)(VirtioNet.HeaderBytes + frame.Length)));
         _transmit.Notify();
         Assert.NotNull(_transmit.WaitUsed(Wait));
+    }
+
+    /// <summary>Posts one receive buffer at a time until no frame fills it within half a second: how many frames were waiting.</summary>
+    private int DrainWaitingFrames()
+    {
+        var frames = 0;
+        while (true)
+        {
+            PostReceiveBuffers(1);
+            if (_receive.WaitUsed(TimeSpan.FromMilliseconds(500)) is null)
+            {
+                return frames;
+            }
+
+            frames++;
+        }
     }
 
     /// <summary>Takes received frames until <paramref name="match"/> picks one, checking each carries a zero header with num_buffers 1.</summary>
