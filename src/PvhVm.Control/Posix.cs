@@ -41,6 +41,17 @@ internal static partial class Posix
     }
 
     private const int EEXIST = 17;
+    private const int AT_FDCWD = -100;
+    private const uint RENAME_EXCHANGE = 2;
+
+    /// <summary>
+    /// Swaps two paths atomically (renameat2 RENAME_EXCHANGE); false when either is missing or the file system cannot
+    /// exchange (the caller renames instead).
+    /// </summary>
+    public static bool TryExchange(string path, string otherPath) => RenameAt2(AT_FDCWD, path, AT_FDCWD, otherPath, RENAME_EXCHANGE) == 0;
+
+    [LibraryImport("libc", EntryPoint = "renameat2", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2(int oldDirectory, string oldPath, int newDirectory, string newPath, uint flags);
 
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MakeDirectory(string path, uint mode);

@@ -42,7 +42,7 @@ internal static class Isolation
         ["get_mempolicy"] = 239, ["openat"] = 257, ["newfstatat"] = 262, ["unlinkat"] = 263 /* unmeasured */,
         ["renameat"] = 264 /* unmeasured */, ["readlinkat"] = 267 /* unmeasured */, ["set_robust_list"] = 273,
         ["epoll_pwait"] = 281 /* unmeasured */, ["accept4"] = 288, ["eventfd2"] = 290, ["pipe2"] = 293, ["prlimit64"] = 302,
-        ["renameat2"] = 316 /* unmeasured */, ["getrandom"] = 318, ["membarrier"] = 324, ["statx"] = 332, ["rseq"] = 334,
+        ["renameat2"] = 316 /* the state file's exchange */, ["getrandom"] = 318, ["membarrier"] = 324, ["statx"] = 332, ["rseq"] = 334,
         ["clone3"] = 435,
 
         // CoreCLR's own, measured from the kernel's seccomp log when the framework-dependent build (the one xunit runs

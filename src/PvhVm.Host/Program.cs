@@ -28,6 +28,9 @@ try
 {
     var config = JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
         ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.");
+    // KVM's part of the start (several ms on a nested host, mostly waiting in the kernel) runs while the host reports
+    // ready and the client sends its start; this process runs one VM, so nothing is prepared after it.
+    VirtualMachine.PrepareAhead(config.MemoryMB, refillAfterStart: false);
     hosted = new HostedVm(folder, new VirtualMachine(config));
 }
 catch (Exception e)

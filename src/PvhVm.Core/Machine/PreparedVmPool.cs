@@ -11,7 +11,8 @@ internal static class PreparedVmPool
 {
     private static readonly object Gate = new();
     private static PreparedVm? _ready;
-    private static bool _preparing;
+    private static ulong? _preparingSize;
+    private static volatile bool _refillAfterTake = true;
 
     /// <summary>The VM the next <see cref="Take"/> of its size hands out, once the background refill has made it.</summary>
     internal static PreparedVm? Ready
@@ -25,13 +26,32 @@ internal static class PreparedVmPool
         }
     }
 
-    /// <summary>A prepared VM of <paramref name="ramSize"/> bytes, from the pool or made now; then refills the pool.</summary>
+    /// <summary>
+    /// Starts preparing a VM of <paramref name="ramSize"/> bytes in the background, for a start that has not been asked
+    /// for yet. With <paramref name="refillAfterTake"/> false, a take prepares no VM after it: a process that runs one VM
+    /// (the host program) would only pay for one it never uses.
+    /// </summary>
+    public static void PrepareAhead(ulong ramSize, bool refillAfterTake)
+    {
+        _refillAfterTake = refillAfterTake;
+        Refill(ramSize);
+    }
+
+    /// <summary>
+    /// A prepared VM of <paramref name="ramSize"/> bytes: the one ready, the one being prepared for that size once it is
+    /// (sooner than a second preparation beside it), or one made now; then refills the pool.
+    /// </summary>
     public static PreparedVm Take(ulong ramSize)
     {
         PreparedVm? taken = null;
         PreparedVm? stale = null;
         lock (Gate)
         {
+            while (_ready is null && _preparingSize == ramSize)
+            {
+                Monitor.Wait(Gate);
+            }
+
             if (_ready is not null)
             {
                 if (_ready.Memory.RamSize == ramSize)
@@ -49,7 +69,11 @@ internal static class PreparedVmPool
 
         stale?.Dispose();
         taken ??= PreparedVm.Create(ramSize);
-        Refill(ramSize);
+        if (_refillAfterTake)
+        {
+            Refill(ramSize);
+        }
+
         return taken;
     }
 
@@ -57,12 +81,12 @@ internal static class PreparedVmPool
     {
         lock (Gate)
         {
-            if (_preparing || _ready is not null)
+            if (_preparingSize is not null || _ready is not null)
             {
                 return;
             }
 
-            _preparing = true;
+            _preparingSize = ramSize;
         }
 
         ThreadPool.UnsafeQueueUserWorkItem(_ =>
@@ -82,11 +106,13 @@ internal static class PreparedVmPool
 
             lock (Gate)
             {
-                _preparing = false;
+                _preparingSize = null;
                 if (_ready is null)
                 {
                     (_ready, prepared) = (prepared, null);
                 }
+
+                Monitor.PulseAll(Gate);
             }
 
             prepared?.Dispose();
