@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using PvhVm.Control;
 
 namespace PvhVm.Host;
@@ -6,10 +7,15 @@ namespace PvhVm.Host;
 /// <summary>The host's one line to its launcher, and then no more use of the launcher's pipes.</summary>
 internal static class Readiness
 {
+    /// <summary>
+    /// The line in one write(2) on stdout, not through Console.Out: that writer would first set up terminal and signal
+    /// handling (a thread of its own) and hand the line out in 256-byte pieces, each a wake-up of the launcher.
+    /// </summary>
     public static void Report(HostReadiness readiness)
     {
-        Console.Out.WriteLine(JsonSerializer.Serialize(readiness, ControlJson.Default.HostReadiness));
-        Console.Out.Flush();
+        var line = JsonSerializer.SerializeToUtf8Bytes(readiness, ControlJson.Default.HostReadiness);
+        using var stdout = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        stdout.Write([.. line, (byte)'\n']);
     }
 
     /// <summary>
