@@ -13,6 +13,8 @@ namespace PvhVm.Control;
 [JsonSerializable(typeof(MemoryMapDocument))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(HostReadiness))]
+[JsonSerializable(typeof(HostLogEntry))]
+[JsonSerializable(typeof(HostLimits))]
 [JsonSerializable(typeof(PvhVm.Core.Machine.VmConfig))]
 [JsonSerializable(typeof(PvhVm.Core.Machine.VmDisk))]
 [JsonSerializable(typeof(IReadOnlyList<PvhVm.Core.Machine.VmDisk>))]

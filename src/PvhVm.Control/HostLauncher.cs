@@ -16,12 +16,14 @@ public static class HostLauncher
 
     // $0 the host program, $1 the VM folder, then the VM's cgroups, if any. A subshell joins them ("0" is the writer
     // itself) and becomes the host, so every page the host ever touches is charged to them; the monitor stays where
-    // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes;
-    // after DELETE /vm the folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed).
+    // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes,
+    // with " oom" when the memory cgroup counted an OOM kill (read before the cgroup goes); after DELETE /vm the folder
+    // is gone and the write fails, silently (the launcher's stderr pipe may be long closed).
     private const string MonitorScript =
         "host=$0 folder=$1; shift; "
         + "( for cgroup; do echo 0 > \"$cgroup/cgroup.procs\" || exit 125; done; exec \"$host\" --folder \"$folder\" ); "
-        + "{ echo $? > \"$folder/host.exit\"; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
+        + "status=$? oom=; for cgroup; do grep -qs '^oom_kill [1-9]' \"$cgroup/memory.oom_control\" && oom=' oom'; done; "
+        + "{ echo \"$status$oom\" > \"$folder/host.exit\"; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
 
     /// <summary>
     /// Makes the VM's folder (and, for <paramref name="limits"/>, its cgroups), starts its host and returns once the host
@@ -29,21 +31,43 @@ public static class HostLauncher
     /// host could not create the VM (the folder is removed then), <see cref="VmFolderExistsException"/> when the name's
     /// folder exists already, <see cref="CgroupUnavailableException"/> when the limits cannot be applied.
     /// </summary>
-    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath, HostLimits? limits = null)
+    /// <param name="vsockCidsHeldInProcess">For a vsock VM: the CIDs this process's own (in-process) VMs hold, which no VM
+    /// folder shows; the CID itself is chosen host-wide (<see cref="VsockCidAllocator"/>).</param>
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath, HostLimits? limits = null,
+        IEnumerable<uint>? vsockCidsHeldInProcess = null)
     {
         directory.Ensure();
         var folder = directory.FolderFor(config.Name);
-        if (!Posix.TryMakePrivateDirectory(folder.Path))
+        VmCgroups? cgroups = null;
+        using (config.HasVsock ? directory.LockVsockCids() : null)
         {
-            throw new VmFolderExistsException(config.Name, folder.Path);
+            if (!Posix.TryMakePrivateDirectory(folder.Path))
+            {
+                throw new VmFolderExistsException(config.Name, folder.Path);
+            }
+
+            try
+            {
+                config = config.HasVsock ? VsockCidAllocator.Choose(directory, config, vsockCidsHeldInProcess ?? []) : config;
+                File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig));
+            }
+            catch
+            {
+                Directory.Delete(folder.Path, recursive: true);
+                throw;
+            }
         }
 
-        VmCgroups? cgroups = null;
         try
         {
-            File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig));
+            if (limits is { IsEmpty: false })
+            {
+                // Before the host starts, so that every client that sees the VM sees its limits too.
+                File.WriteAllBytes(folder.LimitsPath, JsonSerializer.SerializeToUtf8Bytes(limits, ControlJson.Default.HostLimits));
+            }
+
             cgroups = limits is { IsEmpty: false } ? VmCgroups.Create(folder.Name, limits) : null;
-            return (folder, StartHost(folder, hostPath, cgroups?.Directories ?? []));
+            return (folder, StartHost(folder, hostPath, cgroups?.Directories ?? [], limits));
         }
         catch
         {
@@ -54,7 +78,7 @@ public static class HostLauncher
         }
     }
 
-    private static VmDescription StartHost(VmFolder folder, string hostPath, IReadOnlyList<string> cgroups)
+    private static VmDescription StartHost(VmFolder folder, string hostPath, IReadOnlyList<string> cgroups, HostLimits? limits)
     {
         var start = new ProcessStartInfo(File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "setsid")
         {
@@ -84,7 +108,15 @@ public static class HostLauncher
             // The host ended before it reported: what it said on stderr (a runtime crash, a missing library) is the reason.
             var stderr = process.StandardError.ReadToEnd().Trim();
             process.WaitForExit();
-            throw new IOException($"The host process {hostPath} ended before it was ready ({folder.ReadExit()?.ToString() ?? "no exit status"}): {stderr}");
+            var exit = folder.ReadExit();
+            if (exit is { OutOfMemory: true })
+            {
+                throw new HostOutOfMemoryException(
+                    $"The host process for '{folder.Name}' was killed by the kernel's OOM killer before it was ready: its memory limit of "
+                    + $"{limits?.MemoryLimitMB} MiB leaves too little for the host program and the guest pages it touches while it starts. Raise -MemoryLimitMB.");
+            }
+
+            throw new IOException($"The host process {hostPath} ended before it was ready ({exit?.ToString() ?? "no exit status"}): {stderr}");
         }
 
         var readiness = JsonSerializer.Deserialize(line, ControlJson.Default.HostReadiness)

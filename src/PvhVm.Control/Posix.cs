@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace PvhVm.Control;
 
@@ -41,6 +42,24 @@ internal static partial class Posix
     }
 
     private const int EEXIST = 17;
+    private const int EINTR = 4;
+    private const int LOCK_EX = 2;
+
+    /// <summary>flock(LOCK_EX): waits until this descriptor holds the file's exclusive lock (released when it closes).</summary>
+    public static void LockExclusive(SafeFileHandle file)
+    {
+        while (Flock(file, LOCK_EX) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                throw new IOException($"flock: {Marshal.GetPInvokeErrorMessage(errno)}");
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(SafeFileHandle file, int operation);
     private const int AT_FDCWD = -100;
     private const uint RENAME_EXCHANGE = 2;
 

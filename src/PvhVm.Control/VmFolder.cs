@@ -29,6 +29,15 @@ public sealed class VmFolder(string path)
     /// <summary>Where the console log goes when it reaches its bound; the one before that is dropped.</summary>
     public string PreviousConsolePath => System.IO.Path.Combine(Path, "console.log.1");
 
+    /// <summary>The host's log, one JSON line per message (<see cref="HostLogEntry"/>), bounded like the console log.</summary>
+    public string HostLogPath => System.IO.Path.Combine(Path, "host.log");
+
+    /// <summary>Where the host's log goes when it reaches its bound; the one before that is dropped.</summary>
+    public string PreviousHostLogPath => System.IO.Path.Combine(Path, "host.log.1");
+
+    /// <summary>The limits the launcher put the host under (-MemoryLimitMB, -CpuQuotaPercent); absent for a VM without.</summary>
+    public string LimitsPath => System.IO.Path.Combine(Path, "limits.json");
+
     /// <summary>Written by the monitor shell when the host process ends: its exit status as the shell reports it ($?).</summary>
     public string ExitStatusPath => System.IO.Path.Combine(Path, "host.exit");
 
@@ -66,6 +75,19 @@ public sealed class VmFolder(string path)
         catch (IOException) when (Directory.Exists(Path))
         {
             Directory.Delete(Path, recursive: true);
+        }
+    }
+
+    /// <summary>The host's limits as the launcher recorded them; none (empty) when the VM has none or the file cannot be read.</summary>
+    public HostLimits ReadLimits()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(LimitsPath), ControlJson.Default.HostLimits) ?? new HostLimits();
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return new HostLimits();
         }
     }
 
@@ -136,7 +158,7 @@ public sealed class VmFolder(string path)
     {
         try
         {
-            return int.TryParse(File.ReadAllText(ExitStatusPath).Trim(), out var status) ? HostExit.FromShellStatus(status) : null;
+            return HostExit.Parse(File.ReadAllText(ExitStatusPath));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Machine;
 
@@ -50,3 +51,6 @@ public sealed record ApiError(string Type, string? Kind, string Message, int? Er
 
 /// <summary>What the host writes on its stdout once: ready (with its description) or why it could not create the VM.</summary>
 public sealed record HostReadiness(VmDescription? Vm, ApiError? Error);
+
+/// <summary>One line of the host's log (host.log in its folder): what the engine and the host logged, as it happened.</summary>
+public sealed record HostLogEntry(DateTimeOffset Time, LogLevel Level, string Message);

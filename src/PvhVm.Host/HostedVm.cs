@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using PvhVm.Control;
 using PvhVm.Core.Machine;
 
@@ -27,6 +30,9 @@ internal sealed class HostedVm : IDisposable
 
     public VirtualMachine Vm { get; }
 
+    /// <summary>The host's log (host.log in the folder), for what the host itself does with its VM.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
+
     public VmDescription Describe() => new(
         Vm.Name,
         Vm.Id,
@@ -42,9 +48,12 @@ internal sealed class HostedVm : IDisposable
     /// <summary>Starts the VM, and with it the console's copy to disk.</summary>
     public void Start()
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             Vm.Start();
+            Log.LogInformation("pvhvm-host {ProcessId}: VM '{Name}' started in {Milliseconds:0.0} ms", Environment.ProcessId, Vm.Name,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using PvhVm.Control;
 using PvhVm.Core.Machine;
 using PvhVm.Host;
@@ -10,6 +12,7 @@ using PvhVm.Host.Http;
 const int Usage = 64;
 const int CreateFailed = 2;
 
+var mainStarted = Stopwatch.GetTimestamp();
 Isolation.CloseInheritedDescriptors();
 if (args is ["--check-seccomp"])
 {
@@ -23,6 +26,7 @@ if (args is not ["--folder", var folderPath])
 }
 
 var folder = new VmFolder(Path.GetFullPath(folderPath));
+var log = new HostLog(folder);
 HostedVm hosted;
 try
 {
@@ -31,7 +35,7 @@ try
     // KVM's part of the start (several ms on a nested host, mostly waiting in the kernel) runs while the host reports
     // ready and the client sends its start; this process runs one VM, so nothing is prepared after it.
     VirtualMachine.PrepareAhead(config.MemoryMB, refillAfterStart: false);
-    hosted = new HostedVm(folder, new VirtualMachine(config));
+    hosted = new HostedVm(folder, new VirtualMachine(config, log)) { Log = log };
 }
 catch (Exception e)
 {
@@ -48,6 +52,8 @@ using (hosted)
     // From here on the host only serves and runs its VM: every call it makes is on the measured list.
     Isolation.Confine();
     Readiness.Report(new HostReadiness(hosted.Describe(), null));
+    log.LogInformation("pvhvm-host {ProcessId}: VM '{Name}' created, serving {Socket}; ready {Milliseconds:0.0} ms into main",
+        Environment.ProcessId, hosted.Vm.Name, folder.SocketPath, Stopwatch.GetElapsedTime(mainStarted).TotalMilliseconds);
     Readiness.ReleaseStandardStreams();
     await server.RunAsync(deleted.Token);
 }

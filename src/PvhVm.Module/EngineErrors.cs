@@ -110,6 +110,7 @@ internal static class EngineErrors
         TapException e => Tap[e.Problem],
         VsockException => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
         CgroupUnavailableException => CgroupNotWritable,
+        HostOutOfMemoryException => new("HostMemoryLimitTooLow", ErrorCategory.LimitsExceeded),
         HostResourceException e => HostResources[e.Resource],
         CheckpointException e => Checkpoints[e.Kind],
         CheckpointNeedsInProcessVmException => new("CheckpointNeedsInProcessVm", ErrorCategory.NotImplemented),
@@ -167,6 +168,8 @@ internal static class EngineErrors
                 "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
             "CheckpointNeedsInProcessVm" =>
                 "Create the VM with New-PvhVm -InProcess to suspend, resume or checkpoint it; Restore-PvhVm makes in-process VMs.",
+            "HostMemoryLimitTooLow" =>
+                "Raise -MemoryLimitMB: the host program needs a few MiB of its own (docs/HOST.md) above the guest memory the guest touches.",
             "CgroupNotWritable" =>
                 "Create the VM without -MemoryLimitMB and -CpuQuotaPercent, or run where the cgroup v1 memory and cpu hierarchies are mounted read-write and writable by you (docs/HOST.md).",
             _ => null,

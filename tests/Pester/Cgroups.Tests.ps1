@@ -25,6 +25,11 @@ Describe 'Host-process limits through cgroups' {
         Get-Content "$memory/memory.limit_in_bytes" | Should -Be (48MB).ToString()
         Get-Content "$cpu/cpu.cfs_quota_us" | Should -Be '25000'
         Get-Content "$cpu/cpu.cfs_period_us" | Should -Be '100000'
+        # The VM object shows its limits, in this pwsh and in any other.
+        $vm.MemoryLimitMB, $vm.CpuQuotaPercent | Should -Be 48, 25
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $seen = & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$(Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1')'; Get-PvhVm -Name limited | ForEach-Object { `"`$(`$_.MemoryLimitMB) `$(`$_.CpuQuotaPercent)`" }; (Get-PvhVm -Name limited | Format-List | Out-String) -match 'MemoryLimitMB\s*:\s*48'"
+        $seen | Should -Be '48 25', 'True'
         Split-Path $memory -Parent | Should -Be "$(Get-CgroupDirectory $PID memory)/pvhvm"
         # The host's pages are charged there: it ran in the cgroup from its start.
         [long](Get-Content "$memory/memory.usage_in_bytes") | Should -BeGreaterThan 1MB
@@ -34,6 +39,15 @@ Describe 'Host-process limits through cgroups' {
         while (((Test-Path $memory) -or (Test-Path $cpu)) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
         $memory | Should -Not -Exist
         $cpu | Should -Not -Exist
+    }
+
+    It 'fails with HostMemoryLimitTooLow, creating no VM, when the host is OOM-killed before it is ready' {
+        New-PvhVm -Name oom-launch -KernelPath $sleep -MemoryMB 16 -MemoryLimitMB 2 -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+        $e[0].FullyQualifiedErrorId | Should -Be 'HostMemoryLimitTooLow,PvhVm.Module.Commands.NewPvhVmCommand'
+        $e[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $e[0].Exception.Message | Should -Match "OOM killer before it was ready: its memory limit of 2 MiB"
+        $e[0].ErrorDetails.RecommendedAction | Should -Match 'Raise -MemoryLimitMB'
+        Get-PvhVm -Name oom-launch -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
     It 'refuses limits with -InProcess, and takes them with -InProcess:$false' {

@@ -154,7 +154,8 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             VsockCid = VsockCid,
             VsockPath = vsockPath,
         };
-        if (config.HasVsock && !TryChooseVsockCid(ref config))
+        // A host-process VM's CID is chosen by the launcher, host-wide under a lock (two sessions may create at once).
+        if (config.HasVsock && InProcess && !TryChooseVsockCid(ref config))
         {
             return;
         }
@@ -192,7 +193,8 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         try
         {
-            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent));
+            var inProcessCids = VmRegistry.All().OfType<InProcessVm>().Select(vm => vm.VsockCid).OfType<uint>();
+            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent), inProcessCids);
             WriteObject(VmRegistry.AddHostProcess(launched, description));
         }
         catch (VmFolderExistsException)
@@ -218,12 +220,12 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
-            DrainLog(log);
+            WriteLog(log.Drain());
             WriteError(VmErrors.ForVm(EngineErrors.Record(e, Name), Name));
             return;
         }
 
-        DrainLog(log);
+        WriteLog(log.Drain());
         var entry = new InProcessVm(vm, log);
         TagVm(entry);
         if (!VmRegistry.TryAdd(entry))
@@ -238,8 +240,8 @@ public sealed class NewPvhVmCommand : PvhCmdlet
     }
 
     /// <summary>
-    /// A CID no VM of this user holds, in any process: each host process allocates only among its own VMs (one), so the
-    /// choice is made here, over every VM Get-PvhVm sees. A CID asked for that another VM holds is an InvalidVmConfig error.
+    /// For an in-process VM, a CID no VM this session sees holds (its own and every host-process VM of the user). A CID
+    /// asked for that another VM holds is an InvalidVmConfig error.
     /// </summary>
     private bool TryChooseVsockCid(ref VmConfig config)
     {

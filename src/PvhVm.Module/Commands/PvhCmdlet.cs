@@ -33,17 +33,14 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
     {
         foreach (var vm in vms)
         {
-            if (vm.Log is { } log)
-            {
-                DrainLog(log);
-            }
+            WriteLog(vm.TakeLog());
         }
     }
 
-    /// <summary>Writes one VM's queued engine messages: Trace/Debug to Debug, Information to Verbose, the rest to Warning.</summary>
-    internal void DrainLog(VmLogQueue log)
+    /// <summary>Writes engine messages: Trace/Debug to Debug, Information to Verbose, the rest to Warning.</summary>
+    internal void WriteLog(IEnumerable<LogEntry> entries)
     {
-        foreach (var entry in log.Drain())
+        foreach (var entry in entries)
         {
             switch (entry.Level)
             {

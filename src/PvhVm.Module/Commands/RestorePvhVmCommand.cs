@@ -98,7 +98,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         }
         finally
         {
-            DrainLog(log);
+            WriteLog(log.Drain());
         }
 
         WriteObject(entry);

@@ -6,6 +6,7 @@ using PvhVm.Core.Boot;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Machine;
+using PvhVm.Module.Logging;
 
 namespace PvhVm.Module.Vms;
 
@@ -24,17 +25,29 @@ public sealed class HostProcessVm : VmHandle
 
     private readonly object _gate = new();
     private readonly HostClient _client;
+    private readonly HostLogReader _log;
     private VmDescription _last;
     private long _lastTimestamp;
     private bool _ended;
     private BootInfo? _bootInfo;
 
-    internal HostProcessVm(VmFolder folder, VmDescription description)
+    /// <param name="readLogFromStart">Write every message the host has logged (the session that made the VM); otherwise
+    /// only those logged from now on (a VM this session found).</param>
+    internal HostProcessVm(VmFolder folder, VmDescription description, bool readLogFromStart)
     {
         Folder = folder;
         _last = description;
         _client = new HostClient(folder.SocketPath);
+        _log = new HostLogReader(folder, readLogFromStart);
+        Limits = folder.ReadLimits();
     }
+
+    /// <summary>The limits its host process runs under; read once (the launcher wrote them before the host started).</summary>
+    internal HostLimits Limits { get; }
+
+    public override int? MemoryLimitMB => Limits.MemoryLimitMB;
+
+    public override int? CpuQuotaPercent => Limits.CpuQuotaPercent;
 
     internal VmFolder Folder { get; }
 
@@ -71,6 +84,9 @@ public sealed class HostProcessVm : VmHandle
     public override long DroppedConsoleLines => Describe().DroppedConsoleLines;
 
     internal override bool Exists => Folder.ReadState()?.Id == Id;
+
+    /// <summary>What the host logged since the last take, named after the VM like an in-process engine's messages.</summary>
+    internal override IEnumerable<LogEntry> TakeLog() => _log.ReadNew().Select(entry => new LogEntry(entry.Level, $"[{Name}] {entry.Message}"));
 
 
     /// <summary>What the host says now (or said within <see cref="FreshFor"/>); for a host that has ended, what its folder says.</summary>

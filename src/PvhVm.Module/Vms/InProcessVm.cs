@@ -19,7 +19,9 @@ public sealed class InProcessVm : VmHandle
 
     internal VirtualMachine Vm { get; }
 
-    internal override VmLogQueue Log { get; }
+    internal VmLogQueue Log { get; }
+
+    internal override IEnumerable<LogEntry> TakeLog() => Log.Drain();
 
     public override string Name => Vm.Name;
 

@@ -65,6 +65,12 @@ public abstract class VmHandle
 
     public string? VsockPath => Config.HasVsock ? Config.VsockPath : null;
 
+    /// <summary>New-PvhVm -MemoryLimitMB: the host process's memory limit (its cgroup's); null without one, and in-process.</summary>
+    public virtual int? MemoryLimitMB => null;
+
+    /// <summary>New-PvhVm -CpuQuotaPercent: the host process's CPU quota, percent of one CPU; null without one, and in-process.</summary>
+    public virtual int? CpuQuotaPercent => null;
+
     /// <summary>What the engine placed where in guest memory; empty before the VM starts (and for a host that has ended).</summary>
     public IReadOnlyList<LayoutRegion> MemoryMap => MemoryLayout().Regions;
 
@@ -76,8 +82,11 @@ public abstract class VmHandle
     /// <summary>Whether the VM is still there to act on: not removed (by this session or, for a host process, any other).</summary>
     internal abstract bool Exists { get; }
 
-    /// <summary>Engine messages waiting for a cmdlet to write them; only an in-process VM's engine logs into this session.</summary>
-    internal virtual VmLogQueue? Log => null;
+    /// <summary>
+    /// The engine's messages not yet written to a pipeline, oldest first, each taken once: an in-process VM's from the
+    /// queue its engine logs into, a host-process VM's from its host's log file.
+    /// </summary>
+    internal abstract IEnumerable<LogEntry> TakeLog();
 
     internal abstract void Start();
 

@@ -33,7 +33,7 @@ internal static class VmRegistry
     public static bool TryAdd(InProcessVm vm) => !System.IO.Directory.Exists(Directory.FolderFor(vm.Name).Path) && InProcess.TryAdd(vm.Name, vm);
 
     /// <summary>The handle of the host process just launched into this folder.</summary>
-    public static HostProcessVm AddHostProcess(VmFolder folder, VmDescription description) => HandleFor(folder, description);
+    public static HostProcessVm AddHostProcess(VmFolder folder, VmDescription description) => HandleFor(folder, description, readLogFromStart: true);
 
     /// <summary>Whether this very in-process VM is still registered (not removed, not replaced by a newer one of its name).</summary>
     public static InProcessVm? Find(InProcessVm vm) => InProcess.TryGetValue(vm.Name, out var entry) && ReferenceEquals(entry, vm) ? entry : null;
@@ -96,17 +96,18 @@ internal static class VmRegistry
             return null;
         }
 
-        var handle = HandleFor(folder, state);
+        var handle = HandleFor(folder, state, readLogFromStart: false);
         handle.Expire();
         return handle;
     }
 
-    private static HostProcessVm HandleFor(VmFolder folder, VmDescription state)
-        => HostProcess.AddOrUpdate(folder.Path, _ => NewHandle(folder, state), (_, known) => known.Id == state.Id ? known : NewHandle(folder, state));
+    private static HostProcessVm HandleFor(VmFolder folder, VmDescription state, bool readLogFromStart)
+        => HostProcess.AddOrUpdate(folder.Path, _ => NewHandle(folder, state, readLogFromStart),
+            (_, known) => known.Id == state.Id ? known : NewHandle(folder, state, readLogFromStart));
 
-    private static HostProcessVm NewHandle(VmFolder folder, VmDescription state)
+    private static HostProcessVm NewHandle(VmFolder folder, VmDescription state, bool readLogFromStart)
     {
-        var handle = new HostProcessVm(folder, state);
+        var handle = new HostProcessVm(folder, state, readLogFromStart);
         PvhCmdlet.TagVm(handle);
         return handle;
     }

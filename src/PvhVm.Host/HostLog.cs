@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PvhVm.Control;
+
+namespace PvhVm.Host;
+
+/// <summary>
+/// The host's ILogger: the engine's messages and the host's own, one JSON line each (<see cref="HostLogEntry"/>) in
+/// host.log of the VM folder, where the cmdlets read them (HostLogReader) and write them to the pwsh streams. Bounded like
+/// the console file: at <see cref="MaxFileBytes"/> it becomes host.log.1 and a new one begins. Any thread may log; a
+/// write that fails (the folder removed by DELETE /vm, a full disk) is dropped, never an error of the VM; a line written
+/// while the folder is being removed makes VmFolder.Delete take its second pass.
+/// </summary>
+internal sealed class HostLog(VmFolder folder) : ILogger
+{
+    public const long MaxFileBytes = 1 << 20;
+
+    private readonly object _gate = new();
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (!IsEnabled(logLevel))
+        {
+            return;
+        }
+
+        var message = formatter(state, exception);
+        if (exception is not null)
+        {
+            message = $"{message} ({exception.GetType().Name}: {exception.Message})";
+        }
+
+        var line = JsonSerializer.SerializeToUtf8Bytes(new HostLogEntry(DateTimeOffset.Now, logLevel, message), ControlJson.Default.HostLogEntry);
+        lock (_gate)
+        {
+            try
+            {
+                using var file = new FileStream(folder.HostLogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                file.Write([.. line, (byte)'\n']);
+                if (file.Length >= MaxFileBytes)
+                {
+                    file.Dispose();
+                    File.Move(folder.HostLogPath, folder.PreviousHostLogPath, overwrite: true);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Nowhere to write: the message is lost, the VM goes on.
+            }
+        }
+    }
+}
