@@ -12,12 +12,24 @@ public sealed class HostLogReader
     private readonly object _gate = new();
     private readonly VmFolder _folder;
     private long _offset;
+    private ulong? _file;
 
     /// <param name="fromStart">Every entry the host has logged (the session that made the VM); otherwise only those after now.</param>
     public HostLogReader(VmFolder folder, bool fromStart)
     {
         _folder = folder;
-        _offset = fromStart ? 0 : LengthOf(folder.HostLogPath);
+        if (!fromStart)
+        {
+            try
+            {
+                using var stream = Open();
+                (_file, _offset) = (Posix.InodeOf(stream.SafeFileHandle), stream.Length);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // No log yet: everything it will hold is new.
+            }
+        }
     }
 
     public IReadOnlyList<HostLogEntry> ReadNew()
@@ -27,11 +39,12 @@ public sealed class HostLogReader
             byte[] bytes;
             try
             {
-                using var stream = new FileStream(_folder.HostLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                if (stream.Length < _offset)
+                using var stream = Open();
+                var file = Posix.InodeOf(stream.SafeFileHandle);
+                if (file != _file || stream.Length < _offset)
                 {
-                    // The host moved its log to host.log.1 and began a new one.
-                    _offset = 0;
+                    // The host moved its log to host.log.1 and began a new one (or this is the first read).
+                    (_file, _offset) = (file, _file is null ? Math.Min(_offset, stream.Length) : 0);
                 }
 
                 bytes = new byte[stream.Length - _offset];
@@ -75,15 +88,5 @@ public sealed class HostLogReader
         }
     }
 
-    private static long LengthOf(string path)
-    {
-        try
-        {
-            return new FileInfo(path).Length;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
-    }
+    private FileStream Open() => new(_folder.HostLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 }

@@ -29,6 +29,21 @@ internal static partial class Posix
         return *(uint*)(buffer + 28);
     }
 
+    /// <summary>The inode of an open file (fstat; st_ino is at offset 8 on x86-64): which file a path named when it was opened.</summary>
+    public static unsafe ulong InodeOf(SafeFileHandle file)
+    {
+        var buffer = stackalloc byte[256];
+        if (FileStat(file, buffer) != 0)
+        {
+            throw new IOException($"fstat: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+
+        return *(ulong*)(buffer + 8);
+    }
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static unsafe partial int FileStat(SafeFileHandle file, byte* buffer);
+
     /// <summary>mkdir(2) with mode 0700: false when the path exists (EEXIST), so two creators of one name cannot both win.</summary>
     public static bool TryMakePrivateDirectory(string path)
     {

@@ -51,9 +51,9 @@ using (hosted)
     hosted.SaveState();
     // From here on the host only serves and runs its VM: every call it makes is on the measured list.
     Isolation.Confine();
-    Readiness.Report(new HostReadiness(hosted.Describe(), null));
     log.LogInformation("pvhvm-host {ProcessId}: VM '{Name}' created, serving {Socket}; ready {Milliseconds:0.0} ms into main",
         Environment.ProcessId, hosted.Vm.Name, folder.SocketPath, Stopwatch.GetElapsedTime(mainStarted).TotalMilliseconds);
+    Readiness.Report(new HostReadiness(hosted.Describe(), null));
     Readiness.ReleaseStandardStreams();
     await server.RunAsync(deleted.Token);
 }

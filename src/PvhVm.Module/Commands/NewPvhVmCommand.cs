@@ -195,7 +195,9 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         {
             var inProcessCids = VmRegistry.All().OfType<InProcessVm>().Select(vm => vm.VsockCid).OfType<uint>();
             var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent), inProcessCids);
-            WriteObject(VmRegistry.AddHostProcess(launched, description));
+            var vm = VmRegistry.AddHostProcess(launched, description);
+            WriteLog(vm.TakeLog());
+            WriteObject(vm);
         }
         catch (VmFolderExistsException)
         {
