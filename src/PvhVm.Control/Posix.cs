@@ -60,18 +60,38 @@ internal static partial class Posix
     private const int EINTR = 4;
     private const int LOCK_EX = 2;
 
-    /// <summary>flock(LOCK_EX): waits until this descriptor holds the file's exclusive lock (released when it closes).</summary>
-    public static void LockExclusive(SafeFileHandle file)
+    private const int O_RDWR = 2;
+    private const int O_CREAT = 0x40;
+    private const int O_CLOEXEC = 0x80000;
+
+    /// <summary>
+    /// Opens (creating, mode 0600) the file at <paramref name="path"/> and waits until it holds the file's exclusive flock;
+    /// disposing closes it, which releases the lock. Not a FileStream: .NET takes a shared flock of its own, without
+    /// waiting, on every file it opens, and so fails while another process holds the exclusive lock.
+    /// </summary>
+    public static SafeFileHandle LockExclusive(string path)
     {
+        var file = new SafeFileHandle(Open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0b110_000_000), ownsHandle: true);
+        if (file.IsInvalid)
+        {
+            throw new IOException($"open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+
         while (Flock(file, LOCK_EX) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             if (errno != EINTR)
             {
-                throw new IOException($"flock: {Marshal.GetPInvokeErrorMessage(errno)}");
+                file.Dispose();
+                throw new IOException($"flock {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
             }
         }
+
+        return file;
     }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(SafeFileHandle file, int operation);

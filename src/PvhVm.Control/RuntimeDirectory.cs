@@ -43,20 +43,7 @@ public sealed class RuntimeDirectory(string path)
     /// An exclusive lock (flock) on .vsock-cids.lock in the directory, held until disposed; waits while another session
     /// holds it. See <see cref="VsockCidAllocator"/>.
     /// </summary>
-    public IDisposable LockVsockCids()
-    {
-        var file = new FileStream(System.IO.Path.Combine(Path, ".vsock-cids.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
-        try
-        {
-            Posix.LockExclusive(file.SafeFileHandle);
-            return file;
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public IDisposable LockVsockCids() => Posix.LockExclusive(System.IO.Path.Combine(Path, ".vsock-cids.lock"));
 
     /// <summary>Every VM folder in the directory, ordered by name; none when the directory does not exist.</summary>
     public IReadOnlyList<VmFolder> Folders()

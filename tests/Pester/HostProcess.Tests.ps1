@@ -146,6 +146,45 @@ Describe 'Host-process VMs' {
         $vm.ExitReason | Should -Be 'Stopped'
     }
 
+    It 'give vsock VMs that two pwsh processes create at once CIDs of their own' {
+        $go = Join-Path $TestDrive 'go-cid'
+        $creators = foreach ($side in 'a', 'b') {
+            $out = Join-Path $TestDrive "cid-$side.txt"
+            $script = "'ready'; while (-not (Test-Path '$go')) { Start-Sleep -Milliseconds 5 }; " +
+                "1..4 | ForEach-Object { (New-PvhVm -Name cid-$side`$_ -KernelPath '$echo' -MemoryMB 16 -EnableVsock).VsockCid }; 'done'"
+            [pscustomobject]@{ Process = Start-Pwsh $script $out; Output = $out }
+        }
+        foreach ($creator in $creators) { Wait-File $creator.Output '^ready$' }
+        New-Item $go | Out-Null
+        foreach ($creator in $creators) { $creator.Process.WaitForExit(120000) | Should -BeTrue; Wait-File $creator.Output '^done$' }
+        $vms = Get-PvhVm -Name 'cid-*'
+        $vms.Count | Should -Be 8 -Because (($creators | ForEach-Object { Get-Content -Raw $_.Output, "$($_.Output).err" }) -join ' | ')
+        ($vms.VsockCid | Sort-Object -Unique).Count | Should -Be 8 -Because "each VM needs its own CID: $($vms.VsockCid -join ', ')"
+        # What each creator was told is what its VM holds.
+        $told = $creators | ForEach-Object { Get-Content $_.Output | Where-Object { $_ -match '^\d+$' } }
+        ($told | ForEach-Object { [uint32]$_ } | Sort-Object) -join ',' | Should -Be (($vms.VsockCid | Sort-Object) -join ',')
+    }
+
+    It 'write their host''s log to the streams of the cmdlets that act on them: the host''s start to Verbose, the engine''s messages to Debug' {
+        $vm = New-PvhVm -Name hp-log -KernelPath (Get-TestGuestPath ports) -MemoryMB 16
+        $start = $vm | Start-PvhVm -Verbose -Debug 4>&1 5>&1
+        $started = $start | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $started.Message -match "^\[hp-log\] pvhvm-host $($vm.HostProcessId): VM 'hp-log' started in [\d.]+ ms$" | Should -Not -BeNullOrEmpty
+        # The ports guest touches ports nobody claims: the engine's Debug lines reach the cmdlets that act on the VM, each once.
+        $first = $vm | Wait-PvhVm -Timeout 30 -Debug 5>&1
+        $log = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-log/host.log'
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (-not (Select-String -Path $log -Pattern 'stopped after' -Quiet)) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "the host logged no end: $(Get-Content -Raw $log)" }
+            Start-Sleep -Milliseconds 20
+        }
+        $rest = $vm | Get-PvhConsole -Debug 5>&1
+        $debug = @($start) + @($first) + @($rest) | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+        $logged = Get-Content $log | ConvertFrom-Json | Where-Object level -eq 'Debug' | ForEach-Object { "[hp-log] $($_.message)" }
+        $debug.Message | Should -Be $logged
+        $debug.Message -match '^\[hp-log\] Unhandled port' | Should -Not -BeNullOrEmpty
+    }
+
     It 'keep running when the module is removed, and are found again when it is imported' {
         $vm = New-PvhVm -Name hp-module -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
         Remove-Module PvhVm
