@@ -32,15 +32,8 @@ if ($alone) {
 
 $guest = Join-Path (Split-Path $Tool) 'guests/virtio.elf'
 $halt = Join-Path (Split-Path $Tool) 'guests/halt.elf'
-function Invoke-DiskTool {
-    $output = dotnet $Tool @args
-    if ($LASTEXITCODE -ne 0) { throw "PvhVm.Bench $($args[0]) failed: $output" }
-    $output | ForEach-Object { $_ | ConvertFrom-Json }
-}
-function Get-Median([double[]] $values) {
-    $sorted = @($values | Sort-Object)
-    if ($sorted.Count % 2) { $sorted[($sorted.Count - 1) / 2] } else { ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2 }
-}
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
+function Invoke-DiskTool { Invoke-BenchTool $Tool @args }
 
 # 64 MiB of random bytes (no sparse holes to read for free); every reader goes through the same warm page cache.
 $image = Join-Path $Work 'disk.img'

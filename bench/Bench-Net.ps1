@@ -29,26 +29,13 @@ param(
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
-function Invoke-NetChecked {
-    $command = $args[0]
-    $arguments = @($args | Select-Object -Skip 1)
-    $output = & $command @arguments
-    if ($LASTEXITCODE -ne 0) { throw "'$command $($arguments -join ' ')' failed with exit code $LASTEXITCODE." }
-    $output
-}
-
-function Get-NetMedian([double[]] $values) {
-    $sorted = @($values | Sort-Object)
-    if (-not $sorted) { return $null }
-    $n = $sorted.Count
-    if ($n % 2) { $sorted[($n - 1) / 2] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
-}
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
 
 $standalone = -not $Tool
 if ($standalone) {
     $root = Split-Path $PSScriptRoot
     $out = Join-Path $root 'out/bench/tool'
-    Invoke-NetChecked dotnet build (Join-Path $PSScriptRoot 'PvhVm.Bench/PvhVm.Bench.csproj') -c Release -o $out --nologo -v quiet | Out-Null
+    Invoke-Checked dotnet build (Join-Path $PSScriptRoot 'PvhVm.Bench/PvhVm.Bench.csproj') -c Release -o $out --nologo -v quiet | Out-Null
     $Tool = Join-Path $out 'PvhVm.Bench.dll'
     $Guest = Join-Path $out 'guests/virtio.elf'
 }
@@ -60,20 +47,20 @@ $suffix = '{0:x6}' -f (Get-Random -Maximum 0xffffff)
 $namespace = "pvhvm-bench-$suffix"
 $tap = "pvb$suffix"
 $net = [ordered]@{ rounds = $Rounds; transmitFrames = $TransmitFrames; receiveSeconds = $ReceiveSeconds; runs = @() }
-Invoke-NetChecked ip netns add $namespace
+Invoke-Checked ip netns add $namespace
 try {
-    Invoke-NetChecked ip netns exec $namespace sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    Invoke-NetChecked ip -n $namespace tuntap add dev $tap mode tap
-    Invoke-NetChecked ip -n $namespace addr add 10.213.0.1/24 dev $tap
-    Invoke-NetChecked ip -n $namespace link set $tap up
+    Invoke-Checked ip netns exec $namespace sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    Invoke-Checked ip -n $namespace tuntap add dev $tap mode tap
+    Invoke-Checked ip -n $namespace addr add 10.213.0.1/24 dev $tap
+    Invoke-Checked ip -n $namespace link set $tap up
     # The C guest answers no ARP: the host knows its address for good.
-    Invoke-NetChecked ip -n $namespace neigh replace 10.213.0.2 lladdr 02:00:00:00:00:02 dev $tap nud permanent
+    Invoke-Checked ip -n $namespace neigh replace 10.213.0.2 lladdr 02:00:00:00:00:02 dev $tap nud permanent
     $runs = [Collections.Generic.List[object]]::new()
     for ($round = 0; $round -lt $Rounds; $round++) {
         foreach ($size in 18, 1472) {
             foreach ($vmm in 'pvh', 'qemu') {
-                $runs.Add((Invoke-NetChecked ip netns exec $namespace dotnet $Tool net-tx $vmm $Guest $tap $TransmitFrames $size | ConvertFrom-Json))
-                $runs.Add((Invoke-NetChecked ip netns exec $namespace dotnet $Tool net-rx $vmm $Guest $tap $ReceiveSeconds $size | ConvertFrom-Json))
+                $runs.Add((Invoke-Checked ip netns exec $namespace dotnet $Tool net-tx $vmm $Guest $tap $TransmitFrames $size | ConvertFrom-Json))
+                $runs.Add((Invoke-Checked ip netns exec $namespace dotnet $Tool net-rx $vmm $Guest $tap $ReceiveSeconds $size | ConvertFrom-Json))
             }
         }
     }
@@ -87,26 +74,26 @@ $net.summary = foreach ($group in $net.runs | Group-Object direction, size, vmm)
     $first = $group.Group[0]
     [ordered]@{
         direction = $first.direction; size = $first.size; vmm = $first.vmm; n = $group.Count
-        packetsPerSecond = Get-NetMedian $group.Group.packetsPerSecond; megabytesPerSecond = Get-NetMedian $group.Group.megabytesPerSecond
-        exitsPerPacket = Get-NetMedian $group.Group.exitsPerPacket
-        lockContentionsPerPacket = if ($first.vmm -eq 'pvh') { Get-NetMedian ($group.Group | ForEach-Object { $_.lockContentions / [math]::Max(1, $_.received) }) } else { $null }
+        packetsPerSecond = Get-Median $group.Group.packetsPerSecond; megabytesPerSecond = Get-Median $group.Group.megabytesPerSecond
+        exitsPerPacket = Get-Median $group.Group.exitsPerPacket
+        lockContentionsPerPacket = if ($first.vmm -eq 'pvh') { Get-Median ($group.Group | ForEach-Object { $_.lockContentions / [math]::Max(1, $_.received) }) } else { $null }
     }
 }
 
 $vsockRuns = [Collections.Generic.List[object]]::new()
 for ($round = 0; $round -lt $Rounds; $round++) {
-    $vsockRuns.Add((Invoke-NetChecked dotnet $Tool vsock $Guest $VsockRoundTrips $VsockEchoes $VsockStreamMiB | ConvertFrom-Json))
-    $vsockRuns.Add((Invoke-NetChecked dotnet $Tool vsock-pair $VsockRoundTrips $VsockEchoes $VsockStreamMiB | ConvertFrom-Json))
+    $vsockRuns.Add((Invoke-Checked dotnet $Tool vsock $Guest $VsockRoundTrips $VsockEchoes $VsockStreamMiB | ConvertFrom-Json))
+    $vsockRuns.Add((Invoke-Checked dotnet $Tool vsock-pair $VsockRoundTrips $VsockEchoes $VsockStreamMiB | ConvertFrom-Json))
 }
 $vsock = [ordered]@{ runs = $vsockRuns }
 foreach ($peer in 'pvh', 'socketPair') {
     $group = @($vsockRuns | Where-Object peer -eq $peer)
     $vsock[$peer] = [ordered]@{
-        n = $group.Count; roundTripMicroseconds = Get-NetMedian $group.roundTripMedianMicroseconds
-        roundTripP90Microseconds = Get-NetMedian $group.roundTripP90Microseconds
-        exitsPerRoundTrip = if ($peer -eq 'pvh') { Get-NetMedian $group.exitsPerRoundTrip } else { $null }
-        echo4000MegabytesPerSecond = Get-NetMedian $group.echo4000MegabytesPerSecond
-        streamMegabytesPerSecond = Get-NetMedian $group.streamMegabytesPerSecond
+        n = $group.Count; roundTripMicroseconds = Get-Median $group.roundTripMedianMicroseconds
+        roundTripP90Microseconds = Get-Median $group.roundTripP90Microseconds
+        exitsPerRoundTrip = if ($peer -eq 'pvh') { Get-Median $group.exitsPerRoundTrip } else { $null }
+        echo4000MegabytesPerSecond = Get-Median $group.echo4000MegabytesPerSecond
+        streamMegabytesPerSecond = Get-Median $group.streamMegabytesPerSecond
     }
 }
 $net.vsock = $vsock

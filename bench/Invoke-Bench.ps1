@@ -24,14 +24,7 @@ $benchDir = $PSScriptRoot
 $work = Join-Path $Root 'out/bench'
 New-Item -ItemType Directory -Force $work | Out-Null
 
-function Invoke-Checked {
-    # Always an array: splatting a lone string would pass its characters.
-    $command = $args[0]
-    $arguments = @($args | Select-Object -Skip 1)
-    $output = & $command @arguments
-    if ($LASTEXITCODE -ne 0) { throw "'$command $($arguments -join ' ')' failed with exit code $LASTEXITCODE." }
-    $output
-}
+. (Join-Path $benchDir 'BenchHelpers.ps1')
 
 # --- tools -------------------------------------------------------------------------------------------
 if (-not (Get-Command qemu-system-x86_64 -ErrorAction SilentlyContinue)) {
@@ -54,16 +47,7 @@ $vmlinux = Join-Path (Split-Path $vmlinuz) "vmlinux-$release"
 if (-not (Test-Path $vmlinux)) { Invoke-Checked dotnet $tool extract-elf $vmlinuz $vmlinux | Out-Null }
 
 # Runs a bench sub-command; returns its JSON lines as objects.
-function Invoke-Tool { Invoke-Checked dotnet $tool @args | ForEach-Object { $_ | ConvertFrom-Json } }
-
-function Get-Stats([double[]] $values) {
-    if (-not $values) { return [ordered]@{ n = 0 } }
-    $sorted = @($values | Sort-Object)
-    $n = $sorted.Count
-    $median = if ($n % 2) { $sorted[($n - 1) / 2] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
-    [ordered]@{ n = $n; median = [math]::Round($median, 3); min = [math]::Round($sorted[0], 3)
-        p90 = [math]::Round($sorted[[math]::Min($n - 1, [int][math]::Floor($n * 0.9))], 3); max = [math]::Round($sorted[-1], 3) }
-}
+function Invoke-Tool { Invoke-BenchTool $tool @args }
 
 function Get-RssKiB {
     [long]((Get-Content "/proc/$PID/status" | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '')

@@ -12,12 +12,10 @@ param(
 
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
 $r = Get-Content $Results -Raw | ConvertFrom-Json
 
 function Ms($stats) { if ($stats.n -eq 0) { 'not reached' } else { '{0:N1} ms' -f $stats.median } }
-function Ratio([double] $a, [double] $b) { '{0:N2}x' -f ($a / $b) }
-function Goal([bool] $met) { if ($met) { 'met' } else { '**not met**' } }
-function Row { '| ' + ($args -join ' | ') + ' |' }
 
 # The network and vsock section (bench/Bench-Net.ps1's results): rows side by side with QEMU microvm.
 function Add-NetworkReport($net, [Collections.Generic.List[string]] $lines) {

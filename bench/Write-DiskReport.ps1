@@ -7,9 +7,7 @@
 param([Parameter(Mandatory)] $Disk)
 
 Set-StrictMode -Version 3.0
-function Row { '| ' + ($args -join ' | ') + ' |' }
-function Ratio([double] $a, [double] $b) { '{0:N2}x' -f ($a / $b) }
-function Goal([bool] $met) { if ($met) { 'met' } else { '**not met**' } }
+. (Join-Path $PSScriptRoot 'BenchHelpers.ps1')
 
 $seq = $Disk.sequentialMiBPerSecond
 $iops = $Disk.randomIops
