@@ -11,30 +11,15 @@ namespace PvhVm.Host;
 /// write that fails (the folder removed by DELETE /vm, a full disk) is dropped, never an error of the VM; a line written
 /// while the folder is being removed makes VmFolder.Delete take its second pass.
 /// </summary>
-internal sealed class HostLog(VmFolder folder) : ILogger
+internal sealed class HostLog(VmFolder folder) : MessageLogger
 {
     public const long MaxFileBytes = 1 << 20;
 
     private readonly object _gate = new();
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    protected override void Write(LogLevel level, string message)
     {
-        if (!IsEnabled(logLevel))
-        {
-            return;
-        }
-
-        var message = formatter(state, exception);
-        if (exception is not null)
-        {
-            message = $"{message} ({exception.GetType().Name}: {exception.Message})";
-        }
-
-        var line = JsonSerializer.SerializeToUtf8Bytes(new HostLogEntry(DateTimeOffset.Now, logLevel, message), ControlJson.Default.HostLogEntry);
+        var line = JsonSerializer.SerializeToUtf8Bytes(new HostLogEntry(DateTimeOffset.Now, level, message), ControlJson.Default.HostLogEntry);
         lock (_gate)
         {
             try

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using PvhVm.Control;
 
 namespace PvhVm.Module.Logging;
 
@@ -8,30 +9,15 @@ namespace PvhVm.Module.Logging;
 /// pipeline thread, so messages wait here until a cmdlet working on the VM drains them. The queue is bounded:
 /// when nobody drains, the oldest messages go, so a chatty engine cannot grow it without limit.
 /// </summary>
-internal sealed class VmLogQueue(string vmName, int capacity = VmLogQueue.DefaultCapacity) : ILogger
+internal sealed class VmLogQueue(string vmName, int capacity = VmLogQueue.DefaultCapacity) : MessageLogger
 {
     public const int DefaultCapacity = 1000;
 
     private readonly ConcurrentQueue<LogEntry> _entries = new();
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    protected override void Write(LogLevel level, string message)
     {
-        if (!IsEnabled(logLevel))
-        {
-            return;
-        }
-
-        var message = formatter(state, exception);
-        if (exception is not null)
-        {
-            message = $"{message} ({exception.GetType().Name}: {exception.Message})";
-        }
-
-        _entries.Enqueue(new LogEntry(logLevel, $"[{vmName}] {message}"));
+        _entries.Enqueue(new LogEntry(level, $"[{vmName}] {message}"));
         while (_entries.Count > capacity && _entries.TryDequeue(out _))
         {
         }
