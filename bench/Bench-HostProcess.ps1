@@ -76,6 +76,8 @@ function Measure-HostProcess {
     Stop-Process -Id $qemuEcho.Id -Force
 
     [ordered]@{
+        # When, and how loaded: the section can be run alone (Invoke-Bench.ps1 -Section HostProcess).
+        measured = [ordered]@{ date = [DateTimeOffset]::UtcNow.ToString('u'); loadAverage = (Get-Content /proc/loadavg) }
         firstLine = [ordered]@{
             hostProcess = Get-Stats $hosted.firstLineMs; hostProcessNew = Get-Stats $hosted.newMs; hostProcessStart = Get-Stats $hosted.startMs
             hostProcessRoundTrip = Get-Stats $hosted.totalMs

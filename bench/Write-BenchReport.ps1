@@ -167,6 +167,10 @@ function Write-HostProcessSection($h) {
     $a = $h.alive
     $lines.Add('## Host-process VMs')
     $lines.Add('')
+    if ($h.PSObject.Properties['measured']) {
+        $lines.Add("Measured $($h.measured.date), load average at the end $($h.measured.loadAverage).")
+        $lines.Add('')
+    }
     $lines.Add('`New-PvhVm | Start-PvhVm` until the guest''s first console line (the probe), one pwsh session, interleaved with QEMU''s process to its first console byte:')
     $lines.Add('')
     $lines.Add((Row 'Runner' 'n' 'median' 'min' 'p90' 'New-PvhVm' 'Start-PvhVm' 'whole round trip (to Remove)' 'vs QEMU process'))
