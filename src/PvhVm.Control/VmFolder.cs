@@ -81,6 +81,12 @@ public sealed class VmFolder(string path)
     /// <summary>The host's limits as the launcher recorded them; none (empty) when the VM has none or the file cannot be read.</summary>
     public HostLimits ReadLimits()
     {
+        if (!File.Exists(LimitsPath))
+        {
+            // The usual case, on the path of every New-PvhVm: no exception to throw and catch for it.
+            return new HostLimits();
+        }
+
         try
         {
             return JsonSerializer.Deserialize(File.ReadAllBytes(LimitsPath), ControlJson.Default.HostLimits) ?? new HostLimits();
