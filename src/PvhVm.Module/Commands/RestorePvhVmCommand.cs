@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PvhVm.Control;
 using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Machine;
 using PvhVm.Module.Logging;
@@ -10,7 +11,8 @@ namespace PvhVm.Module.Commands;
 /// Restore-PvhVm: starts a new VM from a checkpoint folder, running on from where the checkpoint was taken. Its RAM maps
 /// the checkpoint's memory copy-on-write, so many VMs restored from one checkpoint share every page none has written.
 /// -Clone names each VM after the checkpoint's VM with a number (web-1, web-2, ...); -Count restores that many at once.
-/// Restored VMs run in this pwsh (in-process VMs, as New-PvhVm -InProcess makes), whatever hosting the checkpointed VM had.
+/// Each restored VM runs in a host process of its own, as New-PvhVm makes them, or with -InProcess in this pwsh, whatever
+/// hosting the checkpointed VM had.
 /// </summary>
 [Cmdlet(VerbsData.Restore, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(VmHandle))]
@@ -34,6 +36,10 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     [Parameter]
     [ValidateRange(1, 10_000)]
     public int Count { get; set; } = 1;
+
+    /// <summary>Runs the restored VMs in this pwsh process, as New-PvhVm -InProcess does; by default each gets a host process.</summary>
+    [Parameter]
+    public SwitchParameter InProcess { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -69,11 +75,47 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 continue;
             }
 
-            Restore(checkpoint, name);
+            if (InProcess)
+            {
+                RestoreInProcess(checkpoint, name);
+            }
+            else
+            {
+                RestoreInHostProcess(checkpoint, name);
+            }
         }
     }
 
-    private void Restore(Checkpoint checkpoint, string name)
+    /// <summary>A host process restores the VM (the checkpoint is read again there: it is that process's input) and starts it.</summary>
+    private void RestoreInHostProcess(Checkpoint checkpoint, string name)
+    {
+        if (NewPvhVmCommand.SocketPathTooLong(name) is { } tooLong)
+        {
+            WriteError(tooLong);
+            return;
+        }
+
+        HostProcessVm entry;
+        try
+        {
+            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, new RestoreRequest(checkpoint.Path, name), NewPvhVmCommand.HostProgramPath);
+            entry = VmRegistry.AddHostProcess(folder, description);
+        }
+        catch (VmFolderExistsException)
+        {
+            WriteError(VmErrors.NameTaken(name));
+            return;
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(EngineErrors.Record(e, name));
+            return;
+        }
+
+        Start(entry, null);
+    }
+
+    private void RestoreInProcess(Checkpoint checkpoint, string name)
     {
         var log = new VmLogQueue(name);
         var vm = VirtualMachine.Restore(checkpoint.Path, name, log);
@@ -86,6 +128,11 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
             return;
         }
 
+        Start(entry, log);
+    }
+
+    private void Start(VmHandle entry, VmLogQueue? log)
+    {
         try
         {
             entry.Start();
@@ -98,7 +145,10 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         }
         finally
         {
-            DrainLog(log);
+            if (log is not null)
+            {
+                DrainLog(log);
+            }
         }
 
         WriteObject(entry);
