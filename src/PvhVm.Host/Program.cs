@@ -39,14 +39,14 @@ catch (Exception e)
 using (hosted)
 {
     using var deleted = new CancellationTokenSource();
-    var api = new VmApi(hosted, deleted.Cancel);
-    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath), api.HandleAsync);
+    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath));
+    var api = new VmApi(hosted, server.StopListening, deleted.Cancel);
     hosted.SaveState();
     // From here on the host only serves and runs its VM: every call it makes is on the measured list.
     Isolation.Confine();
     Readiness.Report(new HostReadiness(hosted.Describe(), null));
     Readiness.ReleaseStandardStreams();
-    await server.RunAsync(deleted.Token);
+    await server.RunAsync(api.HandleAsync, deleted.Token);
 }
 
 return 0;
