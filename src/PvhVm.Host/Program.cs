@@ -5,8 +5,9 @@ using PvhVm.Host;
 using PvhVm.Host.Http;
 
 // pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json (or restored from the checkpoint
-// its restore.json names), serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
-// why the VM could not be created) and then lets go of stdin/stdout/stderr.
+// its restore.json names), serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it
+// detached; it reports one JSON line on stdout (ready, or why the VM could not be created) and then lets go of
+// stdin/stdout/stderr.
 const int Usage = 64;
 const int CreateFailed = 2;
 

@@ -22,9 +22,6 @@ public sealed class HostProcessVm : VmHandle
     /// <summary>How long a dead host's monitor shell gets to record how the host ended.</summary>
     private static readonly TimeSpan ExitStatusGrace = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How long Remove waits for a host that answered DELETE /vm, and its monitor shell, to end.</summary>
-    private static readonly TimeSpan HostEndGrace = TimeSpan.FromSeconds(5);
-
     private readonly object _gate = new();
     private readonly HostClient _client;
     private VmDescription _last;
@@ -214,19 +211,10 @@ public sealed class HostProcessVm : VmHandle
                 }
             }
 
-            var monitor = ProcessStartTime.GroupOf(_last.ProcessId) is { } group && ProcessStartTime.Of(group) is { } groupStart ? (group, groupStart) : ((int, long)?)null;
             _client.DeleteAsync().GetAwaiter().GetResult();
             lock (_gate)
             {
                 _ended = true;
-            }
-
-            // The host answers before it exits, and its monitor then writes host.exit to the folder's path; a new VM of the
-            // same name must not get that file, nor lose its socket to the old host unbinding the path: both end first.
-            ProcessStartTime.WaitForEnd(_last.ProcessId, _last.ProcessStartTicks, HostEndGrace);
-            if (monitor is var (monitorId, monitorStart))
-            {
-                ProcessStartTime.WaitForEnd(monitorId, monitorStart, HostEndGrace);
             }
         }
         catch (Exception e) when (IsUnreachable(e) || e is InvalidOperationException)
