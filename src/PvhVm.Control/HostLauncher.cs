@@ -17,39 +17,59 @@ public static class HostLauncher
     // $0 the host program, $1 the VM folder, then the VM's cgroups, if any. A subshell joins them ("0" is the writer
     // itself) and becomes the host, so every page the host ever touches is charged to them; the monitor stays where
     // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes,
-    // with " oom" when the memory cgroup counted an OOM kill (read before the cgroup goes); after DELETE /vm the folder
-    // is gone and the write fails, silently (the launcher's stderr pipe may be long closed).
+    // with " oom" when the memory cgroup counted an OOM kill (read before the cgroup goes), named relative to the folder
+    // the monitor stands in: after DELETE /vm that folder is gone and the write fails, silently (the launcher's stderr
+    // pipe may be long closed), even when a new VM of the same name has made a new folder at the same path meanwhile
+    // (by path, the write landed there: seen under load).
     private const string MonitorScript =
-        "host=$0 folder=$1; shift; "
+        "host=$0 folder=$1; shift; cd \"$folder\" || exit 125; "
         + "( for cgroup; do echo 0 > \"$cgroup/cgroup.procs\" || exit 125; done; exec \"$host\" --folder \"$folder\" ); "
         + "status=$? oom=; for cgroup; do grep -qs '^oom_kill [1-9]' \"$cgroup/memory.oom_control\" && oom=' oom'; done; "
-        + "{ echo \"$status$oom\" > \"$folder/host.exit\"; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
+        + "{ echo \"$status$oom\" > host.exit; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
 
     /// <summary>
     /// Makes the VM's folder (and, for <paramref name="limits"/>, its cgroups), starts its host and returns once the host
     /// listens on its socket with the VM created. Throws <see cref="HostApiException"/> with the engine's error when the
     /// host could not create the VM (the folder is removed then), <see cref="VmFolderExistsException"/> when the name's
-    /// folder exists already, <see cref="CgroupUnavailableException"/> when the limits cannot be applied.
+    /// folder exists already, <see cref="CgroupUnavailableException"/> when the limits cannot be applied,
+    /// <see cref="HostOutOfMemoryException"/> when the memory limit lets the host not even start.
     /// </summary>
     /// <param name="vsockCidsHeldInProcess">For a vsock VM: the CIDs this process's own (in-process) VMs hold, which no VM
     /// folder shows; the CID itself is chosen host-wide (<see cref="VsockCidAllocator"/>).</param>
     public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath, HostLimits? limits = null,
         IEnumerable<uint>? vsockCidsHeldInProcess = null)
+        => Launch(directory, config.Name, config.HasVsock, folder =>
+        {
+            var chosen = config.HasVsock ? VsockCidAllocator.Choose(directory, config, vsockCidsHeldInProcess ?? []) : config;
+            File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(chosen, ControlJson.Default.VmConfig));
+        }, hostPath, limits);
+
+    /// <summary>
+    /// As <see cref="Launch(RuntimeDirectory, VmConfig, string, HostLimits?, IEnumerable{uint}?)"/>, for a VM the host
+    /// restores from a checkpoint (in state Created: starting it resumes the guest); a checkpoint the host cannot read is
+    /// a <see cref="HostApiException"/> with the engine's CheckpointException.
+    /// </summary>
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, RestoreRequest restore, string hostPath)
+        => Launch(directory, restore.Name, chooseVsockCid: false,
+            folder => File.WriteAllBytes(folder.RestorePath, JsonSerializer.SerializeToUtf8Bytes(restore, ControlJson.Default.RestoreRequest)), hostPath, null);
+
+    /// <param name="chooseVsockCid">Make the folder and write the request under the runtime directory's CID lock: the
+    /// request chooses the VM's CID, and no other session may choose until the config holds it.</param>
+    private static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, string name, bool chooseVsockCid, Action<VmFolder> writeRequest,
+        string hostPath, HostLimits? limits)
     {
         directory.Ensure();
-        var folder = directory.FolderFor(config.Name);
-        VmCgroups? cgroups = null;
-        using (config.HasVsock ? directory.LockVsockCids() : null)
+        var folder = directory.FolderFor(name);
+        using (chooseVsockCid ? directory.LockVsockCids() : null)
         {
             if (!Posix.TryMakePrivateDirectory(folder.Path))
             {
-                throw new VmFolderExistsException(config.Name, folder.Path);
+                throw new VmFolderExistsException(name, folder.Path);
             }
 
             try
             {
-                config = config.HasVsock ? VsockCidAllocator.Choose(directory, config, vsockCidsHeldInProcess ?? []) : config;
-                File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig));
+                writeRequest(folder);
             }
             catch
             {
@@ -58,6 +78,7 @@ public static class HostLauncher
             }
         }
 
+        VmCgroups? cgroups = null;
         try
         {
             if (limits is { IsEmpty: false })

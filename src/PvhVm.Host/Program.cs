@@ -6,9 +6,10 @@ using PvhVm.Core.Machine;
 using PvhVm.Host;
 using PvhVm.Host.Http;
 
-// pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json, serving its REST API on the
-// folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
-// why the VM could not be created) and then lets go of stdin/stdout/stderr.
+// pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json (or restored from the checkpoint
+// its restore.json names), serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it
+// detached; it reports one JSON line on stdout (ready, or why the VM could not be created) and then lets go of
+// stdin/stdout/stderr.
 const int Usage = 64;
 const int CreateFailed = 2;
 
@@ -30,12 +31,7 @@ var log = new HostLog(folder);
 HostedVm hosted;
 try
 {
-    var config = JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
-        ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.");
-    // KVM's part of the start (several ms on a nested host, mostly waiting in the kernel) runs while the host reports
-    // ready and the client sends its start; this process runs one VM, so nothing is prepared after it.
-    VirtualMachine.PrepareAhead(config.MemoryMB, refillAfterStart: false);
-    hosted = new HostedVm(folder, new VirtualMachine(config, log)) { Log = log };
+    hosted = new HostedVm(folder, File.Exists(folder.RestorePath) ? HostedVm.Restore(folder, log) : Create(folder, log)) { Log = log };
 }
 catch (Exception e)
 {
@@ -46,8 +42,8 @@ catch (Exception e)
 using (hosted)
 {
     using var deleted = new CancellationTokenSource();
-    var api = new VmApi(hosted, deleted.Cancel);
-    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath), api.HandleAsync);
+    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath));
+    var api = new VmApi(hosted, server.StopListening, deleted.Cancel);
     hosted.SaveState();
     // From here on the host only serves and runs its VM: every call it makes is on the measured list.
     Isolation.Confine();
@@ -55,7 +51,18 @@ using (hosted)
         Environment.ProcessId, hosted.Vm.Name, folder.SocketPath, Stopwatch.GetElapsedTime(mainStarted).TotalMilliseconds);
     Readiness.Report(new HostReadiness(hosted.Describe(), null));
     Readiness.ReleaseStandardStreams();
-    await server.RunAsync(deleted.Token);
+    await server.RunAsync(api.HandleAsync, deleted.Token);
 }
 
 return 0;
+
+// The VM of the folder's config.json. KVM's part of its start (several ms on a nested host, mostly waiting in the kernel)
+// is prepared from here on, while the host reports ready and the client sends its start; this process runs one VM, so
+// nothing is prepared after it.
+static VirtualMachine Create(VmFolder folder, ILogger log)
+{
+    var config = JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
+        ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.");
+    VirtualMachine.PrepareAhead(config.MemoryMB, refillAfterStart: false);
+    return new VirtualMachine(config, log);
+}

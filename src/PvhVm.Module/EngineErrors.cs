@@ -8,7 +8,6 @@ using PvhVm.Core.Devices.Virtio.Vsock;
 using PvhVm.Core.Host;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
-using PvhVm.Module.Vms;
 
 namespace PvhVm.Module;
 
@@ -113,7 +112,6 @@ internal static class EngineErrors
         HostOutOfMemoryException => new("HostMemoryLimitTooLow", ErrorCategory.LimitsExceeded),
         HostResourceException e => HostResources[e.Resource],
         CheckpointException e => Checkpoints[e.Kind],
-        CheckpointNeedsInProcessVmException => new("CheckpointNeedsInProcessVm", ErrorCategory.NotImplemented),
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
         KvmException => new("KvmFailed", ErrorCategory.DeviceError),
@@ -138,7 +136,9 @@ internal static class EngineErrors
             nameof(DiskImageException) when Enum.TryParse<DiskImageProblem>(error.Kind, out var problem) => DiskImage[problem],
             nameof(TapException) when Enum.TryParse<TapProblem>(error.Kind, out var problem) => Tap[problem],
             nameof(HostResourceException) when Enum.TryParse<HostResource>(error.Kind, out var resource) => HostResources[resource],
+            nameof(CheckpointException) when Enum.TryParse<CheckpointErrorKind>(error.Kind, out var kind) => Checkpoints[kind],
             nameof(VsockException) => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+            nameof(UnauthorizedAccessException) => new("PathAccessDenied", ErrorCategory.PermissionDenied),
             nameof(CgroupUnavailableException) => CgroupNotWritable,
             nameof(KvmException) when exception.StatusCode == 503 => new("KvmUnavailable",
                 error.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable),
@@ -166,8 +166,6 @@ internal static class EngineErrors
                 "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
             "VsockSocketUnavailable" =>
                 "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
-            "CheckpointNeedsInProcessVm" =>
-                "Create the VM with New-PvhVm -InProcess to suspend, resume or checkpoint it; Restore-PvhVm makes in-process VMs.",
             "HostMemoryLimitTooLow" =>
                 "Raise -MemoryLimitMB: the host program needs a few MiB of its own (docs/HOST.md) above the guest memory the guest touches.",
             "CgroupNotWritable" =>
