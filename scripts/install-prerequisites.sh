@@ -9,7 +9,8 @@ set -euo pipefail
 # One line per package: what needs it.
 packages=(
     binutils         # as/ld for the probe guests, readelf as the reference for ELF inspection
-    gcc              # the benchmark's C floor VMM, kvm.h layout checks
+    gcc              # the benchmark's C floor VMM, kvm.h layout checks, and the linker of the NativeAOT host (no clang here)
+    zlib1g-dev       # -lz for the NativeAOT link of pvhvm-host (build.ps1 publishes it into the module folder)
     libc6-dev        # headers and crt files for those C programs (linux/kvm.h comes with linux-libc-dev)
     linux-libc-dev
     gzip bzip2 xz-utils lzop lz4 zstd   # every kernel payload compression, built the way kbuild does
