@@ -31,6 +31,7 @@
  *   pvhtest: ready   (then one answer per line read from the console, input echo off)
  *     echo <text>        -> pvhtest: echo=<text>
  *     uptime             -> pvhtest: uptime=<contents of /proc/uptime>
+ *     sleep <ms>         -> pvhtest: slept=<ms>   (after sleeping that long: the guest's timer interrupts work)
  *     disk-write <text>  -> pvhtest: disk_wrote=<ok | error N>   (<text> and a newline, NUL-padded to a page, at
  *                           SHELL_DISK_OFFSET of /dev/vda, then fsync)
  *     disk-read          -> pvhtest: disk_read=<the page at SHELL_DISK_OFFSET up to its first newline or NUL | error N>
@@ -481,7 +482,10 @@ static int shell_command(const char *line)
 		printf(PREFIX "echo=%s\n", line + 5);
 	else if (strcmp(line, "uptime") == 0)
 		report_file("uptime", "/proc/uptime");
-	else if (strncmp(line, "disk-write ", 11) == 0)
+	else if (strncmp(line, "sleep ", 6) == 0) {
+		msleep(atoi(line + 6));
+		printf(PREFIX "slept=%d\n", atoi(line + 6));
+	} else if (strncmp(line, "disk-write ", 11) == 0)
 		shell_disk_write(line + 11);
 	else if (strcmp(line, "disk-read") == 0)
 		shell_disk_read();

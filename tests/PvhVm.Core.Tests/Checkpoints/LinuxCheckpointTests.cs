@@ -38,6 +38,11 @@ public sealed class LinuxCheckpointTests(TestKernelFixture kernel, ITestOutputHe
             WaitForLine(vm, "^pvhtest: ready$", TestKernelBoot.BootBound);
             output.WriteLine($"booted to the ready line in {boot.Elapsed.TotalSeconds:F1} s");
             Ask(vm, "echo before", "^pvhtest: echo=before$");
+            Ask(vm, "sleep 300", "^pvhtest: slept=300$");
+            foreach (var line in vm.Console.Snapshot().Where(l => Regex.IsMatch(l.Text, "clock|tsc|TSC|timer|APIC")))
+            {
+                output.WriteLine(line.Text);
+            }
             vm.Suspend();
             vm.CreateCheckpoint(_folder);
             vm.Stop();
@@ -58,6 +63,10 @@ public sealed class LinuxCheckpointTests(TestKernelFixture kernel, ITestOutputHe
                 var asked = Stopwatch.StartNew();
                 Ask(clone, $"echo from {clone.Name}", $"^pvhtest: echo=from {clone.Name}$");
                 output.WriteLine($"{clone.Name} answered in {asked.Elapsed.TotalMilliseconds:F1} ms");
+                Ask(clone, "uptime", "^pvhtest: uptime=");
+                asked.Restart();
+                Ask(clone, "sleep 300", "^pvhtest: slept=300$");
+                output.WriteLine($"{clone.Name} slept 300 ms in {asked.Elapsed.TotalMilliseconds:F1} ms");
                 Ask(clone, "uptime", "^pvhtest: uptime=");
             }
         }
