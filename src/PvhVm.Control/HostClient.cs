@@ -64,7 +64,11 @@ public sealed class HostClient : IDisposable
     public Task<bool> RemoveNetworkAdapterAsync(string tapName, CancellationToken cancellationToken = default)
         => DeleteAsync($"vm/network-adapters?tapName={Uri.EscapeDataString(tapName)}", cancellationToken);
 
-    /// <summary>PUT /vm/actions: start or stop; the VM's description after the action.</summary>
+    /// <summary>PUT /vm/checkpoint: the paused VM saved to the folder <paramref name="path"/> (absolute, new or empty).</summary>
+    public Task<CheckpointWritten> CheckpointAsync(string path, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Put, "vm/checkpoint", Json(new CheckpointRequest(path), ControlJson.Default.CheckpointRequest), ControlJson.Default.CheckpointWritten, cancellationToken);
+
+    /// <summary>PUT /vm/actions: start, stop, pause or resume; the VM's description after the action.</summary>
     public Task<VmDescription> ActAsync(string action, CancellationToken cancellationToken = default)
         => SendAsync(HttpMethod.Put, "vm/actions", Json(new VmAction(action), ControlJson.Default.VmAction), ControlJson.Default.VmDescription, cancellationToken);
 

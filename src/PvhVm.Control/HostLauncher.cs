@@ -30,18 +30,29 @@ public static class HostLauncher
     /// folder exists already, <see cref="CgroupUnavailableException"/> when the limits cannot be applied.
     /// </summary>
     public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, VmConfig config, string hostPath, HostLimits? limits = null)
+        => Launch(directory, config.Name, folder => File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig)), hostPath, limits);
+
+    /// <summary>
+    /// As <see cref="Launch(RuntimeDirectory, VmConfig, string, HostLimits?)"/>, for a VM the host restores from a
+    /// checkpoint (in state Created: starting it resumes the guest); a checkpoint the host cannot read is a
+    /// <see cref="HostApiException"/> with the engine's CheckpointException.
+    /// </summary>
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, RestoreRequest restore, string hostPath)
+        => Launch(directory, restore.Name, folder => File.WriteAllBytes(folder.RestorePath, JsonSerializer.SerializeToUtf8Bytes(restore, ControlJson.Default.RestoreRequest)), hostPath, null);
+
+    private static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, string name, Action<VmFolder> writeRequest, string hostPath, HostLimits? limits)
     {
         directory.Ensure();
-        var folder = directory.FolderFor(config.Name);
+        var folder = directory.FolderFor(name);
         if (!Posix.TryMakePrivateDirectory(folder.Path))
         {
-            throw new VmFolderExistsException(config.Name, folder.Path);
+            throw new VmFolderExistsException(name, folder.Path);
         }
 
         VmCgroups? cgroups = null;
         try
         {
-            File.WriteAllBytes(folder.ConfigPath, JsonSerializer.SerializeToUtf8Bytes(config, ControlJson.Default.VmConfig));
+            writeRequest(folder);
             cgroups = limits is { IsEmpty: false } ? VmCgroups.Create(folder.Name, limits) : null;
             return (folder, StartHost(folder, hostPath, cgroups?.Directories ?? []));
         }

@@ -22,6 +22,9 @@ public sealed class VmFolder(string path)
 
     public string ConfigPath => System.IO.Path.Combine(Path, "config.json");
 
+    /// <summary>Instead of config.json, for a VM restored from a checkpoint: the <see cref="RestoreRequest"/>.</summary>
+    public string RestorePath => System.IO.Path.Combine(Path, "restore.json");
+
     public string StatePath => System.IO.Path.Combine(Path, "state.json");
 
     public string ConsolePath => System.IO.Path.Combine(Path, "console.log");

@@ -19,12 +19,27 @@ public sealed record VmDescription(
     long UnhandledMmioAccesses);
 
 /// <summary>PUT /vm/actions.</summary>
-/// <param name="Action">"start" or "stop".</param>
+/// <param name="Action">"start", "stop", "pause" or "resume".</param>
 public sealed record VmAction(string Action)
 {
     public const string Start = "start";
     public const string Stop = "stop";
+    public const string Pause = "pause";
+    public const string Resume = "resume";
 }
+
+/// <summary>PUT /vm/checkpoint: save the paused VM to a folder (new or empty) on the host's file system.</summary>
+/// <param name="Path">The folder, absolute; the host process writes it with its user's rights.</param>
+public sealed record CheckpointRequest(string? Path);
+
+/// <summary>The answer to <see cref="CheckpointRequest"/>: the folder written and what it holds.</summary>
+public sealed record CheckpointWritten(string Path, long MemoryBytes, long MemoryDataBytes, long SizeOnDisk);
+
+/// <summary>
+/// A host process's second way to make its VM (restore.json in its folder instead of config.json): restored from the
+/// checkpoint folder <paramref name="CheckpointPath"/> under the name <paramref name="Name"/>.
+/// </summary>
+public sealed record RestoreRequest(string CheckpointPath, string Name);
 
 /// <summary>GET /vm/console: console lines after a sequence number.</summary>
 /// <param name="Completed">The VM has ended: no line after these will ever come.</param>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PvhVm.Control;
 using PvhVm.Core.Machine;
 
@@ -73,6 +74,19 @@ internal sealed class HostedVm : IDisposable
 
         SaveState();
     }
+
+    /// <summary>The VM restore.json asks for: Created, and resumed from its checkpoint when started.</summary>
+    public static VirtualMachine Restore(VmFolder folder)
+    {
+        var request = JsonSerializer.Deserialize(File.ReadAllBytes(folder.RestorePath), ControlJson.Default.RestoreRequest)
+            ?? throw new InvalidDataException($"{folder.RestorePath} holds no restore request.");
+        return VirtualMachine.Restore(request.CheckpointPath, request.Name);
+    }
+
+    /// <summary>Pauses the running VM; the state file says Paused, so every client sees it.</summary>
+    public void Suspend() => Change(vm => { vm.Suspend(); return true; });
+
+    public void Resume() => Change(vm => { vm.Resume(); return true; });
 
     /// <summary>A change to the VM's devices before it starts, recorded in the state file (its config changed).</summary>
     public T Change<T>(Func<VirtualMachine, T> change)

@@ -4,8 +4,8 @@ using PvhVm.Core.Machine;
 using PvhVm.Host;
 using PvhVm.Host.Http;
 
-// pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json, serving its REST API on the
-// folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
+// pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json (or restored from the checkpoint
+// its restore.json names), serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
 // why the VM could not be created) and then lets go of stdin/stdout/stderr.
 const int Usage = 64;
 const int CreateFailed = 2;
@@ -26,9 +26,9 @@ var folder = new VmFolder(Path.GetFullPath(folderPath));
 HostedVm hosted;
 try
 {
-    var config = JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
-        ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.");
-    hosted = new HostedVm(folder, new VirtualMachine(config));
+    hosted = new HostedVm(folder, File.Exists(folder.RestorePath) ? HostedVm.Restore(folder) : new VirtualMachine(
+        JsonSerializer.Deserialize(File.ReadAllBytes(folder.ConfigPath), ControlJson.Default.VmConfig)
+            ?? throw new InvalidDataException($"{folder.ConfigPath} holds no VM config.")));
 }
 catch (Exception e)
 {

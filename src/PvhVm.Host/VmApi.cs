@@ -20,6 +20,7 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
     {
         ["/vm"] = ["GET", "DELETE"],
         ["/vm/actions"] = ["PUT"],
+        ["/vm/checkpoint"] = ["PUT"],
         ["/vm/console"] = ["GET"],
         ["/vm/console/input"] = ["PUT"],
         ["/vm/memory-map"] = ["GET"],
@@ -46,6 +47,7 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
                 ("GET", "/vm") => await DescribeAsync(request).ConfigureAwait(false),
                 ("DELETE", "/vm") => await DeleteAsync().ConfigureAwait(false),
                 ("PUT", "/vm/actions") => await ActAsync(request).ConfigureAwait(false),
+                ("PUT", "/vm/checkpoint") => await CheckpointAsync(request).ConfigureAwait(false),
                 ("GET", "/vm/console") => await ReadConsoleAsync(request).ConfigureAwait(false),
                 ("PUT", "/vm/console/input") => SendConsole(request),
                 ("GET", "/vm/memory-map") => MemoryMap(),
@@ -141,21 +143,59 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
             return refusal!;
         }
 
-        // Start boots (memory, kernel copy) and Stop waits for the vCPUs: neither belongs on an I/O thread.
-        switch (action.Action)
+        // Start boots (memory, kernel copy), Stop and pause wait for the vCPUs: none belongs on an I/O thread.
+        Action? act = action.Action switch
         {
-            case VmAction.Start:
-                await Task.Factory.StartNew(hosted.Start, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-                break;
-            case VmAction.Stop:
-                await Task.Factory.StartNew(hosted.Stop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-                break;
-            default:
-                return HttpResponse.Refuse(400, $"Unknown action '{action.Action}': use '{VmAction.Start}' or '{VmAction.Stop}'.");
+            VmAction.Start => hosted.Start,
+            VmAction.Stop => hosted.Stop,
+            VmAction.Pause => hosted.Suspend,
+            VmAction.Resume => hosted.Resume,
+            _ => null,
+        };
+        if (act is null)
+        {
+            return HttpResponse.Refuse(400, $"Unknown action '{action.Action}': use '{VmAction.Start}', '{VmAction.Stop}', '{VmAction.Pause}' or '{VmAction.Resume}'.");
         }
 
+        await Task.Factory.StartNew(act, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         return Describe();
     }
+
+    /// <summary>
+    /// PUT /vm/checkpoint: the paused VM saved to the folder the body names. The path is request input: it must be
+    /// absolute, without NUL, at most PATH_MAX bytes; what the host may write there is what its user may (it runs as the
+    /// user who started it, and the folder is created with that user's rights).
+    /// </summary>
+    private async Task<HttpResponse> CheckpointAsync(HttpRequest request)
+    {
+        if (ReadBody(request, ControlJson.Default.CheckpointRequest, out var refusal) is not { } body)
+        {
+            return refusal!;
+        }
+
+        if (CheckpointPathProblem(body.Path) is { } problem)
+        {
+            return HttpResponse.Refuse(400, problem);
+        }
+
+        var checkpoint = await Task.Factory.StartNew(() => hosted.Vm.CreateCheckpoint(Path.GetFullPath(body.Path!)),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        return HttpResponse.Json(200, new CheckpointWritten(checkpoint.Path, checkpoint.MemoryBytes, checkpoint.MemoryDataBytes, checkpoint.SizeOnDisk),
+            ControlJson.Default.CheckpointWritten);
+    }
+
+    /// <summary>PATH_MAX counts the terminating NUL.</summary>
+    internal const int MaxPathBytes = 4095;
+
+    /// <summary>What is wrong with a checkpoint path from a request, or null when it may be used.</summary>
+    internal static string? CheckpointPathProblem(string? path) => path switch
+    {
+        null or "" => "The body needs a 'path': the checkpoint folder.",
+        _ when path.Contains('\0') => "The path contains a NUL character.",
+        _ when !path.StartsWith('/') => $"The path must be absolute; '{path[..Math.Min(path.Length, 200)]}' is not.",
+        _ when Encoding.UTF8.GetByteCount(path) > MaxPathBytes => $"The path has more than {MaxPathBytes} bytes.",
+        _ => null,
+    };
 
     private async Task<HttpResponse> ReadConsoleAsync(HttpRequest request)
     {

@@ -8,7 +8,6 @@ using PvhVm.Core.Devices.Virtio.Vsock;
 using PvhVm.Core.Host;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Kvm;
-using PvhVm.Module.Vms;
 
 namespace PvhVm.Module;
 
@@ -112,7 +111,6 @@ internal static class EngineErrors
         CgroupUnavailableException => CgroupNotWritable,
         HostResourceException e => HostResources[e.Resource],
         CheckpointException e => Checkpoints[e.Kind],
-        CheckpointNeedsInProcessVmException => new("CheckpointNeedsInProcessVm", ErrorCategory.NotImplemented),
         KvmException { IsHostUnavailable: true, Errno: KvmException.EACCES or KvmException.EPERM } => new("KvmUnavailable", ErrorCategory.PermissionDenied),
         KvmException { IsHostUnavailable: true } => new("KvmUnavailable", ErrorCategory.ResourceUnavailable),
         KvmException => new("KvmFailed", ErrorCategory.DeviceError),
@@ -137,7 +135,9 @@ internal static class EngineErrors
             nameof(DiskImageException) when Enum.TryParse<DiskImageProblem>(error.Kind, out var problem) => DiskImage[problem],
             nameof(TapException) when Enum.TryParse<TapProblem>(error.Kind, out var problem) => Tap[problem],
             nameof(HostResourceException) when Enum.TryParse<HostResource>(error.Kind, out var resource) => HostResources[resource],
+            nameof(CheckpointException) when Enum.TryParse<CheckpointErrorKind>(error.Kind, out var kind) => Checkpoints[kind],
             nameof(VsockException) => new("VsockSocketUnavailable", ErrorCategory.ResourceUnavailable),
+            nameof(UnauthorizedAccessException) => new("PathAccessDenied", ErrorCategory.PermissionDenied),
             nameof(CgroupUnavailableException) => CgroupNotWritable,
             nameof(KvmException) when exception.StatusCode == 503 => new("KvmUnavailable",
                 error.Errno is KvmException.EACCES or KvmException.EPERM ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable),
@@ -165,8 +165,6 @@ internal static class EngineErrors
                 "Run as root or with CAP_NET_ADMIN, or have an administrator make the tap for you: ip tuntap add dev <name> mode tap user <you>.",
             "VsockSocketUnavailable" =>
                 "Remove a stale socket left by a VM that did not stop cleanly, or give New-PvhVm a -VsockPath in a directory you own.",
-            "CheckpointNeedsInProcessVm" =>
-                "Create the VM with New-PvhVm -InProcess to suspend, resume or checkpoint it; Restore-PvhVm makes in-process VMs.",
             "CgroupNotWritable" =>
                 "Create the VM without -MemoryLimitMB and -CpuQuotaPercent, or run where the cgroup v1 memory and cpu hierarchies are mounted read-write and writable by you (docs/HOST.md).",
             _ => null,

@@ -1,55 +1,112 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force }
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'PvhVm.TestHelpers.psm1') -Force
     Import-BuiltPvhVm
     $echo = Get-TestGuestPath echo
     $counter = Get-TestGuestPath counter
+
+    # The counter guest's lines ("count N ms T") as numbers, in console order.
+    function Get-Count([string] $Name) {
+        foreach ($line in Get-PvhConsole -Name $Name) {
+            if ($line.Text -match '^count (\d+) ms (\d+)$') { [pscustomobject]@{ Count = [long]$Matches[1]; Ms = [long]$Matches[2] } }
+        }
+    }
+
+    # Every count one more than the one before: no gap, no repeat.
+    function Assert-Consecutive([object[]] $Counts, [string] $Because) {
+        for ($i = 1; $i -lt $Counts.Count; $i++) {
+            $Counts[$i].Count | Should -Be ($Counts[$i - 1].Count + 1) -Because "$Because (line $i)"
+        }
+    }
 }
 
-# Pause and checkpoints are the in-process engine's so far: every VM here is made with -InProcess, and restored VMs
-# are in-process VMs whatever the checkpointed VM's hosting.
+# Every Describe but the last runs once per hosting: Restore-PvhVm makes VMs the way New-PvhVm does (Use-PvhVmHosting).
 
-Describe 'Suspend-PvhVm and Resume-PvhVm' {
+Describe 'Suspend-PvhVm and Resume-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
-    It 'pauses a VM from the pipeline (its console stands still) and resumes it by name' {
-        $vm = New-PvhVm -Name 'pause-me' -KernelPath $counter -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+    It 'pauses a VM from the pipeline (its console stands still, every lookup says Paused) and resumes it by name with the next count' {
+        $vm = New-PvhVm -Name 'pause-me' -KernelPath $counter -MemoryMB 16 | Start-PvhVm -PassThru
+        $vm.Hosting | Should -Be $Hosting
         $null = $vm | Wait-PvhVm -ConsolePattern '^count 100 ' -Timeout 30
         ($vm | Suspend-PvhVm -PassThru).State | Should -Be 'Paused'
+        (Get-PvhVm -Name 'pause-me').State | Should -Be 'Paused'
         $lines = $vm.ConsoleLineCount
         Start-Sleep -Milliseconds 200
         $vm.ConsoleLineCount | Should -Be $lines
         ('pause-me' | Resume-PvhVm -PassThru).State | Should -Be 'Running'
         $null = $vm | Wait-PvhVm -ConsolePattern "^count $($lines + 50) " -Timeout 30
+        $vm | Suspend-PvhVm
+        Assert-Consecutive (Get-Count 'pause-me') 'the count goes on across the pause'
+    }
+
+    It 'holds the guest''s clock: across a 3 s pause it moves by one line''s time, not by the pause' {
+        $vm = New-PvhVm -Name 'pause-clock' -KernelPath $counter -MemoryMB 16 | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^count 1000 ' -Timeout 30
+        $vm | Suspend-PvhVm
+        $before = Get-Count 'pause-clock'
+        $last = $before[-1]
+        Start-Sleep -Seconds 3
+        $vm | Resume-PvhVm
+        $null = $vm | Wait-PvhVm -ConsolePattern "^count $($last.Count + 100) " -Timeout 30
+        $vm | Suspend-PvhVm
+        $next = Get-Count 'pause-clock' | Where-Object Count -EQ ($last.Count + 1)
+        $last.Ms | Should -BeGreaterThan $before[0].Ms -Because 'the clock is read: it moved while the guest ran'
+        # Half the pause leaves room for a vCPU stall on this loaded host (PauseTests says more).
+        ($next.Ms - $last.Ms) | Should -BeLessThan 1500 -Because "count $($last.Count) at $($last.Ms) ms, count $($next.Count) at $($next.Ms) ms"
     }
 
     It 'refuses to resume a running VM (InvalidVmState) and leaves it running with -WhatIf' {
-        $vm = New-PvhVm -Name 'pause-state' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'pause-state' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
         Resume-PvhVm -Name 'pause-state' -ErrorVariable failed -ErrorAction SilentlyContinue
         $failed[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidVmState,PvhVm.Module.Commands.ResumePvhVmCommand'
         Suspend-PvhVm -Name 'pause-state' -WhatIf
         $vm.State | Should -Be 'Running'
     }
-
-    It 'refuses a host-process VM with CheckpointNeedsInProcessVm, and the VM runs on' {
-        $vm = New-PvhVm -Name 'pause-hosted' -KernelPath $echo -MemoryMB 16 -InProcess:$false | Start-PvhVm -PassThru
-        $vm.Hosting | Should -Be 'HostProcess'
-        $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
-        $vm | Suspend-PvhVm -ErrorVariable suspendFailed -ErrorAction SilentlyContinue
-        $suspendFailed[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointNeedsInProcessVm,PvhVm.Module.Commands.SuspendPvhVmCommand'
-        "$($suspendFailed[0].CategoryInfo.Category)" | Should -BeExactly 'NotImplemented'
-        $vm | Checkpoint-PvhVm -Path (Join-Path $TestDrive 'hosted') -ErrorVariable checkpointFailed -ErrorAction SilentlyContinue
-        $checkpointFailed[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointNeedsInProcessVm,PvhVm.Module.Commands.CheckpointPvhVmCommand'
-        $vm.State | Should -Be 'Running'
-        Send-PvhConsole -Name 'pause-hosted' -Text 'still here' -Line
-        $null = $vm | Wait-PvhVm -ConsolePattern '^still here$' -Timeout 30
-    }
 }
 
-Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
+Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
     AfterEach { Clear-PvhVm }
 
+    It 'restores a counter that goes on from where it stopped, with no gap and no repeat, and two clones that go on from the same number independently' {
+        $vm = New-PvhVm -Name 'tally' -KernelPath $counter -MemoryMB 16 | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^count 500 ' -Timeout 30
+        $vm | Suspend-PvhVm
+        $last = (Get-Count 'tally')[-1].Count
+        $folder = Join-Path $TestDrive 'tally'
+        $null = $vm | Checkpoint-PvhVm -Path $folder
+        $vm.State | Should -Be 'Paused' -Because 'a paused VM stays paused after its checkpoint'
+        $vm | Remove-PvhVm -Force
+
+        # Suspended as soon as they run: their whole console since the restore fits the console's ring to be read back.
+        $restored = Restore-PvhVm -Path $folder | Suspend-PvhVm -PassThru
+        $restored.Name | Should -Be 'tally'
+        $restored.Hosting | Should -Be $Hosting
+        $counts = Get-Count 'tally'
+        $counts[0].Count | Should -Be ($last + 1) -Because 'the restored VM goes on with the count after the last one saved'
+        Assert-Consecutive $counts 'the restored count'
+
+        $clones = Restore-PvhVm -Path $folder -Clone -Count 2 | Suspend-PvhVm -PassThru
+        $clones.Name | Should -Be 'tally-1', 'tally-2'
+        foreach ($clone in $clones) {
+            $counts = Get-Count $clone.Name
+            $counts[0].Count | Should -Be ($last + 1) -Because "$($clone.Name) starts where the checkpoint stood"
+            Assert-Consecutive $counts $clone.Name
+        }
+
+        # Independent: the first clone runs on while the second stays paused.
+        $held = (Get-Count 'tally-2')[-1].Count
+        $clones[0] | Resume-PvhVm
+        $null = $clones[0] | Wait-PvhVm -ConsolePattern "^count $($held + 200) " -Timeout 30
+        (Get-Count 'tally-2')[-1].Count | Should -Be $held
+        $clones[1].State | Should -Be 'Paused'
+    }
+
     It 'clones of an echo VM each answer on their own console' {
-        $vm = New-PvhVm -Name 'web' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'web' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         $folder = Join-Path $TestDrive 'web'
         $checkpoint = $vm | Checkpoint-PvhVm -Path $folder
@@ -62,7 +119,7 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
 
         $clones = $read | Restore-PvhVm -Clone -Count 3
         $clones.Name | Should -Be 'web-1', 'web-2', 'web-3'
-        $clones.Hosting | Should -Be 'InProcess', 'InProcess', 'InProcess'
+        $clones.Hosting | Should -Be $Hosting, $Hosting, $Hosting
         (Get-PvhVm -Name 'web-*').Name | Should -Be 'web-1', 'web-2', 'web-3'
         foreach ($clone in $clones) {
             Send-PvhConsole -Name $clone.Name -Text "hello from $($clone.Name)" -Line
@@ -72,7 +129,7 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
     }
 
     It 'restores under the checkpoint''s VM name by default, and says when that name is taken' {
-        $vm = New-PvhVm -Name 'orig' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+        $vm = New-PvhVm -Name 'orig' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         $folder = Join-Path $TestDrive 'orig'
         $null = $vm | Checkpoint-PvhVm -Path $folder
@@ -82,17 +139,59 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm' {
         (Restore-PvhVm -Path $folder).Name | Should -Be 'orig'
     }
 
-    It 'reports a damaged checkpoint with an id of its own' {
-        $vm = New-PvhVm -Name 'damaged' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+    It 'reports a damaged checkpoint with an id of its own, whichever process finds the damage' {
+        $vm = New-PvhVm -Name 'damaged' -KernelPath $echo -MemoryMB 16 | Start-PvhVm -PassThru
         $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
         $folder = Join-Path $TestDrive 'damaged'
         $null = $vm | Checkpoint-PvhVm -Path $folder
         $vm | Checkpoint-PvhVm -Path $folder -ErrorVariable notEmpty -ErrorAction SilentlyContinue
         $notEmpty[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointFolderNotEmpty,PvhVm.Module.Commands.CheckpointPvhVmCommand'
+        $vm.State | Should -Be 'Running' -Because 'a refused checkpoint leaves the VM running'
+
+        # The state's hash is checked as the restored VM starts (in the host process, for a host-process VM): it stays, Failed.
+        $state = [IO.File]::ReadAllBytes((Join-Path $folder 'state.bin'))
+        $state[100] = $state[100] -bxor 0xFF
+        [IO.File]::WriteAllBytes((Join-Path $folder 'state.bin'), $state)
+        Restore-PvhVm -Path $folder -Name 'from-corrupt' -ErrorVariable corrupt -ErrorAction SilentlyContinue
+        $corrupt[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointStateCorrupt,PvhVm.Module.Commands.RestorePvhVmCommand'
+        (Get-PvhVm -Name 'from-corrupt').State | Should -Be 'Failed'
+
         $memory = [IO.File]::Open((Join-Path $folder 'memory.bin'), 'Open')
         try { $memory.SetLength(8MB) } finally { $memory.Dispose() }
         Restore-PvhVm -Path $folder -Name 'from-damaged' -ErrorVariable truncated -ErrorAction SilentlyContinue
         $truncated[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointMemoryTruncated,PvhVm.Module.Commands.RestorePvhVmCommand'
         Get-PvhVm -Name 'from-damaged' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Restored host-process VMs' {
+    BeforeAll {
+        Import-BuiltPvhVm
+        $modulePath = Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1'
+    }
+    AfterEach { Clear-PvhVm }
+
+    It 'are what Restore-PvhVm makes by default; another pwsh sees them and talks to them; kill -9 of the host shows Failed' {
+        $vm = New-PvhVm -Name 'hp-source' -KernelPath $echo -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^echo ready$' -Timeout 30
+        $folder = Join-Path $TestDrive 'hp-source'
+        $null = $vm | Checkpoint-PvhVm -Path $folder
+        $restored = Restore-PvhVm -Path $folder -Name 'hp-restored'
+        $restored.Hosting | Should -Be 'HostProcess' -Because 'Restore-PvhVm makes VMs as New-PvhVm does, whatever the checkpointed VM''s hosting'
+        (Get-Content "/proc/$($restored.HostProcessId)/comm") | Should -Be 'pvhvm-host'
+
+        $out = Join-Path $TestDrive 'other.txt'
+        $script = "Import-Module '$modulePath'; Send-PvhConsole hp-restored 'from another pwsh' -Line; " +
+            "`$null = Wait-PvhVm hp-restored -ConsolePattern '^from another pwsh$' -Timeout 30; (Get-PvhVm hp-restored).State"
+        $other = Start-Process -FilePath (Join-Path $PSHOME 'pwsh') -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $script `
+            -PassThru -RedirectStandardOutput $out -RedirectStandardError "$out.err"
+        $other.WaitForExit(120000) | Should -BeTrue
+        Get-Content $out | Should -Be 'Running' -Because (Get-Content -Raw "$out.err" -ErrorAction SilentlyContinue)
+
+        Stop-Process -Id $restored.HostProcessId -Force
+        $restored | Wait-PvhVm -Timeout 10
+        $restored.State | Should -Be 'Failed'
+        $restored.Fault.Message | Should -Match 'killed by signal 9 \(SIGKILL\)'
+        (Get-PvhConsole hp-restored -Pattern 'another').Text | Should -Be 'from another pwsh' -Because 'the console was kept on disk'
     }
 }

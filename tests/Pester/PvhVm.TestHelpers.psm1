@@ -1,23 +1,27 @@
 # Shared by the PvhVm Pester files: where the built module and test guests are, and clean-up between tests.
 
+# The cmdlets that make VMs, each with -InProcess (host process by default).
+$hostingCmdlets = 'New-PvhVm', 'Restore-PvhVm'
+
 function Import-BuiltPvhVm {
     Import-Module (Join-Path $env:PVHVM_MODULE_PATH 'PvhVm.psd1') -Force -Global
-    $global:PSDefaultParameterValues.Remove('New-PvhVm:InProcess')
+    foreach ($cmdlet in $hostingCmdlets) { $global:PSDefaultParameterValues.Remove("${cmdlet}:InProcess") }
 }
 
 # The two implementations of a VM, for Describe blocks that run once on each: -ForEach (Get-PvhVmHostingCase).
 function Get-PvhVmHostingCase { @{ Hosting = 'HostProcess' }, @{ Hosting = 'InProcess' } }
 
-# Makes every New-PvhVm of the test session (and of the background pipelines and parallel runspaces it starts, through
-# Get-PvhVmHostingPreamble) create its VMs the given way.
+# Makes every New-PvhVm and Restore-PvhVm of the test session (and of the background pipelines and parallel runspaces it
+# starts, through Get-PvhVmHostingPreamble) create its VMs the given way.
 function Use-PvhVmHosting {
     param([Parameter(Mandatory)] [ValidateSet('HostProcess', 'InProcess')] [string] $Hosting)
-    $global:PSDefaultParameterValues['New-PvhVm:InProcess'] = $Hosting -eq 'InProcess'
+    foreach ($cmdlet in $hostingCmdlets) { $global:PSDefaultParameterValues["${cmdlet}:InProcess"] = $Hosting -eq 'InProcess' }
 }
 
-# A line for the start of a script run in another runspace or pwsh: its New-PvhVm creates VMs as this session's does.
+# A line for the start of a script run in another runspace or pwsh: its New-PvhVm and Restore-PvhVm create VMs as this
+# session's do.
 function Get-PvhVmHostingPreamble {
-    "`$PSDefaultParameterValues['New-PvhVm:InProcess'] = `$$([bool]$global:PSDefaultParameterValues['New-PvhVm:InProcess']);"
+    ($hostingCmdlets | ForEach-Object { "`$PSDefaultParameterValues['${_}:InProcess'] = `$$([bool]$global:PSDefaultParameterValues["${_}:InProcess"]);" }) -join ' '
 }
 
 # The path of a test guest ELF from tests/guests (spin, echo, halt, triplefault, flood, ...).

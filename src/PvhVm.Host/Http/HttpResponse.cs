@@ -48,6 +48,7 @@ internal sealed record HttpResponse(int StatusCode, byte[] Body, string? Allow =
         200 => "OK",
         204 => "No Content",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
@@ -58,6 +59,7 @@ internal sealed record HttpResponse(int StatusCode, byte[] Body, string? Allow =
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Status",
     };

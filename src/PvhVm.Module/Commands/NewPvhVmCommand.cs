@@ -183,10 +183,9 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
     private void CreateInHostProcess(VmConfig config)
     {
-        var folder = VmRegistry.Directory.FolderFor(Name);
-        if (System.Text.Encoding.UTF8.GetByteCount(folder.SocketPath) > MaxSocketPathBytes)
+        if (SocketPathTooLong(Name) is { } tooLong)
         {
-            WriteError(VmErrors.InvalidName(Name, $"The VM name '{Name}' is too long for a host-process VM: its socket path {folder.SocketPath} must fit in {MaxSocketPathBytes} bytes. Use a shorter name (or -InProcess)."));
+            WriteError(tooLong);
             return;
         }
 
@@ -207,6 +206,15 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
     /// <summary>sockaddr_un's sun_path holds 108 bytes, the last a NUL.</summary>
     private const int MaxSocketPathBytes = 107;
+
+    /// <summary>An InvalidVmName error when a host-process VM of this name would have a socket path too long to bind; else null.</summary>
+    internal static ErrorRecord? SocketPathTooLong(string name)
+    {
+        var folder = VmRegistry.Directory.FolderFor(name);
+        return System.Text.Encoding.UTF8.GetByteCount(folder.SocketPath) > MaxSocketPathBytes
+            ? VmErrors.InvalidName(name, $"The VM name '{name}' is too long for a host-process VM: its socket path {folder.SocketPath} must fit in {MaxSocketPathBytes} bytes. Use a shorter name (or -InProcess).")
+            : null;
+    }
 
     private void CreateInProcess(VmConfig config)
     {

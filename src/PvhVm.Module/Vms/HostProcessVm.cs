@@ -179,12 +179,12 @@ public sealed class HostProcessVm : VmHandle
 
     internal override bool RemoveNetworkAdapter(string tapName) => Changed(Call(client => client.RemoveNetworkAdapterAsync(tapName)));
 
-    // The host API has no pause or checkpoint yet: these are refused here, before any request, with an id of their own.
-    internal override void Suspend() => throw new CheckpointNeedsInProcessVmException(this, "suspend");
+    internal override void Suspend() => Remember(Call(client => client.ActAsync(VmAction.Pause)));
 
-    internal override void Resume() => throw new CheckpointNeedsInProcessVmException(this, "resume");
+    internal override void Resume() => Remember(Call(client => client.ActAsync(VmAction.Resume)));
 
-    internal override Checkpoint CreateCheckpoint(string folder) => throw new CheckpointNeedsInProcessVmException(this, "checkpoint");
+    /// <summary>The host writes the folder (as this user: it runs as this user); the checkpoint is then read back here.</summary>
+    internal override Checkpoint CreateCheckpoint(string folder) => Checkpoint.Read(Call(client => client.CheckpointAsync(folder)).Path);
 
     /// <summary>
     /// A live host stops its VM (its last state is kept here: the handle reads as the VM was when removed), removes the

@@ -210,22 +210,26 @@ public sealed class HostProcessTests : IDisposable
         return (int.Parse(text.AsSpan(9, 3)), text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
     }
 
-    private static async Task WaitForLineAsync(HostClient client, string text)
+    private static Task WaitForLineAsync(HostClient client, string text) => WaitForLineAsync(client, line => line == text, $"'{text}'");
+
+    /// <summary>The first console line (from the start) that <paramref name="match"/> takes, within 20 s.</summary>
+    internal static async Task<ConsoleLine> WaitForLineAsync(HostClient client, Func<string, bool> match, string what)
     {
         var deadline = Stopwatch.StartNew();
         var after = -1L;
         while (deadline.Elapsed < TimeSpan.FromSeconds(20))
         {
             var page = await client.ReadConsoleAsync(after, wait: TimeSpan.FromSeconds(5));
-            if (page.Lines.Any(line => line.Text == text))
+            if (page.Lines.FirstOrDefault(line => match(line.Text)) is { } found)
             {
-                return;
+                return found;
             }
 
             after = page.Lines.Count > 0 ? page.Lines[^1].Sequence : after;
-            Assert.False(page.Completed, $"the console completed without '{text}'");
+            Assert.False(page.Completed, $"the console completed without {what}");
         }
 
-        Assert.Fail($"no console line '{text}' within 20 s");
+        Assert.Fail($"no console line {what} within 20 s");
+        return null!;
     }
 }

@@ -30,6 +30,13 @@ internal sealed class HostedVmScope : IDisposable
         return (folder, vm, new HostClient(folder.SocketPath));
     }
 
+    /// <summary>A host that restores its VM from <paramref name="checkpoint"/> (Created: starting it resumes the guest).</summary>
+    public (VmFolder Folder, VmDescription Vm, HostClient Client) Restore(string checkpoint, string name)
+    {
+        var (folder, vm) = HostLauncher.Launch(Directory, new RestoreRequest(checkpoint, name), HostPath);
+        return (folder, vm, new HostClient(folder.SocketPath));
+    }
+
     /// <summary>Waits until the process with this pid and start time is gone (reaped by its monitor shell).</summary>
     public static void WaitForExit(VmDescription vm)
     {

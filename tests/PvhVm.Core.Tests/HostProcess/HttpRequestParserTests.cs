@@ -14,6 +14,7 @@ public sealed class HttpRequestParserTests
         "GET /vm/console?after=12&wait=1000&tail=%35 HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n",
         "PUT /vm/console/input HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"text\":\"a\\n\"}",
         "DELETE /vm HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        "PUT /vm/checkpoint HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"path\":\"/tmp/checkpoint\"}",
     ];
 
     [Fact]

@@ -33,10 +33,15 @@ public sealed class OpenApiDocumentTests : IDisposable
     public async Task WhatALiveHostAnswersMatchesTheDocumentedStatusesAndSchemas()
     {
         var (folder, _, client) = _scope.Launch("documented", guest: "echo");
+        var checkpoint = Path.Combine(_scope.Directory.Path, "documented-checkpoint");
         using (client)
         {
             var exchanges = new (string Method, string Target, string? Body)[]
             {
+                ("PUT", "/vm/checkpoint", "{\"path\":\"relative/folder\"}"),
+                ("PUT", "/vm/checkpoint", "{}"),
+                ("PUT", "/vm/checkpoint", $"{{\"path\":\"{checkpoint}\"}}"),
+                ("PUT", "/vm/actions", "{\"action\":\"pause\"}"),
                 ("GET", "/vm", null),
                 ("GET", "/vm?wait=x", null),
                 ("GET", "/vm/memory-map", null),
@@ -52,6 +57,13 @@ public sealed class OpenApiDocumentTests : IDisposable
                 ("PUT", "/vm/actions", "{\"action\":\"dance\"}"),
                 ("PUT", "/vm/actions", "{\"action\":\"start\"}"),
                 ("GET", "/vm/console?after=-1&wait=2000", null),
+                ("PUT", "/vm/actions", "{\"action\":\"resume\"}"),
+                ("PUT", "/vm/actions", "{\"action\":\"pause\"}"),
+                ("GET", "/vm", null),
+                ("PUT", "/vm/checkpoint", $"{{\"path\":\"{checkpoint}\"}}"),
+                ("PUT", "/vm/checkpoint", $"{{\"path\":\"{checkpoint}\"}}"),
+                ("PUT", "/vm/checkpoint", "{\"path\":\"/dev/null/checkpoint\"}"),
+                ("PUT", "/vm/actions", "{\"action\":\"resume\"}"),
                 ("GET", "/vm?wait=100", null),
                 ("GET", "/vm/console?tail=x", null),
                 ("GET", "/vm/memory-map", null),
