@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Devices.Virtio;
+using PvhVm.Core.Devices.Virtio.Net;
 using PvhVm.Core.Kvm;
 
 namespace PvhVm.Core.Checkpoints;
@@ -226,6 +227,11 @@ internal static class SnapshotFormat
         if ((type == VirtioDeviceType.Entropy) != (hostPath.Length == 0) || hostPath.Contains('\0'))
         {
             throw reader.Corrupt($"a {type} device with host path '{hostPath}'");
+        }
+
+        if (type == VirtioDeviceType.Network && !Tap.IsValidName(hostPath))
+        {
+            throw reader.Corrupt($"a network adapter's tap name '{hostPath}' is not one a tap can have");
         }
 
         if (serial.Any(c => c is < ' ' or > '~'))

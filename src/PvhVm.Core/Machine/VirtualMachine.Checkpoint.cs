@@ -33,7 +33,8 @@ public sealed partial class VirtualMachine
         _config = checkpoint.ConfigFor(name);
         _config = WithRestoredDevices(_config, state.VirtioDevices, options, checkpoint.Path);
         // Last: the CID is held from here until Dispose.
-        _config = WithVsockResolved(_config);
+        var savedVsock = state.VirtioDevices.FirstOrDefault(d => d.Type == VirtioDeviceType.Vsock);
+        _config = WithVsockResolved(_config, savedVsock is { Config.Length: >= sizeof(ulong) } ? (uint)BinaryPrimitives.ReadUInt64LittleEndian(savedVsock.Config) : null);
     }
 
     /// <summary>The checkpoint this VM was restored from; null for a VM that booted.</summary>
