@@ -35,6 +35,30 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     [ValidateRange(1, 10_000)]
     public int Count { get; set; } = 1;
 
+    /// <summary>
+    /// Per disk, in guest order (vda first): the image the restored VM uses instead of the checkpointed one. "{0}" in a
+    /// path stands for the restored VM's name, so one path gives every clone an image of its own. A writable disk needs
+    /// one; a read-only disk without one shares the checkpointed image.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? DiskPath { get; set; }
+
+    /// <summary>Per network adapter, in guest order: the tap it attaches to ("{0}" as in -DiskPath); by default the checkpointed VM's.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? TapName { get; set; }
+
+    /// <summary>Per network adapter: its MAC; by default a new locally administered one for each restored VM.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? MacAddress { get; set; }
+
+    /// <summary>The guest's vsock CID; by default a free one (never the checkpointed VM's).</summary>
+    [Parameter]
+    [ValidateRange(3u, uint.MaxValue - 1)]
+    public uint? VsockCid { get; set; }
+
     protected override void ProcessRecord()
     {
         if (!TryResolveFileSystemPath(Path, out var folder, out var error))
@@ -69,14 +93,55 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 continue;
             }
 
-            Restore(checkpoint, name);
+            if (RestoreOptions(name) is { } options)
+            {
+                Restore(checkpoint, options);
+            }
         }
     }
 
-    private void Restore(Checkpoint checkpoint, string name)
+    /// <summary>The identity of the VM named <paramref name="name"/>, with "{0}" in paths replaced by the name and disk paths resolved; null after an error.</summary>
+    private CheckpointRestoreOptions? RestoreOptions(string name)
     {
+        var disks = new List<string?>();
+        foreach (var path in DiskPath ?? [])
+        {
+            if (!TryResolveFileSystemPath(path.Replace("{0}", name, StringComparison.Ordinal), out var resolved, out var error))
+            {
+                WriteError(error);
+                return null;
+            }
+
+            disks.Add(resolved);
+        }
+
+        return new CheckpointRestoreOptions
+        {
+            Name = name,
+            DiskPaths = disks,
+            TapNames = [.. (TapName ?? []).Select(tap => tap.Replace("{0}", name, StringComparison.Ordinal))],
+            MacAddresses = MacAddress ?? [],
+            VsockCid = VsockCid,
+        };
+    }
+
+    private void Restore(Checkpoint checkpoint, CheckpointRestoreOptions options)
+    {
+        var name = options.Name!;
         var log = new VmLogQueue(name);
-        var vm = VirtualMachine.Restore(checkpoint.Path, name, log);
+        VirtualMachine vm;
+        try
+        {
+            vm = VirtualMachine.Restore(checkpoint.Path, options, log);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            // The state or an image did not fit (a writable disk without an image, an image of another size): no VM.
+            WriteError(EngineErrors.Record(e, checkpoint.Path));
+            DrainLog(log);
+            return;
+        }
+
         var entry = new InProcessVm(vm, log);
         TagVm(entry);
         if (!VmRegistry.TryAdd(entry))
