@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PvhVm.Control;
+using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Machine;
 
 namespace PvhVm.Host;
@@ -80,7 +81,14 @@ internal sealed class HostedVm : IDisposable
     {
         var request = JsonSerializer.Deserialize(File.ReadAllBytes(folder.RestorePath), ControlJson.Default.RestoreRequest)
             ?? throw new InvalidDataException($"{folder.RestorePath} holds no restore request.");
-        return VirtualMachine.Restore(request.CheckpointPath, request.Name);
+        return VirtualMachine.Restore(request.CheckpointPath, new CheckpointRestoreOptions
+        {
+            Name = request.Name,
+            DiskPaths = request.DiskPaths,
+            TapNames = request.TapNames,
+            MacAddresses = request.MacAddresses,
+            VsockCid = request.VsockCid,
+        });
     }
 
     /// <summary>Pauses the running VM; the state file says Paused, so every client sees it.</summary>
