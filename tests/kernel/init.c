@@ -184,6 +184,33 @@ static void discard_and_zero_out(int fd)
 		printf(PREFIX "disk_zeroout=ok\n");
 }
 
+/* Ends the text read into page (length bytes, or none when negative) at its first newline or NUL. */
+static void cut_at_line_end(char *page, int length)
+{
+	int i;
+
+	for (i = 0; i < length && page[i] != '\n' && page[i] != '\0'; i++)
+		;
+	page[i] = '\0';
+}
+
+/* Writes text, NUL-padded to a page, at offset of the disk fd and syncs it; prints "<key>=ok" or "<key>=error ...". */
+static void write_page(int fd, off_t offset, const char *text, size_t length, const char *key)
+{
+	static char page[4096];
+
+	if (length > sizeof(page))
+		length = sizeof(page);
+	memset(page, 0, sizeof(page));
+	memcpy(page, text, length);
+	if (lseek(fd, offset, SEEK_SET) != offset || write(fd, page, sizeof(page)) != sizeof(page))
+		printf(PREFIX "%s=error %d\n", key, errno);
+	else if (fsync(fd) < 0)
+		printf(PREFIX "%s=error fsync %d\n", key, errno);
+	else
+		printf(PREFIX "%s=ok\n", key);
+}
+
 /* Linux's virtio_blk and virtio_rng at work: read a marker the host put on the disk, write a page, sync, read hwrng. */
 static void exercise_disk_and_entropy(void)
 {
@@ -198,20 +225,11 @@ static void exercise_disk_and_entropy(void)
 	if (fd < 0) {
 		printf(PREFIX "disk_marker=error %d\n", errno);
 	} else {
-		got = read(fd, page, 64);
-		for (i = 0; i < got && i < 63 && page[i] != '\n' && page[i] != '\0'; i++)
-			;
-		page[i] = '\0';
+		got = read(fd, page, 63);
+		cut_at_line_end(page, got);
 		printf(PREFIX "disk_marker=%s\n", got < 0 ? "error" : page);
 
-		memset(page, 0, sizeof(page));
-		memcpy(page, DISK_WRITTEN, sizeof(DISK_WRITTEN) - 1);
-		if (lseek(fd, DISK_WRITE_OFFSET, SEEK_SET) != DISK_WRITE_OFFSET || write(fd, page, sizeof(page)) != sizeof(page))
-			printf(PREFIX "disk_write=error %d\n", errno);
-		else if (fsync(fd) < 0)
-			printf(PREFIX "disk_write=error fsync %d\n", errno);
-		else
-			printf(PREFIX "disk_write=ok\n");
+		write_page(fd, DISK_WRITE_OFFSET, DISK_WRITTEN, sizeof(DISK_WRITTEN) - 1, "disk_write");
 		discard_and_zero_out(fd);
 		close(fd);
 	}
@@ -433,7 +451,7 @@ static int open_shell_disk(void)
 
 static void shell_disk_write(const char *text)
 {
-	static char page[4096];
+	static char line[4096];
 	size_t length = strlen(text);
 	int fd = open_shell_disk();
 
@@ -441,24 +459,18 @@ static void shell_disk_write(const char *text)
 		printf(PREFIX "disk_wrote=error %d\n", -fd);
 		return;
 	}
-	if (length > sizeof(page) - 1)
-		length = sizeof(page) - 1;
-	memset(page, 0, sizeof(page));
-	memcpy(page, text, length);
-	page[length] = '\n';
-	if (lseek(fd, SHELL_DISK_OFFSET, SEEK_SET) != SHELL_DISK_OFFSET || write(fd, page, sizeof(page)) != sizeof(page))
-		printf(PREFIX "disk_wrote=error %d\n", errno);
-	else if (fsync(fd) < 0)
-		printf(PREFIX "disk_wrote=error fsync %d\n", errno);
-	else
-		printf(PREFIX "disk_wrote=ok\n");
+	if (length > sizeof(line) - 1)
+		length = sizeof(line) - 1;
+	memcpy(line, text, length);
+	line[length] = '\n';
+	write_page(fd, SHELL_DISK_OFFSET, line, length + 1, "disk_wrote");
 	close(fd);
 }
 
 static void shell_disk_read(void)
 {
 	static char page[4096];
-	int fd = open_shell_disk(), got, i;
+	int fd = open_shell_disk(), got;
 
 	if (fd < 0) {
 		printf(PREFIX "disk_read=error %d\n", -fd);
@@ -467,9 +479,7 @@ static void shell_disk_read(void)
 	if (lseek(fd, SHELL_DISK_OFFSET, SEEK_SET) != SHELL_DISK_OFFSET || (got = read(fd, page, sizeof(page) - 1)) < 0) {
 		printf(PREFIX "disk_read=error %d\n", errno);
 	} else {
-		for (i = 0; i < got && page[i] != '\n' && page[i] != '\0'; i++)
-			;
-		page[i] = '\0';
+		cut_at_line_end(page, got);
 		printf(PREFIX "disk_read=%s\n", page);
 	}
 	close(fd);
