@@ -259,10 +259,11 @@ $results.inspect = $inspect
 # --- 7. disk (bench/Bench-Disk.ps1) ----------------------------------------------------------------------
 $results.disk = & (Join-Path $benchDir 'Bench-Disk.ps1') -Tool $tool -Work $work
 
-# --- 8. checkpoints and clones (bench/Bench-Checkpoint.ps1) ---------------------------------------------
+# --- 8. checkpoints and clones (bench/Bench-Checkpoint.ps1; its host-process rows use Bench-HostProcess.ps1's helpers) ---
+. (Join-Path $benchDir 'Bench-HostProcess.ps1')
 Write-Host "$(Get-Date -Format T) checkpoints and clones"; . (Join-Path $benchDir 'Bench-Checkpoint.ps1'); $results.checkpoint = Measure-Checkpoint $echoGuest $work $Rounds
 
-. (Join-Path $benchDir 'Bench-HostProcess.ps1'); $results.hostProcess = Measure-HostProcess
+$results.hostProcess = Measure-HostProcess
 
 # --- report -------------------------------------------------------------------------------------------
 $results.machine = [ordered]@{

@@ -16,12 +16,14 @@ public static class HostLauncher
 
     // $0 the host program, $1 the VM folder, then the VM's cgroups, if any. A subshell joins them ("0" is the writer
     // itself) and becomes the host, so every page the host ever touches is charged to them; the monitor stays where
-    // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes;
-    // after DELETE /vm the folder is gone and the write fails, silently (the launcher's stderr pipe may be long closed).
+    // it is, so that once the host has ended it can remove them. The exit status goes to a file the host never writes,
+    // named relative to the folder the monitor stands in: after DELETE /vm that folder is gone and the write fails,
+    // silently (the launcher's stderr pipe may be long closed), even when a new VM of the same name has made a new
+    // folder at the same path meanwhile (by path, the write landed there: seen under load).
     private const string MonitorScript =
-        "host=$0 folder=$1; shift; "
+        "host=$0 folder=$1; shift; cd \"$folder\" || exit 125; "
         + "( for cgroup; do echo 0 > \"$cgroup/cgroup.procs\" || exit 125; done; exec \"$host\" --folder \"$folder\" ); "
-        + "{ echo $? > \"$folder/host.exit\"; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
+        + "{ echo $? > host.exit; } 2>/dev/null; [ $# -eq 0 ] || rmdir \"$@\" 2>/dev/null";
 
     /// <summary>
     /// Makes the VM's folder (and, for <paramref name="limits"/>, its cgroups), starts its host and returns once the host

@@ -5,8 +5,9 @@ using PvhVm.Host;
 using PvhVm.Host.Http;
 
 // pvhvm-host --folder <vm folder>: runs the VM configured in the folder's config.json (or restored from the checkpoint
-// its restore.json names), serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it detached; it reports one JSON line on stdout (ready, or
-// why the VM could not be created) and then lets go of stdin/stdout/stderr.
+// its restore.json names), serving its REST API on the folder's api.sock, until DELETE /vm. HostLauncher starts it
+// detached; it reports one JSON line on stdout (ready, or why the VM could not be created) and then lets go of
+// stdin/stdout/stderr.
 const int Usage = 64;
 const int CreateFailed = 2;
 
@@ -39,14 +40,14 @@ catch (Exception e)
 using (hosted)
 {
     using var deleted = new CancellationTokenSource();
-    var api = new VmApi(hosted, deleted.Cancel);
-    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath), api.HandleAsync);
+    using var server = new HttpServer(HttpServer.Listen(folder.SocketPath));
+    var api = new VmApi(hosted, server.StopListening, deleted.Cancel);
     hosted.SaveState();
     // From here on the host only serves and runs its VM: every call it makes is on the measured list.
     Isolation.Confine();
     Readiness.Report(new HostReadiness(hosted.Describe(), null));
     Readiness.ReleaseStandardStreams();
-    await server.RunAsync(deleted.Token);
+    await server.RunAsync(api.HandleAsync, deleted.Token);
 }
 
 return 0;

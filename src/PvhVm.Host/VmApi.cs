@@ -10,7 +10,9 @@ namespace PvhVm.Host;
 /// <summary>
 /// The REST resources of the VM (docs/api/pvhvm-host.openapi.json describes them; a test holds the two together).
 /// </summary>
-internal sealed class VmApi(HostedVm hosted, Action deleted)
+/// <param name="closeListener">Stops accepting connections and removes the socket file.</param>
+/// <param name="deleted">Lets the host exit, once DELETE /vm has been answered.</param>
+internal sealed class VmApi(HostedVm hosted, Action closeListener, Action deleted)
 {
     /// <summary>The longest a console long poll waits.</summary>
     public const int MaxWaitMilliseconds = 60_000;
@@ -123,14 +125,18 @@ internal sealed class VmApi(HostedVm hosted, Action deleted)
             : HttpResponse.Refuse(400, $"Name the device: ?{key}={example}.");
 
     /// <summary>
-    /// Stops the VM (waiting for its vCPUs), removes the folder, answers, and only then lets the host exit. The monitor
-    /// shell then finds no folder to record an exit status in, which is right: there is no VM left to report on.
+    /// Stops the VM (waiting for its vCPUs), closes the listener, removes the folder, answers, and only then lets the host
+    /// exit. The monitor shell then finds no folder to record an exit status in, which is right: there is no VM left to
+    /// report on. Nothing of this host touches the folder's path after the answer: a new VM of the same name may own it by then.
     /// </summary>
     private async Task<HttpResponse> DeleteAsync()
     {
         await Task.Factory.StartNew(() =>
         {
             hosted.Dispose();
+            // The listener's socket file goes now, while the path is still this VM's, not at exit, when it may be the
+            // socket of the next VM of this name (seen: that VM then never answered).
+            closeListener();
             hosted.Folder.Delete();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         return HttpResponse.NoContent with { AfterSent = deleted };

@@ -82,15 +82,19 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm (<Hosting>)' -Fo
         $vm.State | Should -Be 'Paused' -Because 'a paused VM stays paused after its checkpoint'
         $vm | Remove-PvhVm -Force
 
-        # Suspended as soon as they run: their whole console since the restore fits the console's ring to be read back.
-        $restored = Restore-PvhVm -Path $folder | Suspend-PvhVm -PassThru
+        # Suspended after a hundred counts: their whole console since the restore is still in the console's ring.
+        $restored = Restore-PvhVm -Path $folder
+        $null = $restored | Wait-PvhVm -ConsolePattern "^count $($last + 100) " -Timeout 30
+        $restored | Suspend-PvhVm
         $restored.Name | Should -Be 'tally'
         $restored.Hosting | Should -Be $Hosting
         $counts = Get-Count 'tally'
         $counts[0].Count | Should -Be ($last + 1) -Because 'the restored VM goes on with the count after the last one saved'
         Assert-Consecutive $counts 'the restored count'
 
-        $clones = Restore-PvhVm -Path $folder -Clone -Count 2 | Suspend-PvhVm -PassThru
+        $clones = Restore-PvhVm -Path $folder -Clone -Count 2
+        $null = $clones | Wait-PvhVm -ConsolePattern "^count $($last + 100) " -Timeout 30
+        $clones | Suspend-PvhVm
         $clones.Name | Should -Be 'tally-1', 'tally-2'
         foreach ($clone in $clones) {
             $counts = Get-Count $clone.Name

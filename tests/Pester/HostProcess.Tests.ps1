@@ -24,8 +24,9 @@ BeforeAll {
         }
     }
 
-    # The fields of /proc/<pid>/stat after the command name: [0] is the state (field 3), [2] the process group (field 5).
-    function Get-StatField([int] $ProcessId, [int] $Index) { ((Get-Content "/proc/$ProcessId/stat") -replace '^.*\) ', '' -split ' ')[$Index] }
+    # The fields of /proc/<pid>/stat after the command name: [0] is the state (field 3), [1] the parent (field 4), [2] the
+    # process group (field 5), [49] a zombie's wait status (field 52); empty for a process that has been reaped.
+    function Get-StatField([int] $ProcessId, [int] $Index) { ((Get-Content "/proc/$ProcessId/stat" -ErrorAction Ignore) -replace '^.*\) ', '' -split ' ')[$Index] }
 
     # The process group, which the monitor shell leads (setsid).
     function Get-ProcessGroup([int] $ProcessId) { [int](Get-StatField $ProcessId 2) }
@@ -93,6 +94,35 @@ Describe 'Host-process VMs' {
         { Stop-PvhVm hp-stale -Force -ErrorAction Stop -Verbose } | Should -Not -Throw
         Remove-PvhVm hp-stale -Confirm:$false
         Test-Path $folder | Should -BeFalse
+    }
+
+    It 'give a new VM of a removed one''s name a folder that nothing of the old host writes into or removes from' {
+        $folder = Join-Path $env:PVHVM_RUNTIME_DIR 'hp-reused'
+        foreach ($round in 1..5) {
+            $old = New-PvhVm -Name hp-reused -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
+            # The old monitor shell held until the new VM runs: its exit record must not land in the new folder. (The
+            # old host's own exit, which once unlinked the new host's socket by path, races the new host's start.)
+            $oldHost = $old.HostProcessId
+            $oldMonitor = [int](Get-StatField $oldHost 1)
+            & kill -s STOP $oldMonitor
+            try {
+                Remove-PvhVm hp-reused -Force -Confirm:$false
+                $new = New-PvhVm -Name hp-reused -KernelPath $spin -MemoryMB 16 | Start-PvhVm -PassThru
+                # Unreaped while its monitor is held, the old host's wait status shows it exited 0, not killed (by
+                # the seccomp filter, say) on its way out.
+                Wait-ProcessEnd $oldHost
+                Get-StatField $oldHost 49 | Should -Be '0' -Because "round ${round}, the exit_code field of /proc/$oldHost/stat"
+            } finally {
+                & kill -s CONT $oldMonitor
+            }
+            Wait-ProcessEnd $oldMonitor
+            Wait-ProcessEnd $oldHost
+            Test-Path "$folder/host.exit" | Should -BeFalse -Because "round $round"
+            Test-Path "$folder/api.sock" | Should -BeTrue -Because "round $round"
+            (Get-PvhVm hp-reused).State | Should -Be 'Running' -Because "round $round"
+            $new.HostProcessId | Should -Not -Be $oldHost
+            Remove-PvhVm hp-reused -Force -Confirm:$false
+        }
     }
 
     It 'never take a recycled process id for the host: the state names the process by its start time too' {

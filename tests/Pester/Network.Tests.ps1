@@ -100,9 +100,8 @@ Describe 'New-PvhVm vsock, Invoke-PvhVsock and Connect-PvhVsock (<Hosting>)' -Fo
             $listener = [Net.Sockets.Socket]::new('Unix', 'Stream', 'Unspecified')
             $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new("${socketPath}_5001"))
             $listener.Listen(1)
-            $listener.ReceiveTimeout = 30000
-            $null = New-PvhVm -Name 'vs-echo' -KernelPath $virtio -MemoryMB 64 -VsockPath $socketPath | Start-PvhVm
-            $fromGuest = $listener.Accept()
+            $null = New-PvhVm -Name 'vs-echo' -KernelPath $virtio -MemoryMB 64 -VsockPath $socketPath | Start-PvhVm -ErrorAction Stop
+            $fromGuest = Wait-SocketConnection -Listener $listener -Seconds 30
             $hello = [IO.StreamReader]::new([Net.Sockets.NetworkStream]::new($fromGuest, $true)).ReadLine()
             $null = Wait-PvhVm -Name 'vs-echo' -ConsolePattern '^vsock listening on port 5000$' -Timeout 30
         }

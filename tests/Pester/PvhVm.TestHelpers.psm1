@@ -52,6 +52,15 @@ function Get-CgroupDirectory {
     "/sys/fs/cgroup/$Controller$(($line -split ':', 3)[2])"
 }
 
+# The next connection to a listening socket, or an error after -Seconds: a blocking Accept() ignores ReceiveTimeout, so a
+# guest that never connects would hang the whole run.
+function Wait-SocketConnection {
+    param([Parameter(Mandatory)] [Net.Sockets.Socket] $Listener, [Parameter(Mandatory)] [int] $Seconds)
+    $accepting = $Listener.AcceptAsync()
+    if (-not $accepting.Wait([TimeSpan]::FromSeconds($Seconds))) { throw "No connection to $($Listener.LocalEndPoint) within $Seconds s." }
+    $accepting.Result
+}
+
 # Removes every registered VM, running or not, so tests start from an empty registry.
 function Clear-PvhVm {
     Get-PvhVm | Remove-PvhVm -Force -Confirm:$false
@@ -85,4 +94,4 @@ function Stop-BackgroundPipeline {
     $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestKernel, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline, Get-CgroupDirectory
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestKernel, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline, Get-CgroupDirectory, Wait-SocketConnection

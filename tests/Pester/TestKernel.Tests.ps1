@@ -36,10 +36,9 @@ Describe 'The test kernel through the module (<Hosting>)' -Tag Slow -ForEach (Ge
         try {
             $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new("${socketPath}_5001"))
             $listener.Listen(1)
-            $listener.ReceiveTimeout = 300000
             $vm = New-PvhVm -Name 'linux-vsock' -KernelPath $vmlinux -InitrdPath $initramfs -CommandLine "$commandLine pvhtest.vsock=1" `
                 -MemoryMB 128 -VsockCid 61 -VsockPath $socketPath | Start-PvhVm -PassThru
-            $fromGuest = $listener.Accept()
+            $fromGuest = Wait-SocketConnection -Listener $listener -Seconds 300
             [IO.StreamReader]::new([Net.Sockets.NetworkStream]::new($fromGuest, $true)).ReadLine() | Should -BeExactly 'hello from linux'
             $null = $vm | Wait-PvhVm -ConsolePattern '^pvhtest: vsock_listening=5000$' -Timeout 300
 

@@ -43,7 +43,25 @@ internal sealed partial class KvmSystem : IDisposable
     /// <summary>KVM_CHECK_EXTENSION: 0 when absent, otherwise a capability-specific value.</summary>
     public int CheckExtension(KvmCapability capability) => _fd.Ioctl(KvmIoctls.CheckExtension, (nint)capability, "KVM_CHECK_EXTENSION");
 
-    public KvmVm CreateVm() => new(new KvmFileDescriptor(_fd.Ioctl(KvmIoctls.CreateVm, 0, "KVM_CREATE_VM")), this);
+    /// <summary>
+    /// KVM_CREATE_VM, again when a signal interrupted it: the kernel gives up registering the VM's MMU notifier with EINTR
+    /// when any signal is pending for the thread (seen in a pwsh whose host-process children were ending: SIGCHLD).
+    /// </summary>
+    public KvmVm CreateVm()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return new(new KvmFileDescriptor(_fd.Ioctl(KvmIoctls.CreateVm, 0, "KVM_CREATE_VM")), this);
+            }
+            catch (KvmException e) when (e.Errno == Interop.Libc.EINTR && attempt < MaxCreateVmAttempts)
+            {
+            }
+        }
+    }
+
+    private const int MaxCreateVmAttempts = 5;
 
     /// <summary>KVM_GET_SUPPORTED_CPUID: every leaf the host lets guests see.</summary>
     public KvmCpuidEntry2[] GetSupportedCpuid() => _fd.ReadCpuid(KvmIoctls.GetSupportedCpuid, "KVM_GET_SUPPORTED_CPUID");

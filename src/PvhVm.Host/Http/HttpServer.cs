@@ -6,9 +6,12 @@ namespace PvhVm.Host.Http;
 /// Serves HTTP/1.x on a Unix socket, one request per connection, each connection on its own task. A client gets
 /// <see cref="HeadTimeout"/> to send its request; whatever it sends ends as a response, and no request can stop the server.
 /// </summary>
-internal sealed class HttpServer(Socket listener, Func<HttpRequest, Task<HttpResponse>> handle) : IDisposable
+internal sealed class HttpServer(Socket listener) : IDisposable
 {
     public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly TaskCompletionSource _acceptingEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static Socket Listen(string socketPath)
     {
@@ -21,40 +24,72 @@ internal sealed class HttpServer(Socket listener, Func<HttpRequest, Task<HttpRes
         return socket;
     }
 
-    /// <summary>Accepts connections until <paramref name="stop"/> is cancelled.</summary>
-    public async Task RunAsync(CancellationToken stop)
+    /// <summary>
+    /// Accepts connections and answers each through <paramref name="handle"/>, until <see cref="StopListening"/>; returns
+    /// once <paramref name="stop"/> is cancelled, so that answers in flight (the one to the request that stopped the
+    /// listening among them) go out first.
+    /// </summary>
+    public async Task RunAsync(Func<HttpRequest, Task<HttpResponse>> handle, CancellationToken stop)
     {
-        while (!stop.IsCancellationRequested)
+        using (var accepting = CancellationTokenSource.CreateLinkedTokenSource(stop, _stopAccepting.Token))
         {
-            Socket connection;
-            try
+            while (!accepting.IsCancellationRequested)
             {
-                connection = await listener.AcceptAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                // A connection that went away between SYN and accept: the next one is served.
-                continue;
-            }
+                Socket connection;
+                try
+                {
+                    connection = await listener.AcceptAsync(accepting.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (SocketException)
+                {
+                    // A connection that went away between SYN and accept: the next one is served.
+                    continue;
+                }
 
-            _ = Task.Run(() => ServeAsync(connection), CancellationToken.None);
+                _ = Task.Run(() => ServeAsync(connection, handle), CancellationToken.None);
+            }
+        }
+
+        _acceptingEnded.TrySetResult();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
-    public void Dispose() => listener.Dispose();
+    /// <summary>
+    /// Ends accepting, then closes the listener, which removes its socket file: .NET unlinks a bound socket's path when
+    /// the socket is disposed. Closing it with no accept pending keeps that to close and unlink (an accept pending makes
+    /// .NET set SO_LINGER first, a call the host's seccomp filter refuses).
+    /// </summary>
+    public void StopListening()
+    {
+        _stopAccepting.Cancel();
+        _acceptingEnded.Task.Wait();
+        listener.Dispose();
+    }
 
-    private async Task ServeAsync(Socket connection)
+    public void Dispose()
+    {
+        listener.Dispose();
+        _stopAccepting.Dispose();
+    }
+
+    private static async Task ServeAsync(Socket connection, Func<HttpRequest, Task<HttpResponse>> handle)
     {
         using (connection)
         {
             try
             {
                 var response = await ReadRequestAsync(connection).ConfigureAwait(false) is { } parsed
-                    ? parsed.Request is { } request ? await HandleAsync(request).ConfigureAwait(false) : HttpResponse.Refuse(parsed.StatusCode, parsed.Error!)
+                    ? parsed.Request is { } request ? await HandleAsync(request, handle).ConfigureAwait(false) : HttpResponse.Refuse(parsed.StatusCode, parsed.Error!)
                     : null;
                 if (response is not null)
                 {
@@ -76,7 +111,7 @@ internal sealed class HttpServer(Socket listener, Func<HttpRequest, Task<HttpRes
         }
     }
 
-    private async Task<HttpResponse> HandleAsync(HttpRequest request)
+    private static async Task<HttpResponse> HandleAsync(HttpRequest request, Func<HttpRequest, Task<HttpResponse>> handle)
     {
         try
         {

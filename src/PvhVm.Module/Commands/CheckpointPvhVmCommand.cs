@@ -8,7 +8,7 @@ namespace PvhVm.Module.Commands;
 /// <summary>
 /// Checkpoint-PvhVm: saves a VM to a folder (guest RAM with holes for untouched pages, vCPUs, irqchip, devices, a
 /// manifest). A running VM is paused for the save and runs on after it; a paused VM stays paused. Outputs the checkpoint.
-/// In-process VMs only so far: a host-process VM is a CheckpointNeedsInProcessVm error.
+/// A host-process VM is saved by its host process (PUT /vm/checkpoint), which writes with this user's rights.
 /// </summary>
 [Cmdlet(VerbsData.Checkpoint, "PvhVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByVm)]
 [OutputType(typeof(Checkpoint))]

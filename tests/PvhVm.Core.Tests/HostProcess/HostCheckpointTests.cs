@@ -65,7 +65,7 @@ public sealed class HostCheckpointTests : IDisposable
     public async Task ACheckpointPathThatIsNotAnAbsolutePathIsRefusedBeforeAnythingIsWritten(string body, string message)
     {
         using var hosted = CreatedVm();
-        var response = await PutCheckpointAsync(new VmApi(hosted, () => { }), Encoding.UTF8.GetBytes(body));
+        var response = await PutCheckpointAsync(new VmApi(hosted, () => { }, () => { }), Encoding.UTF8.GetBytes(body));
         Assert.Equal(400, response.StatusCode);
         Assert.Contains(message, Encoding.UTF8.GetString(response.Body));
     }
@@ -74,7 +74,7 @@ public sealed class HostCheckpointTests : IDisposable
     public async Task APathLongerThanPathMaxIsRefused()
     {
         using var hosted = CreatedVm();
-        var response = await PutCheckpointAsync(new VmApi(hosted, () => { }), Encoding.UTF8.GetBytes($"{{\"path\":\"/{new string('a', VmApi.MaxPathBytes)}\"}}"));
+        var response = await PutCheckpointAsync(new VmApi(hosted, () => { }, () => { }), Encoding.UTF8.GetBytes($"{{\"path\":\"/{new string('a', VmApi.MaxPathBytes)}\"}}"));
         Assert.Equal(400, response.StatusCode);
     }
 
@@ -97,7 +97,7 @@ public sealed class HostCheckpointTests : IDisposable
         var mutator = new Mutator(73);
         var random = new Random(73);
         using var hosted = CreatedVm();
-        var api = new VmApi(hosted, () => { });
+        var api = new VmApi(hosted, () => { }, () => { });
         var outcomes = new Dictionary<int, int>();
         for (var i = 0; i < 3000; i++)
         {

@@ -78,8 +78,7 @@ public sealed class LinuxNetworkTests(TestKernelFixture kernel, ITestOutputHelpe
                 _network.InNamespace("link", "del", _network.TapName);
                 Eventually.True(() => vm.GetNetworkAdapters()[0].TapLost, TimeSpan.FromSeconds(30), "TapLost");
 
-                vsockListener.ReceiveTimeout = (int)TestKernelBoot.BootBound.TotalMilliseconds;
-                using (var fromGuest = vsockListener.Accept())
+                using (var fromGuest = VsockTestGuest.Accept(vsockListener, TestKernelBoot.BootBound))
                 {
                     vsockFromGuest = VsockTestGuest.ReadLine(fromGuest);
                 }

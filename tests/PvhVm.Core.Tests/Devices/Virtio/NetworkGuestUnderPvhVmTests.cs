@@ -48,8 +48,7 @@ public sealed class NetworkGuestUnderPvhVmTests(ITestOutputHelper output) : IDis
         _network.TakeTap();
         var tapMac = _network.TapMac();
 
-        hostListener.ReceiveTimeout = (int)Bound.TotalMilliseconds;
-        using (var fromGuest = hostListener.Accept())
+        using (var fromGuest = VsockTestGuest.Accept(hostListener, Bound))
         {
             Assert.Equal("hello from the guest\n", VsockTestGuest.ReadLine(fromGuest));
         }

@@ -105,7 +105,7 @@ public sealed class VirtioVsockTests : IDisposable
         _guest.Send(_guest.Header(GuestSourcePort, 6000, VsockOp.Request));
         var response = _guest.ReceiveNot();
         Assert.Equal((VsockOp.Response, 6000u, GuestSourcePort), (response.Header.Op, response.Header.SourcePort, response.Header.DestinationPort));
-        using var accepted = listener.Accept();
+        using var accepted = VsockTestGuest.Accept(listener, VsockTestGuest.Wait);
 
         _guest.Send(_guest.Header(GuestSourcePort, 6000, VsockOp.ReadWrite, 6), "hello\n"u8.ToArray());
         Assert.Equal("hello\n", VsockTestGuest.ReadLine(accepted));
@@ -172,7 +172,7 @@ public sealed class VirtioVsockTests : IDisposable
         using var listener = Listen(6002);
         _guest.Send(_guest.Header(GuestSourcePort, 6002, VsockOp.Request));
         Assert.Equal(VsockOp.Response, _guest.ReceiveNot().Header.Op);
-        using var neverReads = listener.Accept();
+        using var neverReads = VsockTestGuest.Accept(listener, VsockTestGuest.Wait);
 
         var chunk = new byte[VirtioVsock.MaxPayload];
         GuestPacket? reset = null;

@@ -146,6 +146,16 @@ internal sealed class VsockTestGuest : IDisposable
         return (host, request.Header.SourcePort);
     }
 
+    /// <summary>
+    /// The next connection to <paramref name="listener"/>, or a TimeoutException after <paramref name="bound"/>: a blocking
+    /// Accept ignores ReceiveTimeout (measured), so a guest that never connects would hang the test run.
+    /// </summary>
+    public static Socket Accept(Socket listener, TimeSpan bound)
+    {
+        var accepting = listener.AcceptAsync();
+        return accepting.Wait(bound) ? accepting.Result : throw new TimeoutException($"No connection to {listener.LocalEndPoint} within {bound}.");
+    }
+
     /// <summary>One line, or what came before the end of the stream (a close with unread data arrives as a reset).</summary>
     public static string ReadLine(Socket socket)
     {
