@@ -93,10 +93,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 continue;
             }
 
-            if (RestoreOptions(name) is { } options)
-            {
-                Restore(checkpoint, options);
-            }
+            Restore(checkpoint, name);
         }
     }
 
@@ -125,9 +122,13 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         };
     }
 
-    private void Restore(Checkpoint checkpoint, CheckpointRestoreOptions options)
+    private void Restore(Checkpoint checkpoint, string name)
     {
-        var name = options.Name!;
+        if (RestoreOptions(name) is not { } options)
+        {
+            return;
+        }
+
         var log = new VmLogQueue(name);
         VirtualMachine vm;
         try
