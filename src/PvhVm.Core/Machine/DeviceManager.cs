@@ -203,7 +203,7 @@ internal sealed class DeviceManager : IDisposable
     /// Gives each freshly made virtio device its saved transport state (the restored VM's devices were made from the same
     /// kinds in the same slots), after the vCPUs and irqchip are set, so an interrupt raised here is not overwritten. A
     /// device whose configuration now differs (a clone's MAC or CID) signals a configuration change; a vsock device
-    /// tells the driver its transport was reset. Throws <see cref="CheckpointException"/> for a state the device cannot take.
+    /// tells the driver its transport was reset; then each device serves what waits in its queues. Throws <see cref="CheckpointException"/> for a state the device cannot take.
     /// </summary>
     public void RestoreVirtio(IReadOnlyList<VirtioDeviceSnapshot> saved, string checkpointPath, ILogger logger)
     {
@@ -233,6 +233,8 @@ internal sealed class DeviceManager : IDisposable
             {
                 logger.LogDebug("virtio-vsock: the restored driver has no event buffer; its connections are not told of the reset");
             }
+
+            transport.ServePending();
         }
     }
 

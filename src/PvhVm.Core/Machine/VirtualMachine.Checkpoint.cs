@@ -19,7 +19,8 @@ public sealed partial class VirtualMachine
     private static readonly string[] CheckpointDevices = ["COM1 (16550A UART)", "i8042", "ACPI power"];
 
     private readonly Checkpoint? _restoreFrom;
-    private readonly MachineSnapshot? _restoreState;
+    // Read and checked by Restore, used once by Start, then let go (a fleet of clones keeps no copy of it).
+    private MachineSnapshot? _restoreState;
     private byte[] _restoredConsoleLine = [];
 
     /// <summary>A VM to be started from <paramref name="checkpoint"/>: its saved configuration and devices under the identity <paramref name="options"/> give.</summary>
@@ -111,7 +112,8 @@ public sealed partial class VirtualMachine
     /// <summary>Start's counterpart of <see cref="BuildAndLoad"/> for a restored VM: RAM from the file, then irqchip, devices, vCPUs and clock.</summary>
     private void BuildFromCheckpoint(Checkpoint checkpoint)
     {
-        var snapshot = _restoreState!;
+        var snapshot = _restoreState ?? throw new ObjectDisposedException(Name);
+        _restoreState = null;
         VcpuSet.CheckHost(Config.ProcessorCount);
         // A pooled VM, never run, with its RAM swapped for the checkpoint's: its memory slots are registered already.
         var prepared = _prepared = PreparedVmPool.Take((ulong)checkpoint.MemoryBytes);

@@ -49,7 +49,9 @@ public sealed class NetworkCheckpointTests(ITestOutputHelper output) : IDisposab
         Send(toOriginal, "before");
         WaitForLine(vm, $"ckpt net udp before mac={OriginalMac}");
 
+        var pausing = Stopwatch.StartNew();
         vm.Suspend();
+        output.WriteLine($"Suspend with a tap reader and the I/O thread to park: {pausing.Elapsed.TotalMilliseconds:0.0} ms");
         var deliveredBefore = vm.GetNetworkAdapters()[0].PacketsIn;
         Send(toOriginal, "paused");
         // The frame waits in the tap: in a second of pause the device hands the guest nothing (a receive thread still

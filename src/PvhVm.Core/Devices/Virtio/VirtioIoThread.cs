@@ -119,11 +119,8 @@ internal sealed class VirtioIoThread : IParkableThreads, IDisposable
                     throw new IOException($"poll failed: {Libc.ErrorText(errno)}");
                 }
 
-                if (fds[0].ReturnedEvents != 0)
-                {
-                    return;
-                }
-
+                // Notifications first, then the stop: a pause parks the thread after it served every notification the
+                // guest made before its vCPUs were out, so a checkpoint holds no request waiting for a notify.
                 for (var i = 0; i < _queues.Count; i++)
                 {
                     if (fds[i + 1].ReturnedEvents != 0)
@@ -133,6 +130,11 @@ internal sealed class VirtioIoThread : IParkableThreads, IDisposable
                         notified.Drain();
                         transport.ServeNotification(queue);
                     }
+                }
+
+                if (fds[0].ReturnedEvents != 0)
+                {
+                    return;
                 }
             }
         }

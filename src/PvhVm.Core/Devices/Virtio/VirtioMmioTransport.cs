@@ -391,6 +391,31 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
     }
 
     /// <summary>
+    /// After a restore: serves every ready queue once, as if notified. A chain the driver made available just before the
+    /// pause, whose notification the checkpointed VM's I/O thread had not taken, would otherwise wait in the clone for a
+    /// notification that never comes (its eventfds are new, and with EVENT_IDX the driver does not notify twice).
+    /// Firecracker kicks its devices on restore for the same reason.
+    /// </summary>
+    public void ServePending()
+    {
+        lock (_gate)
+        {
+            if ((_status & (DeviceStatus.DriverOk | DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed)) != DeviceStatus.DriverOk)
+            {
+                return;
+            }
+
+            for (var queue = 0u; queue < _queues.Length; queue++)
+            {
+                if (_queues[queue].Ready)
+                {
+                    Notify(queue);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// The device's configuration changed under the driver (a restored clone's new MAC or CID): the generation moves, so a
     /// driver reading it mid-change reads again, and a live driver gets a configuration change interrupt (section 2.5.1).
     /// </summary>

@@ -108,8 +108,10 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IParkabl
 
     /// <summary>
     /// Tells a restored guest its connections are gone (they were the checkpointed VM's, whose host sockets this device
-    /// never had): VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue, as Firecracker sends after a snapshot load. The
-    /// driver then resets every socket and reads its CID again. False when the driver gave the event queue no buffer.
+    /// never had): VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue. Sent on restore, as QEMU's vhost-vsock does
+    /// after loading, not into the checkpoint as Firecracker does when it saves: the checkpointed VM keeps its
+    /// connections. The driver then resets every socket and reads its CID again. False when the driver gave the event
+    /// queue no buffer.
     /// </summary>
     public bool SendTransportReset(IVirtqueueFiller filler) => filler.TryFill(EventQueue, WriteTransportReset) == FillResult.Filled;
 
