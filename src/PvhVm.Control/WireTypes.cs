@@ -38,9 +38,22 @@ public sealed record CheckpointWritten(string Path, long MemoryBytes, long Memor
 
 /// <summary>
 /// A host process's second way to make its VM (restore.json in its folder instead of config.json): restored from the
-/// checkpoint folder <paramref name="CheckpointPath"/> under the name <paramref name="Name"/>.
+/// checkpoint folder <paramref name="CheckpointPath"/> under the name <paramref name="Name"/>, with the identity of its own
+/// that Core's CheckpointRestoreOptions describe (empty lists and null: the defaults).
 /// </summary>
-public sealed record RestoreRequest(string CheckpointPath, string Name);
+public sealed record RestoreRequest(string CheckpointPath, string Name)
+{
+    /// <summary>Per disk, in guest order: the image the VM uses instead of the checkpointed one (resolved, absolute).</summary>
+    public IReadOnlyList<string?> DiskPaths { get; init; } = [];
+
+    /// <summary>Per network adapter: the tap it attaches to.</summary>
+    public IReadOnlyList<string?> TapNames { get; init; } = [];
+
+    /// <summary>Per network adapter: its MAC.</summary>
+    public IReadOnlyList<string?> MacAddresses { get; init; } = [];
+
+    public uint? VsockCid { get; init; }
+}
 
 /// <summary>GET /vm/console: console lines after a sequence number.</summary>
 /// <param name="Completed">The VM has ended: no line after these will ever come.</param>

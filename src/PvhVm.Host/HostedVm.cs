@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PvhVm.Control;
+using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Machine;
 
 namespace PvhVm.Host;
@@ -89,7 +90,14 @@ internal sealed class HostedVm : IDisposable
     {
         var request = JsonSerializer.Deserialize(File.ReadAllBytes(folder.RestorePath), ControlJson.Default.RestoreRequest)
             ?? throw new InvalidDataException($"{folder.RestorePath} holds no restore request.");
-        return VirtualMachine.Restore(request.CheckpointPath, request.Name, log);
+        return VirtualMachine.Restore(request.CheckpointPath, new CheckpointRestoreOptions
+        {
+            Name = request.Name,
+            DiskPaths = request.DiskPaths,
+            TapNames = request.TapNames,
+            MacAddresses = request.MacAddresses,
+            VsockCid = request.VsockCid,
+        }, log);
     }
 
     /// <summary>Pauses the running VM; the state file says Paused, so every client sees it.</summary>

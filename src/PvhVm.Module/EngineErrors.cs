@@ -94,6 +94,8 @@ internal static class EngineErrors
         [CheckpointErrorKind.StateCorrupt] = new("CheckpointStateCorrupt", ErrorCategory.InvalidData),
         [CheckpointErrorKind.MemoryTruncated] = new("CheckpointMemoryTruncated", ErrorCategory.InvalidData),
         [CheckpointErrorKind.StateRejected] = new("CheckpointStateRejected", ErrorCategory.InvalidData),
+        [CheckpointErrorKind.WritableDiskNeedsImage] = new("CheckpointWritableDiskNeedsImage", ErrorCategory.InvalidArgument),
+        [CheckpointErrorKind.DiskMismatch] = new("CheckpointDiskMismatch", ErrorCategory.InvalidData),
     };
 
     /// <summary>-MemoryLimitMB or -CpuQuotaPercent on a host whose cgroup v1 hierarchy is missing, read-only or not this user's.</summary>

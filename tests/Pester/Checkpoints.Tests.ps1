@@ -5,6 +5,7 @@ BeforeAll {
     Import-BuiltPvhVm
     $echo = Get-TestGuestPath echo
     $counter = Get-TestGuestPath counter
+    $virtio = Get-TestGuestPath virtio
 
     # The counter guest's lines ("count N ms T") as numbers, in console order.
     function Get-Count([string] $Name) {
@@ -21,7 +22,7 @@ BeforeAll {
     }
 }
 
-# Every Describe but the last runs once per hosting: Restore-PvhVm makes VMs the way New-PvhVm does (Use-PvhVmHosting).
+# Every Describe but 'Restored host-process VMs' runs once per hosting: Restore-PvhVm makes VMs the way New-PvhVm does (Use-PvhVmHosting).
 
 Describe 'Suspend-PvhVm and Resume-PvhVm (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
     BeforeAll { Use-PvhVmHosting $Hosting }
@@ -152,13 +153,14 @@ Describe 'Checkpoint-PvhVm, Get-PvhCheckpoint and Restore-PvhVm (<Hosting>)' -Fo
         $notEmpty[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointFolderNotEmpty,PvhVm.Module.Commands.CheckpointPvhVmCommand'
         $vm.State | Should -Be 'Running' -Because 'a refused checkpoint leaves the VM running'
 
-        # The state's hash is checked as the restored VM starts (in the host process, for a host-process VM): it stays, Failed.
+        # The whole state is read and checked (hash first) when the restored VM is made, in the host process for a
+        # host-process VM: no VM is left behind.
         $state = [IO.File]::ReadAllBytes((Join-Path $folder 'state.bin'))
         $state[100] = $state[100] -bxor 0xFF
         [IO.File]::WriteAllBytes((Join-Path $folder 'state.bin'), $state)
         Restore-PvhVm -Path $folder -Name 'from-corrupt' -ErrorVariable corrupt -ErrorAction SilentlyContinue
         $corrupt[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointStateCorrupt,PvhVm.Module.Commands.RestorePvhVmCommand'
-        (Get-PvhVm -Name 'from-corrupt').State | Should -Be 'Failed'
+        Get-PvhVm -Name 'from-corrupt' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
 
         $memory = [IO.File]::Open((Join-Path $folder 'memory.bin'), 'Open')
         try { $memory.SetLength(8MB) } finally { $memory.Dispose() }
@@ -197,5 +199,62 @@ Describe 'Restored host-process VMs' {
         $restored.State | Should -Be 'Failed'
         $restored.Fault.Message | Should -Match 'killed by signal 9 \(SIGKILL\)'
         (Get-PvhConsole hp-restored -Pattern 'another').Text | Should -Be 'from another pwsh' -Because 'the console was kept on disk'
+    }
+}
+
+Describe 'Restore-PvhVm with virtio devices (<Hosting>)' -ForEach (Get-PvhVmHostingCase) {
+    BeforeAll { Use-PvhVmHosting $Hosting }
+    AfterEach { Clear-PvhVm }
+
+    # The C virtio guest in its checkpoint mode writes a record per step to its first disk (records 0, 1, ... from
+    # sector 16), reading the read-only disk and virtio-rng for each, and prints "ckpt blk <n>".
+    It 'refuses a writable disk without an image, gives each clone the image -DiskPath names for it, shares the read-only disk' {
+        $base = (New-PvhDisk -Path (Join-Path $TestDrive 'base.img') -SizeMB 8).FullName
+        $seed = (New-PvhDisk -Path (Join-Path $TestDrive 'seed.img') -SizeMB 1).FullName
+        $vm = New-PvhVm -Name 'db' -KernelPath $virtio -MemoryMB 64 -DiskPath $base -ReadOnlyDiskPath $seed -EnableEntropy -EnableVsock -CommandLine 'virtio.ckpt' -InProcess |
+            Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^ckpt blk 100$' -Timeout 30
+        $vm | Suspend-PvhVm
+        $folder = Join-Path $TestDrive 'db'
+        $checkpoint = $vm | Checkpoint-PvhVm -Path $folder
+        # The images for the clones are copies of the disk as the checkpoint saw it: taken while the VM is paused.
+        foreach ($n in 1, 2) { Copy-Item $base (Join-Path $TestDrive "db-$n.img") }
+        $originalCid = $vm.VsockCid
+        $vm | Stop-PvhVm
+        $checkpoint.Devices | Should -Contain "virtio-blk vda $base"
+        $checkpoint.Devices | Should -Contain "virtio-blk vdb $seed (read-only)"
+        $checkpoint.Devices | Should -Contain 'virtio-rng'
+
+        Restore-PvhVm -Path $folder -Name 'no-image' -ErrorVariable failed -ErrorAction SilentlyContinue
+        $failed[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointWritableDiskNeedsImage,PvhVm.Module.Commands.RestorePvhVmCommand'
+        "$($failed[0].CategoryInfo.Category)" | Should -BeExactly 'InvalidArgument'
+        Get-PvhVm -Name 'no-image' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        $clones = Restore-PvhVm -Path $folder -Clone -Count 2 -DiskPath (Join-Path $TestDrive '{0}.img')
+        $clones.Name | Should -Be 'db-1', 'db-2'
+        foreach ($clone in $clones) {
+            $null = $clone | Wait-PvhVm -ConsolePattern '^ckpt blk 300$' -Timeout 30
+            $disks = Get-PvhVmDisk -Name $clone.Name
+            $disks[0].Path | Should -Be (Join-Path $TestDrive "$($clone.Name).img")
+            $disks[0].BytesWritten | Should -BeGreaterThan 0
+            $disks[1].Path | Should -Be $seed -Because 'a read-only disk is shared by every clone'
+            $clone.VsockCid | Should -Not -Be $originalCid -Because 'each clone gets a vsock CID of its own'
+        }
+    }
+
+    It 'takes -VsockCid, and says CheckpointDiskMismatch for an image of another size' {
+        $base = (New-PvhDisk -Path (Join-Path $TestDrive 'small-base.img') -SizeMB 8).FullName
+        $vm = New-PvhVm -Name 'cid' -KernelPath $virtio -MemoryMB 64 -DiskPath $base -EnableVsock -CommandLine 'virtio.ckpt' -InProcess | Start-PvhVm -PassThru
+        $null = $vm | Wait-PvhVm -ConsolePattern '^ckpt ready$' -Timeout 30
+        $folder = Join-Path $TestDrive 'cid'
+        $null = $vm | Suspend-PvhVm -PassThru | Checkpoint-PvhVm -Path $folder
+        Copy-Item $base (Join-Path $TestDrive 'cid-copy.img')
+        $vm | Stop-PvhVm
+        $other = New-PvhDisk -Path (Join-Path $TestDrive 'other-size.img') -SizeMB 4
+        Restore-PvhVm -Path $folder -Name 'wrong-size' -DiskPath $other.FullName -ErrorVariable mismatch -ErrorAction SilentlyContinue
+        $mismatch[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointDiskMismatch,PvhVm.Module.Commands.RestorePvhVmCommand'
+        $clone = Restore-PvhVm -Path $folder -Name 'cid-clone' -DiskPath (Join-Path $TestDrive 'cid-copy.img') -VsockCid 4242
+        $clone.VsockCid | Should -Be 4242
+        $null = $clone | Wait-PvhVm -ConsolePattern '^vsock event 0, cid=4242$' -Timeout 30
     }
 }

@@ -100,6 +100,24 @@ Describe 'Every engine exception has one pinned error id and category' {
         $record.ErrorDetails.RecommendedAction | Should -BeLike '*-VsockPath*'
     }
 
+    It 'maps CheckpointException <Kind> to <Id> (<Category>)' -ForEach @(
+        @{ Kind = 'UnsupportedDevice'; Id = 'CheckpointUnsupportedDevice'; Category = 'NotImplemented' }
+        @{ Kind = 'PauseTimeout'; Id = 'PauseTimeout'; Category = 'OperationTimeout' }
+        @{ Kind = 'FolderNotEmpty'; Id = 'CheckpointFolderNotEmpty'; Category = 'ResourceExists' }
+        @{ Kind = 'ManifestMissing'; Id = 'CheckpointNotFound'; Category = 'ObjectNotFound' }
+        @{ Kind = 'ManifestInvalid'; Id = 'CheckpointManifestInvalid'; Category = 'InvalidData' }
+        @{ Kind = 'UnsupportedVersion'; Id = 'CheckpointVersionUnsupported'; Category = 'InvalidData' }
+        @{ Kind = 'StateCorrupt'; Id = 'CheckpointStateCorrupt'; Category = 'InvalidData' }
+        @{ Kind = 'MemoryTruncated'; Id = 'CheckpointMemoryTruncated'; Category = 'InvalidData' }
+        @{ Kind = 'StateRejected'; Id = 'CheckpointStateRejected'; Category = 'InvalidData' }
+        @{ Kind = 'WritableDiskNeedsImage'; Id = 'CheckpointWritableDiskNeedsImage'; Category = 'InvalidArgument' }
+        @{ Kind = 'DiskMismatch'; Id = 'CheckpointDiskMismatch'; Category = 'InvalidData' }
+    ) {
+        $record = Get-ErrorRecord ([PvhVm.Core.Checkpoints.CheckpointException]::new($Kind, '/c', 'bad', $null))
+        $record.FullyQualifiedErrorId | Should -BeExactly $Id
+        "$($record.CategoryInfo.Category)" | Should -BeExactly $Category
+    }
+
     It 'maps <Name> to <Id> (<Category>)' -ForEach @(
         @{ Name = 'KvmException opening /dev/kvm, EACCES'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('open /dev/kvm', 13, $null) }; Id = 'KvmUnavailable'; Category = 'PermissionDenied' }
         @{ Name = 'KvmException opening /dev/kvm, ENOENT'; Exception = { [PvhVm.Core.Kvm.KvmException]::new('open /dev/kvm', 2, $null) }; Id = 'KvmUnavailable'; Category = 'ResourceUnavailable' }
@@ -123,7 +141,7 @@ Describe 'Every engine exception has one pinned error id and category' {
                 @{ Type = [PvhVm.Core.Devices.Virtio.Block.DiskImageProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Block.DiskImageException]::new($k, '/d.img', 'bad') }; Count = 6 }
                 @{ Type = [PvhVm.Core.Host.HostResource]; New = { param($k) [PvhVm.Core.Host.HostResourceException]::new($k, 'op', 12, $null) }; Count = 3 }
                 @{ Type = [PvhVm.Core.Devices.Virtio.Net.TapProblem]; New = { param($k) [PvhVm.Core.Devices.Virtio.Net.TapException]::new($k, 'tap0', 'bad') }; Count = 3 }
-                @{ Type = [PvhVm.Core.Checkpoints.CheckpointErrorKind]; New = { param($k) [PvhVm.Core.Checkpoints.CheckpointException]::new($k, '/c', 'bad', $null) }; Count = 9 }
+                @{ Type = [PvhVm.Core.Checkpoints.CheckpointErrorKind]; New = { param($k) [PvhVm.Core.Checkpoints.CheckpointException]::new($k, '/c', 'bad', $null) }; Count = 11 }
             )) {
             $kinds = [enum]::GetValues($pair.Type)
             $kinds | Should -HaveCount $pair.Count -Because "each $($pair.Type.Name) needs a pinned row in this file"

@@ -24,6 +24,18 @@ function Get-PvhVmHostingPreamble {
     ($hostingCmdlets | ForEach-Object { "`$PSDefaultParameterValues['${_}:InProcess'] = `$$([bool]$global:PSDefaultParameterValues["${_}:InProcess"]);" }) -join ' '
 }
 
+# The test kernel from scripts/build-test-kernel.sh (built before the tests by build.ps1; here it prints the cached
+# paths): Vmlinux, Initramfs, the initramfs's Marker, and the CommandLine its /init needs (tests/kernel/init.c adds
+# pvhtest.* words to it). The extras are TestKernelFixture's: only a host whose KVM emulates (kvm_pvm) needs them.
+function Get-TestKernel {
+    $vmlinux, $initramfs, $marker = & bash (Join-Path $PSScriptRoot '../../scripts/build-test-kernel.sh')
+    if ($LASTEXITCODE -ne 0) { throw "scripts/build-test-kernel.sh failed ($LASTEXITCODE)" }
+    $extras = if (Test-Path /sys/module/kvm_pvm) {
+        ' noxsave nopti mitigations=off nokaslr no_timer_check no_int3_selftest clearcpuid=308,151,59,534,141 nofsgsbase noinvpcid nopcid pvm_native_fixup'
+    } else { '' }
+    [pscustomobject]@{ Vmlinux = $vmlinux; Initramfs = $initramfs; Marker = $marker; CommandLine = "console=ttyS0 panic=-1 rdinit=/init$extras" }
+}
+
 # The path of a test guest ELF from tests/guests (spin, echo, halt, triplefault, flood, ...).
 function Get-TestGuestPath {
     param([Parameter(Mandatory)] [string] $Name)
@@ -82,4 +94,4 @@ function Stop-BackgroundPipeline {
     $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
 }
 
-Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline, Get-CgroupDirectory, Wait-SocketConnection
+Export-ModuleMember -Function Import-BuiltPvhVm, Get-PvhVmHostingCase, Use-PvhVmHosting, Get-PvhVmHostingPreamble, Get-TestKernel, Get-TestGuestPath, Clear-PvhVm, Start-BackgroundPipeline, Get-BackgroundOutput, Stop-BackgroundPipeline, Get-CgroupDirectory, Wait-SocketConnection

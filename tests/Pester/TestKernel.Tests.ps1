@@ -12,13 +12,9 @@ BeforeAll {
 Describe 'The test kernel through the module (<Hosting>)' -Tag Slow -ForEach (Get-PvhVmHostingCase) {
     BeforeAll {
         Use-PvhVmHosting $Hosting
-        $vmlinux, $initramfs, $marker = & bash (Join-Path $PSScriptRoot '../../scripts/build-test-kernel.sh')
-        if ($LASTEXITCODE -ne 0) { throw "scripts/build-test-kernel.sh failed ($LASTEXITCODE)" }
-        # The same extras as TestKernelFixture: only a host whose KVM emulates (kvm_pvm) needs them.
-        $extras = if (Test-Path /sys/module/kvm_pvm) {
-            ' noxsave nopti mitigations=off nokaslr no_timer_check no_int3_selftest clearcpuid=308,151,59,534,141 nofsgsbase noinvpcid nopcid pvm_native_fixup'
-        } else { '' }
-        $commandLine = "console=ttyS0 panic=-1 rdinit=/init$extras pvhtest.action=poweroff"
+        $kernel = Get-TestKernel
+        $vmlinux, $initramfs, $marker = $kernel.Vmlinux, $kernel.Initramfs, $kernel.Marker
+        $commandLine = "$($kernel.CommandLine) pvhtest.action=poweroff"
     }
 
     AfterEach { Clear-PvhVm }

@@ -19,6 +19,7 @@ public sealed class PublicSurfaceTests
         "PvhVm.Core.Checkpoints.Checkpoint",
         "PvhVm.Core.Checkpoints.CheckpointErrorKind",
         "PvhVm.Core.Checkpoints.CheckpointException",
+        "PvhVm.Core.Checkpoints.CheckpointRestoreOptions",
         "PvhVm.Core.Devices.Virtio.Block.DiskImageException",
         "PvhVm.Core.Devices.Virtio.Block.DiskImageProblem",
         "PvhVm.Core.Devices.Virtio.Net.TapException",

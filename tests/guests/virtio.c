@@ -46,6 +46,12 @@
  *   vsock connected to host port 5001, sent hello
  *   vsock listening on port 5000
  *   vsock echoed %u bytes on port 5000
+ * With virtio.ckpt[=<n>] (the checkpoint tests) it starts every device instead and then loops forever: the first disk
+ * gets records 0..n-1 (default 1500) in sectors 16.. ("CKPT", n, 16 bytes of virtio-rng, 8 bytes of the second,
+ * read-only disk's sector n % 16), UDP datagrams to port 9 are printed, vsock port 5000 echoes, and a vsock event is
+ * printed with the CID then read:
+ *   ckpt ready / ckpt blk <n> / ckpt blk done / ckpt net udp <payload> mac=<mac> / vsock cid=<cid>, listening on port 5000
+ *   vsock accepted / vsock echoed <n> / vsock connection ended / vsock event <id>, cid=<cid>
  *   dev <i>: <what failed>                                 instead of the rest of that device's lines
  *   virtio done
  */
@@ -767,6 +773,124 @@ static int run_vsock(uint32_t base, struct queue *qs)
     return 0;
 }
 
+/* --- virtio.ckpt[=<n>]: devices kept busy for the checkpoint tests (tests/PvhVm.Core.Tests/Checkpoints/) --- */
+
+enum { CKPT_FIRST_SECTOR = 16, CKPT_RO_SECTORS = 16, CKPT_DEFAULT_RECORDS = 1500, VS_EVENT_QUEUE = 2 };
+static uint8_t ckpt_sector[512] __attribute__((aligned(16)));
+static uint8_t ckpt_ro[512] __attribute__((aligned(16)));
+static volatile uint8_t vs_event[4];
+
+/* One record: "CKPT", n, 16 bytes of virtio-rng, the first 8 bytes of the read-only disk's sector n % 16, written to
+ * sector 16 + n of the writable disk. */
+static int ckpt_record(uint32_t rw, struct queue *rwq, uint32_t ro, struct queue *roq, uint32_t rng, struct queue *rngq, uint32_t n)
+{
+    for (int i = 0; i < 512; i++) ckpt_sector[i] = 0;
+    ckpt_sector[0] = 'C'; ckpt_sector[1] = 'K'; ckpt_sector[2] = 'P'; ckpt_sector[3] = 'T';
+    *(uint32_t *)(ckpt_sector + 4) = n;
+    if (rng) {
+        set_desc(rngq, 0, ckpt_sector + 8, 16, DESC_WRITE);
+        if (submit(rng, rngq, 1)) return -1;
+    }
+    if (ro) {
+        if (blk_request_into(ro, roq, BLK_IN, n % CKPT_RO_SECTORS, ckpt_ro, 512)) return -1;
+        copy(ckpt_sector + 24, ckpt_ro, 8);
+    }
+    return blk_request_into(rw, rwq, BLK_OUT, CKPT_FIRST_SECTOR + n, ckpt_sector, 512);
+}
+
+/* Each UDP datagram to port 9: its payload (printable bytes, at most 32) and the MAC the device's configuration holds now. */
+static void ckpt_net_poll(uint32_t base, struct queue *qs)
+{
+    uint32_t len;
+    int slot;
+    while ((slot = take_used(&qs[0], &len, 0)) >= 0) {
+        const volatile uint8_t *f = net_rx[slot] + NET_HDR;
+        uint32_t frame = len > NET_HDR ? len - NET_HDR : 0;
+        if (frame >= 42 && be16(f + 12) == 0x0800 && f[23] == 17 && be16(f + 36) == 9) {
+            puts("ckpt net udp ");
+            for (uint32_t i = 42; i < frame && i < 42 + 32; i++) putc(f[i] >= 0x20 && f[i] < 0x7f ? (char)f[i] : '.');
+            uint8_t now[6];
+            for (int i = 0; i < 6; i++) now[i] = *(volatile uint8_t *)(base + CONFIG + i);
+            puts(" mac="); putmac(now); puts("\r\n");
+        }
+        post(base, 0, &qs[0], (uint16_t)slot, net_rx[slot], sizeof net_rx[slot], DESC_WRITE);
+    }
+}
+
+/* The event queue (a transport reset: new CID, every connection gone) and one echoed connection on port 5000 at a time. */
+static void ckpt_vsock_poll(uint32_t base, struct queue *qs, uint32_t *peer)
+{
+    uint32_t len;
+    if (take_used(&qs[VS_EVENT_QUEUE], &len, 0) >= 0) {
+        uint32_t id = *(volatile uint32_t *)vs_event;
+        cid = *(volatile uint32_t *)(base + CONFIG);
+        *peer = 0;
+        puts("vsock event "); putu(id); puts(", cid="); putu((uint32_t)cid); puts("\r\n");
+        post(base, VS_EVENT_QUEUE, &qs[VS_EVENT_QUEUE], 0, vs_event, sizeof vs_event, DESC_WRITE);
+    }
+    struct vsock_hdr h; int slot;
+    while (vs_receive(base, &qs[0], &h, &slot, 0) == 0) {
+        if (h.dst_port == 5000 && h.op == VS_REQUEST) {
+            *peer = h.src_port;
+            vs_fwd_cnt = 0;
+            vs_return(base, &qs[0], slot);
+            vs_send(base, &qs[1], 5000, *peer, VS_RESPONSE, 0, 0, 0);
+            puts("vsock accepted\r\n");
+        } else if (h.dst_port == 5000 && h.op == VS_RW && h.src_port == *peer) {
+            vs_fwd_cnt += h.len;
+            vs_send(base, &qs[1], 5000, *peer, VS_RW, 0, vs_rx[slot] + sizeof h, h.len);
+            vs_return(base, &qs[0], slot);
+            puts("vsock echoed "); putu(h.len); puts("\r\n");
+        } else {
+            vs_return(base, &qs[0], slot);
+            if (h.op == VS_SHUTDOWN || h.op == VS_RST) { puts("vsock connection ended\r\n"); *peer = 0; }
+        }
+    }
+}
+
+/* Starts every device, then forever: the next record (until n are written), datagrams, vsock packets. */
+static void run_ckpt(const char *value, const uint32_t *bases, int count)
+{
+    uint32_t records = value && *value == '=' ? (value++, parse_number(&value)) : CKPT_DEFAULT_RECORDS;
+    uint32_t rw = 0, ro = 0, rng = 0, net = 0, vsock = 0, peer = 0;
+    struct queue *rwq = 0, *roq = 0, *rngq = 0, *netq = 0, *vsq = 0;
+    for (int i = 0; i < count; i++) {
+        uint32_t base = bases[i], id = rd(base, DEVICE_ID);
+        struct queue *q = queues[i];
+        problem = 0;
+        if (id == 2 && !rw) { rw = base; rwq = q; if (start_device(base, q, 1, 1u << F_BLK_FLUSH)) break; }
+        else if (id == 2) { ro = base; roq = q; if (start_device(base, q, 1, 0)) break; }
+        else if (id == 4) { rng = base; rngq = q; if (start_device(base, q, 1, 0)) break; }
+        else if (id == 1) {
+            net = base; netq = q;
+            if (start_device(base, q, 2, 1u << F_NET_MAC)) break;
+            no_interrupts(q, 2);
+            for (uint16_t b = 0; b < NET_RX_BUFFERS; b++) post(base, 0, &q[0], b, net_rx[b], sizeof net_rx[b], DESC_WRITE);
+            for (int m = 0; m < 6; m++) mac[m] = *(volatile uint8_t *)(base + CONFIG + m);
+            puts("net mac="); putmac(mac); puts("\r\n");
+        } else if (id == 19) {
+            vsock = base; vsq = q;
+            if (start_device(base, q, 3, 0)) break;
+            no_interrupts(q, 3);
+            cid = *(volatile uint32_t *)(base + CONFIG);
+            for (uint16_t b = 0; b < VS_RX_BUFFERS; b++) post(base, 0, &q[0], b, vs_rx[b], VS_BUFFER, DESC_WRITE);
+            post(base, VS_EVENT_QUEUE, &q[VS_EVENT_QUEUE], 0, vs_event, sizeof vs_event, DESC_WRITE);
+            puts("vsock cid="); putu((uint32_t)cid); puts(", listening on port 5000\r\n");
+        }
+    }
+    if (problem) { puts("ckpt: "); puts(problem); puts("\r\n"); return; }
+    puts("ckpt ready\r\n");
+    for (uint32_t n = 0;;) {
+        if (rw && n < records) {
+            if (ckpt_record(rw, rwq, ro, roq, rng, rngq, n)) { puts("ckpt: "); puts(problem); puts("\r\n"); return; }
+            puts("ckpt blk "); putu(n); puts("\r\n");
+            if (++n == records) puts("ckpt blk done\r\n");
+        }
+        if (net) ckpt_net_poll(net, netq);
+        if (vsock) ckpt_vsock_poll(vsock, vsq, &peer);
+    }
+}
+
 int main(void)
 {
     const uint32_t *info = (const uint32_t *)start_info_paddr;
@@ -795,6 +919,8 @@ int main(void)
     if (!count) { puts("virtio: no devices\r\n"); return 0; }
     puts("virtio: "); putu((uint32_t)count); puts(source);
     net_options(cmdline);
+    const char *ckpt = option(cmdline, "virtio.ckpt");
+    if (ckpt) { run_ckpt(ckpt, bases, count); return 0; }
 
     for (int i = 0; i < count; i++) {
         uint32_t base = bases[i];

@@ -27,12 +27,23 @@
  *   pvhtest: vsock_listening=<VSOCK_ECHO_PORT | error <step> N>
  *   pvhtest: vsock_cid=<the guest's CID, the first accepted connection's local address | error N>
  *   pvhtest: vsock_echoed=<bytes>   (per connection, VSOCK_ECHO_CONNECTIONS of them: echoes until the peer's EOF)
+ *   with pvhtest.shell=1 (a command reader on the console, for tests that talk to a running or restored guest):
+ *   pvhtest: ready   (then one answer per line read from the console, input echo off)
+ *     echo <text>        -> pvhtest: echo=<text>
+ *     uptime             -> pvhtest: uptime=<contents of /proc/uptime>
+ *     sleep <ms>         -> pvhtest: slept=<ms>   (after sleeping that long: the guest's timer interrupts work)
+ *     disk-write <text>  -> pvhtest: disk_wrote=<ok | error N>   (<text> and a newline, NUL-padded to a page, at
+ *                           SHELL_DISK_OFFSET of /dev/vda, then fsync)
+ *     disk-read          -> pvhtest: disk_read=<the page at SHELL_DISK_OFFSET up to its first newline or NUL | error N>
+ *     exit               -> pvhtest: exit   (the reader ends; /init goes on to its action)
+ *     anything else      -> pvhtest: unknown=<the line>
  *   pvhtest: action=<poweroff | reboot | halt>   (from pvhtest.action=; poweroff when absent)
  * then waits for the console to drain and calls reboot(2) with that command. If reboot returns, it says so and waits forever.
  */
 #include "nolibc.h"
 #include <linux/in.h>
 #include <linux/sockios.h>
+#include <linux/termios.h>
 
 #define PREFIX "pvhtest: "
 
@@ -173,6 +184,33 @@ static void discard_and_zero_out(int fd)
 		printf(PREFIX "disk_zeroout=ok\n");
 }
 
+/* Ends the text read into page (length bytes, or none when negative) at its first newline or NUL. */
+static void cut_at_line_end(char *page, int length)
+{
+	int i;
+
+	for (i = 0; i < length && page[i] != '\n' && page[i] != '\0'; i++)
+		;
+	page[i] = '\0';
+}
+
+/* Writes text, NUL-padded to a page, at offset of the disk fd and syncs it; prints "<key>=ok" or "<key>=error ...". */
+static void write_page(int fd, off_t offset, const char *text, size_t length, const char *key)
+{
+	static char page[4096];
+
+	if (length > sizeof(page))
+		length = sizeof(page);
+	memset(page, 0, sizeof(page));
+	memcpy(page, text, length);
+	if (lseek(fd, offset, SEEK_SET) != offset || write(fd, page, sizeof(page)) != sizeof(page))
+		printf(PREFIX "%s=error %d\n", key, errno);
+	else if (fsync(fd) < 0)
+		printf(PREFIX "%s=error fsync %d\n", key, errno);
+	else
+		printf(PREFIX "%s=ok\n", key);
+}
+
 /* Linux's virtio_blk and virtio_rng at work: read a marker the host put on the disk, write a page, sync, read hwrng. */
 static void exercise_disk_and_entropy(void)
 {
@@ -187,20 +225,11 @@ static void exercise_disk_and_entropy(void)
 	if (fd < 0) {
 		printf(PREFIX "disk_marker=error %d\n", errno);
 	} else {
-		got = read(fd, page, 64);
-		for (i = 0; i < got && i < 63 && page[i] != '\n' && page[i] != '\0'; i++)
-			;
-		page[i] = '\0';
+		got = read(fd, page, 63);
+		cut_at_line_end(page, got);
 		printf(PREFIX "disk_marker=%s\n", got < 0 ? "error" : page);
 
-		memset(page, 0, sizeof(page));
-		memcpy(page, DISK_WRITTEN, sizeof(DISK_WRITTEN) - 1);
-		if (lseek(fd, DISK_WRITE_OFFSET, SEEK_SET) != DISK_WRITE_OFFSET || write(fd, page, sizeof(page)) != sizeof(page))
-			printf(PREFIX "disk_write=error %d\n", errno);
-		else if (fsync(fd) < 0)
-			printf(PREFIX "disk_write=error fsync %d\n", errno);
-		else
-			printf(PREFIX "disk_write=ok\n");
+		write_page(fd, DISK_WRITE_OFFSET, DISK_WRITTEN, sizeof(DISK_WRITTEN) - 1, "disk_write");
 		discard_and_zero_out(fd);
 		close(fd);
 	}
@@ -407,6 +436,102 @@ static void exercise_vsock(void)
 	close(listener);
 }
 
+/* The command reader's disk page: 5 MiB into /dev/vda, clear of the disk mode's pages (1, 2 and 3 MiB). */
+#define SHELL_DISK_OFFSET (5 << 20)
+
+/* Opens /dev/vda read-write, mounting devtmpfs on /dev first when the disk mode has not; returns the fd or -errno. */
+static int open_shell_disk(void)
+{
+	int fd = open("/dev/vda", O_RDWR);
+
+	if (fd < 0 && errno == ENOENT && mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) == 0)
+		fd = open("/dev/vda", O_RDWR);
+	return fd < 0 ? -errno : fd;
+}
+
+static void shell_disk_write(const char *text)
+{
+	static char line[4096];
+	size_t length = strlen(text);
+	int fd = open_shell_disk();
+
+	if (fd < 0) {
+		printf(PREFIX "disk_wrote=error %d\n", -fd);
+		return;
+	}
+	if (length > sizeof(line) - 1)
+		length = sizeof(line) - 1;
+	memcpy(line, text, length);
+	line[length] = '\n';
+	write_page(fd, SHELL_DISK_OFFSET, line, length + 1, "disk_wrote");
+	close(fd);
+}
+
+static void shell_disk_read(void)
+{
+	static char page[4096];
+	int fd = open_shell_disk(), got;
+
+	if (fd < 0) {
+		printf(PREFIX "disk_read=error %d\n", -fd);
+		return;
+	}
+	if (lseek(fd, SHELL_DISK_OFFSET, SEEK_SET) != SHELL_DISK_OFFSET || (got = read(fd, page, sizeof(page) - 1)) < 0) {
+		printf(PREFIX "disk_read=error %d\n", errno);
+	} else {
+		cut_at_line_end(page, got);
+		printf(PREFIX "disk_read=%s\n", page);
+	}
+	close(fd);
+}
+
+/* Answers one line of the console (without its newline); returns 0 for exit. */
+static int shell_command(const char *line)
+{
+	if (strncmp(line, "echo ", 5) == 0)
+		printf(PREFIX "echo=%s\n", line + 5);
+	else if (strcmp(line, "uptime") == 0)
+		report_file("uptime", "/proc/uptime");
+	else if (strncmp(line, "sleep ", 6) == 0) {
+		msleep(atoi(line + 6));
+		printf(PREFIX "slept=%d\n", atoi(line + 6));
+	} else if (strncmp(line, "disk-write ", 11) == 0)
+		shell_disk_write(line + 11);
+	else if (strcmp(line, "disk-read") == 0)
+		shell_disk_read();
+	else if (strcmp(line, "exit") == 0) {
+		printf(PREFIX "exit\n");
+		return 0;
+	} else
+		printf(PREFIX "unknown=%s\n", line);
+	return 1;
+}
+
+/* The command reader: echo off on the console tty (tests see only answers), then one answer per line until exit or EOF.
+ * The tty is in canonical mode, so each read hands over one line (a longer one than the buffer comes in pieces). */
+static void run_shell(void)
+{
+	static char line[1024];
+	struct termios settings;
+
+	if (ioctl(0, TCGETS, &settings) == 0) {
+		settings.c_lflag &= ~(ECHO | ECHONL);
+		ioctl(0, TCSETS, &settings);
+	}
+	printf(PREFIX "ready\n");
+	for (;;) {
+		ssize_t length = read(0, line, sizeof(line) - 1);
+
+		if (length <= 0)
+			return;
+		while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r'))
+			length--;
+		line[length] = '\0';
+		if (length > 0 && !shell_command(line))
+			return;
+	}
+}
+
 /* The value of "pvhtest.action=" among the words of the kernel command line (buffer holds /proc/cmdline). */
 static const char *requested_action(void)
 {
@@ -457,6 +582,10 @@ int main(void)
 	read_file("/proc/cmdline");
 	if (has_word("pvhtest.vsock=1"))
 		exercise_vsock();
+
+	read_file("/proc/cmdline");
+	if (has_word("pvhtest.shell=1"))
+		run_shell();
 
 	read_file("/proc/cmdline");
 	action = requested_action();

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using PvhVm.Core.Boot;
 using PvhVm.Core.Interop;
 using PvhVm.Core.Kernel;
 using PvhVm.Core.Machine;
@@ -18,6 +19,7 @@ public sealed class Checkpoint
     internal const string MemoryFile = "memory.bin";
     private const int MaxManifestBytes = 1 << 20;
     private const int MaxDevices = 64;
+    private const int MaxMapEntries = 256;
 
     private readonly CheckpointManifest _manifest;
 
@@ -57,6 +59,12 @@ public sealed class Checkpoint
     public IReadOnlyList<string> Devices => _manifest.Devices!;
 
     internal string MemoryFilePath => System.IO.Path.Combine(Path, MemoryFile);
+
+    /// <summary>The guest layout the checkpointed VM was booted with.</summary>
+    internal IReadOnlyList<LayoutRegion> MemoryMap => _manifest.MemoryMap!;
+
+    /// <summary>The e820 map the checkpointed VM's guest was given.</summary>
+    internal IReadOnlyList<E820Entry> E820Map => _manifest.E820Map!;
 
     /// <summary>Reads and checks a checkpoint folder's manifest and file sizes.</summary>
     public static Checkpoint Read(string path)
@@ -193,6 +201,9 @@ public sealed class Checkpoint
             { StateBytes: <= 0 or > SnapshotFormat.MaxStateBytes } => $"stateBytes {manifest.StateBytes} is out of range",
             _ when manifest.StateSha256 is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigitLower) => "stateSha256 is not a SHA-256 in lowercase hex",
             _ when manifest.Devices is not { Length: <= MaxDevices } devices || devices.Any(d => d is null) => "the device list is missing or malformed",
+            _ when manifest.MemoryMap is not { Length: <= MaxMapEntries } map
+                || map.Any(r => r?.Description is null || !Enum.IsDefined(r.Type) || !Enum.IsDefined(r.Usage)) => "the memory map is missing or malformed",
+            _ when manifest.E820Map is not { Length: <= MaxMapEntries } e820 || e820.Any(e => !Enum.IsDefined(e.Type)) => "the e820 map is missing or malformed",
             _ => null,
         };
         return problem is null ? manifest : throw new CheckpointException(CheckpointErrorKind.ManifestInvalid, path, $"{ManifestFile}: {problem}.");

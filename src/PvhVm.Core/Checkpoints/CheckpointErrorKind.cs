@@ -29,4 +29,10 @@ public enum CheckpointErrorKind
 
     /// <summary>KVM refused a saved state on restore (another host CPU or kernel, or a state altered to be invalid).</summary>
     StateRejected,
+
+    /// <summary>The checkpointed VM had a writable disk and the restore named no image for it: two VMs must not write one image.</summary>
+    WritableDiskNeedsImage,
+
+    /// <summary>An image given for a restored disk is not the checkpointed disk's size (the guest knows its capacity).</summary>
+    DiskMismatch,
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PvhVm.Core.Boot;
 using PvhVm.Core.Kernel;
 
 namespace PvhVm.Core.Checkpoints;
@@ -55,6 +56,12 @@ internal sealed record CheckpointManifest
     public string? StateSha256 { get; init; }
 
     public string[]? Devices { get; init; }
+
+    /// <summary>The guest layout the VM was booted with (Get-PvhMemoryMap's rows): shown by a restored VM, never used to build one.</summary>
+    public LayoutRegion[]? MemoryMap { get; init; }
+
+    /// <summary>The e820 map start_info handed the guest at boot.</summary>
+    public E820Entry[]? E820Map { get; init; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

@@ -1,6 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using PvhVm.Core.Devices;
+using PvhVm.Core.Devices.Virtio;
+using PvhVm.Core.Devices.Virtio.Net;
 using PvhVm.Core.Kvm;
 
 namespace PvhVm.Core.Checkpoints;
@@ -18,6 +21,14 @@ internal static class SnapshotFormat
     public const int MaxStateBytes = 4 << 20;
 
     private const int MaxMsrs = 1024;
+
+    /// <summary>The largest configuration space a device here has (virtio-blk's 60 bytes), with room.</summary>
+    private const int MaxConfigBytes = 256;
+
+    /// <summary>A host path (an image, the vsock socket) or a tap name, in UTF-8: PATH_MAX.</summary>
+    private const int MaxHostPathBytes = 4096;
+
+    private const int MaxSerialBytes = 20;
     private static readonly byte[] Magic = "PVHSTATE"u8.ToArray();
 
     public static byte[] Write(MachineSnapshot snapshot)
@@ -56,6 +67,12 @@ internal static class SnapshotFormat
         WriteOptional(writer, i8042.Output);
         WriteOptional(writer, i8042.PendingCommand);
         WriteArray(writer, snapshot.ConsolePartialLine);
+        writer.Write(snapshot.VirtioDevices.Length);
+        foreach (var device in snapshot.VirtioDevices)
+        {
+            WriteVirtioDevice(writer, device);
+        }
+
         writer.Flush();
         return stream.ToArray();
     }
@@ -120,6 +137,23 @@ internal static class SnapshotFormat
         var i8042Registers = reader.Bytes(2);
         var i8042 = new I8042Snapshot(i8042Registers[0], i8042Registers[1], reader.Optional(), reader.Optional());
         var partial = reader.Array<byte>(Machine.ConsoleLog.DefaultMaxLineLength, "console line bytes");
+        var virtioCount = reader.Int32();
+        if (virtioCount is < 0 or > Layout.MaxVirtioDevices)
+        {
+            throw reader.Corrupt($"it counts {virtioCount} virtio devices; at most {Layout.MaxVirtioDevices} are possible");
+        }
+
+        var virtioDevices = new VirtioDeviceSnapshot[virtioCount];
+        for (var i = 0; i < virtioCount; i++)
+        {
+            virtioDevices[i] = ReadVirtioDevice(ref reader);
+            if (i > 0 && (VirtioDeviceSnapshot.SlotRank(virtioDevices[i].Type) < VirtioDeviceSnapshot.SlotRank(virtioDevices[i - 1].Type)
+                || (virtioDevices[i].Type is VirtioDeviceType.Entropy or VirtioDeviceType.Vsock && virtioDevices[i - 1].Type == virtioDevices[i].Type)))
+            {
+                throw reader.Corrupt("the virtio devices are not disks, one entropy source, network adapters and one vsock device, in that order");
+            }
+        }
+
         reader.End();
         return new MachineSnapshot
         {
@@ -129,7 +163,83 @@ internal static class SnapshotFormat
             Serial = serial,
             I8042 = i8042,
             ConsolePartialLine = partial,
+            VirtioDevices = virtioDevices,
         };
+    }
+
+    private static void WriteVirtioDevice(BinaryWriter writer, VirtioDeviceSnapshot device)
+    {
+        writer.Write((uint)device.Type);
+        var transport = device.Transport;
+        writer.Write(transport.Status);
+        writer.Write(transport.DeviceFeaturesSelect);
+        writer.Write(transport.DriverFeaturesSelect);
+        writer.Write(transport.DriverFeatures);
+        writer.Write(transport.QueueSelect);
+        writer.Write(transport.InterruptStatus);
+        writer.Write(transport.ConfigGeneration);
+        writer.Write(transport.Queues.Length);
+        foreach (var queue in transport.Queues)
+        {
+            writer.Write(queue.Size);
+            writer.Write(queue.Ready);
+            writer.Write(queue.DescriptorTable);
+            writer.Write(queue.AvailableRing);
+            writer.Write(queue.UsedRing);
+            writer.Write(queue.NextAvailable);
+            writer.Write(queue.NextUsed);
+        }
+
+        WriteArray(writer, device.Config);
+        WriteArray(writer, Encoding.UTF8.GetBytes(device.HostPath));
+        writer.Write(device.ReadOnly);
+        WriteArray(writer, Encoding.ASCII.GetBytes(device.Serial));
+    }
+
+    private static VirtioDeviceSnapshot ReadVirtioDevice(ref StateReader reader)
+    {
+        var type = (VirtioDeviceType)reader.UInt32();
+        if (!Enum.IsDefined(type))
+        {
+            throw reader.Corrupt($"virtio device type {(uint)type} is not one PvhVm has");
+        }
+
+        var (status, deviceSelect, driverSelect, driverFeatures) = (reader.UInt32(), reader.UInt32(), reader.UInt32(), reader.UInt64());
+        var (queueSelect, interruptStatus, generation) = (reader.UInt32(), reader.UInt32(), reader.UInt32());
+        var queueCount = reader.Int32();
+        if (queueCount != VirtioDeviceSnapshot.QueueCountOf(type))
+        {
+            throw reader.Corrupt($"a {type} device with {queueCount} queues; it has {VirtioDeviceSnapshot.QueueCountOf(type)}");
+        }
+
+        var queues = new VirtqueueState[queueCount];
+        for (var q = 0; q < queueCount; q++)
+        {
+            queues[q] = new VirtqueueState(reader.Struct<ushort>(), reader.Boolean(), reader.UInt64(), reader.UInt64(), reader.UInt64(),
+                reader.Struct<ushort>(), reader.Struct<ushort>());
+        }
+
+        var transport = new VirtioTransportState(status, deviceSelect, driverSelect, driverFeatures, queueSelect, interruptStatus, generation, queues);
+        var config = reader.Array<byte>(MaxConfigBytes, "configuration bytes");
+        var hostPath = reader.Text(MaxHostPathBytes, "host path bytes", Encoding.UTF8);
+        var readOnly = reader.Boolean();
+        var serial = reader.Text(MaxSerialBytes, "serial bytes", Encoding.ASCII);
+        if ((type == VirtioDeviceType.Entropy) != (hostPath.Length == 0) || hostPath.Contains('\0'))
+        {
+            throw reader.Corrupt($"a {type} device with host path '{hostPath}'");
+        }
+
+        if (type == VirtioDeviceType.Network && !Tap.IsValidName(hostPath))
+        {
+            throw reader.Corrupt($"a network adapter's tap name '{hostPath}' is not one a tap can have");
+        }
+
+        if (serial.Any(c => c is < ' ' or > '~'))
+        {
+            throw reader.Corrupt("a disk serial holds a character that is not printable ASCII");
+        }
+
+        return new VirtioDeviceSnapshot(type, transport, config, hostPath, readOnly, serial);
     }
 
     private static void WriteStruct<T>(BinaryWriter writer, T value)
@@ -181,6 +291,20 @@ internal static class SnapshotFormat
             1 => true,
             var b => throw Corrupt($"a flag holds {b}"),
         };
+
+        /// <summary>Counted bytes in <paramref name="encoding"/>, which must decode without a replacement.</summary>
+        public string Text(int max, string what, Encoding encoding)
+        {
+            var bytes = Array<byte>(max, what);
+            try
+            {
+                return Encoding.GetEncoding(encoding.CodePage, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback).GetString(bytes);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw Corrupt($"{what} are not valid {encoding.WebName}");
+            }
+        }
 
         public byte? Optional()
         {

@@ -46,13 +46,16 @@ internal sealed class VcpuSnapshot
     };
 
     /// <summary>
-    /// Sets the state on a fresh vCPU in the order KVM needs (Firecracker's and QEMU's): CPUID first (MSRs and XSAVE
-    /// are checked against it), then MSRs, registers, FPU/XSAVE, the LAPIC, and last the MP state and pending events.
+    /// Sets the state on a fresh vCPU in the order KVM needs (Firecracker's): CPUID first (MSRs and XSAVE are checked
+    /// against it) and the MP state; registers before the events (KVM_SET_REGS clears a pending exception the events
+    /// bring back), special registers before the LAPIC (they carry the APIC base), and the LAPIC before the MSRs: KVM
+    /// takes the TSC_DEADLINE MSR only while the LAPIC timer is in TSC-deadline mode, and drops it otherwise, which
+    /// left a restored Linux without its next timer tick.
     /// </summary>
     public void ApplyTo(KvmVcpu vcpu)
     {
         vcpu.SetCpuid(Cpuid);
-        vcpu.SetMsrs(Msrs);
+        vcpu.SetMpState(MpState);
         vcpu.SetRegs(Regs);
         vcpu.SetSregs(Sregs);
         vcpu.SetFpu(Fpu);
@@ -60,7 +63,7 @@ internal sealed class VcpuSnapshot
         vcpu.SetXcrs(Xcrs);
         vcpu.SetDebugRegs(DebugRegs);
         vcpu.SetLapic(Lapic);
-        vcpu.SetMpState(MpState);
+        vcpu.SetMsrs(Msrs);
         vcpu.SetVcpuEvents(Events);
     }
 }

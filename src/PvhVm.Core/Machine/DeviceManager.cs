@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PvhVm.Core.Boot.Acpi;
+using PvhVm.Core.Checkpoints;
 using PvhVm.Core.Devices;
 using PvhVm.Core.Devices.Virtio;
 using PvhVm.Core.Devices.Virtio.Block;
@@ -27,6 +28,10 @@ internal sealed class DeviceManager : IDisposable
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
 
     private readonly List<IrqfdLine> _irqfds = [];
+    private readonly List<VirtioMmioTransport> _transports = [];
+
+    // Quiesce, Unquiesce and Dispose one at a time: a Stop may end a VM while it is being paused.
+    private readonly object _threadsGate = new();
     private VirtioVsock? _vsock;
     private VirtioIoThread? _ioThread;
     private string? _createdVsockDirectory;
@@ -86,6 +91,7 @@ internal sealed class DeviceManager : IDisposable
                 var window = Layout.VirtioMmioBase + (ulong)slot * Layout.VirtioMmioSlotSize;
                 var gsi = Layout.VirtioFirstGsi + (uint)slot;
                 var transport = new VirtioMmioTransport(device, memory, InterruptLine(vm, gsi), logger);
+                _transports.Add(transport);
                 _ioThread?.Attach(transport, window);
                 Mmio.Register(window, Layout.VirtioMmioSlotSize, transport);
                 dsdt.Add(VirtioMmioDsdt(slot, window, gsi));
@@ -141,8 +147,115 @@ internal sealed class DeviceManager : IDisposable
     /// <summary>The keyboard controller (the guest resets through it).</summary>
     public I8042Controller I8042 { get; }
 
+    /// <summary>The host threads that move guest memory: the I/O thread, then the devices' own.</summary>
+    private IEnumerable<IParkableThreads> ParkableThreads =>
+        [.. _ioThread is null ? [] : new IParkableThreads[] { _ioThread }, .. _networkAdapters, .. _vsock is null ? [] : new[] { _vsock }];
+
+    /// <summary>
+    /// For a paused VM (its vCPUs out of the guest): parks every device thread that reads or writes guest memory. Each
+    /// finishes what it took first, so every request taken is returned used and the rings are consistent.
+    /// </summary>
+    public void Quiesce()
+    {
+        lock (_threadsGate)
+        {
+            if (!_disposed)
+            {
+                foreach (var threads in ParkableThreads)
+                {
+                    threads.Park();
+                }
+            }
+        }
+    }
+
+    /// <summary>Lets the parked threads go on, the devices' first (the I/O thread last, as before the pause).</summary>
+    public void Unquiesce()
+    {
+        lock (_threadsGate)
+        {
+            if (!_disposed)
+            {
+                foreach (var threads in ParkableThreads.Reverse())
+                {
+                    threads.Unpark();
+                }
+            }
+        }
+    }
+
+    /// <summary>Every virtio device's transport and identity, in slot order, for a checkpoint of the quiesced VM.</summary>
+    public VirtioDeviceSnapshot[] SaveVirtio() => [.. _transports.Select(transport =>
+    {
+        var device = transport.Device;
+        var config = new byte[ConfigBytes(device)];
+        device.ReadConfig(0, config);
+        return device switch
+        {
+            VirtioBlock block => new VirtioDeviceSnapshot(device.DeviceType, transport.Save(), config, block.Image.Path, block.Image.ReadOnly, block.Serial),
+            VirtioNet adapter => new VirtioDeviceSnapshot(device.DeviceType, transport.Save(), config, adapter.TapName, false, ""),
+            VirtioVsock vsock => new VirtioDeviceSnapshot(device.DeviceType, transport.Save(), config, vsock.SocketPath, false, ""),
+            _ => new VirtioDeviceSnapshot(device.DeviceType, transport.Save(), config, "", false, ""),
+        };
+    })];
+
+    /// <summary>
+    /// Gives each freshly made virtio device its saved transport state (the restored VM's devices were made from the same
+    /// kinds in the same slots), after the vCPUs and irqchip are set, so an interrupt raised here is not overwritten. A
+    /// device whose configuration now differs (a clone's MAC or CID) signals a configuration change; a vsock device
+    /// tells the driver its transport was reset; then each device serves what waits in its queues. Throws <see cref="CheckpointException"/> for a state the device cannot take.
+    /// </summary>
+    public void RestoreVirtio(IReadOnlyList<VirtioDeviceSnapshot> saved, string checkpointPath, ILogger logger)
+    {
+        if (saved.Count != _transports.Count)
+        {
+            throw new CheckpointException(CheckpointErrorKind.StateCorrupt, checkpointPath, $"the state holds {saved.Count} virtio devices; the VM has {_transports.Count}.");
+        }
+
+        foreach (var (transport, state) in _transports.Zip(saved))
+        {
+            var problem = transport.Device.DeviceType != state.Type
+                ? $"virtio slot {_transports.IndexOf(transport)} holds a {transport.Device.DeviceType} device; the state has a {state.Type} there"
+                : transport.Restore(state.Transport);
+            if (problem is not null)
+            {
+                throw new CheckpointException(CheckpointErrorKind.StateCorrupt, checkpointPath, $"the state file is corrupt: {problem}.");
+            }
+
+            var config = new byte[ConfigBytes(transport.Device)];
+            transport.Device.ReadConfig(0, config);
+            if (!config.AsSpan().SequenceEqual(state.Config))
+            {
+                transport.ConfigurationChanged();
+            }
+
+            if (transport.Device is VirtioVsock vsock && transport.Status.HasFlag(DeviceStatus.DriverOk) && !vsock.SendTransportReset(transport))
+            {
+                logger.LogDebug("virtio-vsock: the restored driver has no event buffer; its connections are not told of the reset");
+            }
+
+            transport.ServePending();
+        }
+    }
+
+    private static int ConfigBytes(IVirtioDevice device) => device switch
+    {
+        VirtioBlock => VirtioBlock.ConfigBytes,
+        VirtioNet => VirtioNet.ConfigBytes,
+        VirtioVsock => VirtioVsock.ConfigBytes,
+        _ => 0,
+    };
+
     /// <summary>Closes the disks' images (releasing their locks), the taps (a tap made for the VM goes with it) and the vsock socket.</summary>
     public void Dispose()
+    {
+        lock (_threadsGate)
+        {
+            DisposeUnderGate();
+        }
+    }
+
+    private void DisposeUnderGate()
     {
         if (_disposed)
         {

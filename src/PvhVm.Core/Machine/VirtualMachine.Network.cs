@@ -83,8 +83,11 @@ public sealed partial class VirtualMachine
         return config with { NetworkAdapters = [.. config.NetworkAdapters, adapter with { MacAddress = mac.ToString() }] };
     }
 
-    /// <summary>The configuration with its vsock CID held and its socket path decided, when it has vsock at all.</summary>
-    private VmConfig WithVsockResolved(VmConfig config)
+    /// <summary>
+    /// The configuration with its vsock CID held (a free one other than <paramref name="avoidCid"/> unless it names one)
+    /// and its socket path decided, when it has vsock at all.
+    /// </summary>
+    private VmConfig WithVsockResolved(VmConfig config, uint? avoidCid = null)
     {
         if (!config.HasVsock)
         {
@@ -98,7 +101,7 @@ public sealed partial class VirtualMachine
         }
 
         CheckDeviceSlot(config with { EnableVsock = false, VsockCid = null, VsockPath = null }, "vsock");
-        return config with { EnableVsock = true, VsockPath = path, VsockCid = VsockCids.Reserve(config.VsockCid, config.Name) };
+        return config with { EnableVsock = true, VsockPath = path, VsockCid = VsockCids.Reserve(config.VsockCid, config.Name, avoidCid) };
     }
 
     private static string RuntimeDirectory =>

@@ -4,7 +4,7 @@ using PvhVm.Core.Checkpoints;
 namespace PvhVm.Core.Machine;
 
 /// <summary>
-/// Suspend and Resume: every vCPU out of the guest and waiting, kvm-clock read at the pause and set back on resume so
+/// Suspend and Resume: every vCPU out of the guest and waiting, the device threads parked, kvm-clock read at the pause and set back on resume so
 /// the guest's clock does not jump by the time it was paused (as QEMU does with KVM_GET_CLOCK/KVM_SET_CLOCK).
 /// </summary>
 public sealed partial class VirtualMachine
@@ -17,27 +17,23 @@ public sealed partial class VirtualMachine
     private ulong _pausedClock;
 
     /// <summary>
-    /// Takes every vCPU out of the guest and holds the guest's clock. Throws <see cref="InvalidOperationException"/>
-    /// unless Running, <see cref="CheckpointException"/> for a device that works on its own threads (network, vsock),
-    /// or when a vCPU did not come out in time (the VM then runs on).
+    /// Takes every vCPU out of the guest, parks the device threads that move guest memory (each finishes the request it
+    /// took) and holds the guest's clock. Throws <see cref="InvalidOperationException"/> unless Running, or
+    /// <see cref="CheckpointException"/> when a vCPU did not come out in time (the VM then runs on).
     /// </summary>
     public void Suspend()
     {
         lock (_pauseGate)
         {
             var vcpus = ActiveVcpus("suspend", VmState.Running);
-            if (Config.NetworkAdapters.Count > 0 || Config.HasVsock)
-            {
-                throw new CheckpointException(CheckpointErrorKind.UnsupportedDevice, null,
-                    $"VM '{Name}' has {(Config.HasVsock ? "a vsock device" : "a network adapter")}: their host threads keep moving guest memory, so it cannot be paused.");
-            }
-
             if (!vcpus.Pause(PauseGrace))
             {
                 vcpus.Resume();
                 throw new CheckpointException(CheckpointErrorKind.PauseTimeout, null, $"VM '{Name}': a vCPU did not leave the guest within {PauseGrace}; it runs on.");
             }
 
+            // After the vCPUs: none can notify a queue now, so what the I/O thread is serving is the last request.
+            _devices!.Quiesce();
             _pausedClock = _prepared!.Vm.GetClock().Clock;
             lock (_gate)
             {
@@ -67,6 +63,7 @@ public sealed partial class VirtualMachine
                 }
             }
 
+            _devices!.Unquiesce();
             vcpus.Resume();
             _logger.LogDebug("VM {Name} resumed at kvm-clock {Clock} ns", Name, _pausedClock);
         }

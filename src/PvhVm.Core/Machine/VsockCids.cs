@@ -12,8 +12,11 @@ internal static class VsockCids
 
     private static readonly HashSet<uint> Held = [];
 
-    /// <summary>Holds <paramref name="requested"/>, or the lowest free CID; ArgumentException if the one asked for is taken or reserved.</summary>
-    public static uint Reserve(uint? requested, string vmName)
+    /// <summary>
+    /// Holds <paramref name="requested"/>, or the lowest free CID other than <paramref name="avoid"/> (a restored VM's
+    /// checkpointed CID, whose VM may still run elsewhere); ArgumentException if the one asked for is taken or reserved.
+    /// </summary>
+    public static uint Reserve(uint? requested, string vmName, uint? avoid = null)
     {
         lock (Held)
         {
@@ -33,7 +36,7 @@ internal static class VsockCids
             }
 
             var next = FirstGuestCid;
-            while (!Held.Add(next))
+            while (next == avoid || !Held.Add(next))
             {
                 next++;
             }

@@ -41,6 +41,30 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     [Parameter]
     public SwitchParameter InProcess { get; set; }
 
+    /// <summary>
+    /// Per disk, in guest order (vda first): the image the restored VM uses instead of the checkpointed one. "{0}" in a
+    /// path stands for the restored VM's name, so one path gives every clone an image of its own. A writable disk needs
+    /// one; a read-only disk without one shares the checkpointed image.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? DiskPath { get; set; }
+
+    /// <summary>Per network adapter, in guest order: the tap it attaches to ("{0}" as in -DiskPath); by default the checkpointed VM's.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? TapName { get; set; }
+
+    /// <summary>Per network adapter: its MAC; by default a new locally administered one for each restored VM.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? MacAddress { get; set; }
+
+    /// <summary>The guest's vsock CID; by default a free one (never the checkpointed VM's).</summary>
+    [Parameter]
+    [ValidateRange(3u, uint.MaxValue - 1)]
+    public uint? VsockCid { get; set; }
+
     protected override void ProcessRecord()
     {
         if (!TryResolveFileSystemPath(Path, out var folder, out var error))
@@ -78,16 +102,26 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
             }
         }
 
+        // Each VM's identity (its images, taps, MACs, CID) is resolved here, in this session's current location.
+        var restores = new List<CheckpointRestoreOptions>();
+        foreach (var name in names)
+        {
+            if (RestoreOptions(name) is { } options)
+            {
+                restores.Add(options);
+            }
+        }
+
         if (InProcess)
         {
-            foreach (var name in names)
+            foreach (var options in restores)
             {
-                RestoreInProcess(checkpoint, name);
+                RestoreInProcess(checkpoint, options);
             }
         }
         else
         {
-            RestoreInHostProcesses(checkpoint, names);
+            RestoreInHostProcesses(checkpoint, restores);
         }
     }
 
@@ -102,12 +136,13 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     /// Each VM restored and started by a host process of its own (the checkpoint is read again there: it is that process's
     /// input), several at a time; the VMs and errors are written in the order of the names.
     /// </summary>
-    private void RestoreInHostProcesses(Checkpoint checkpoint, IReadOnlyList<string> names)
+    private void RestoreInHostProcesses(Checkpoint checkpoint, IReadOnlyList<CheckpointRestoreOptions> vms)
     {
         using var slots = new SemaphoreSlim(ConcurrentLaunches);
         var restores = new List<(string Name, Task<(HostProcessVm? Vm, Exception? Error)> Outcome)>();
-        foreach (var name in names)
+        foreach (var options in vms)
         {
+            var name = options.Name!;
             if (NewPvhVmCommand.SocketPathTooLong(name) is { } tooLong)
             {
                 WriteError(tooLong);
@@ -119,7 +154,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 await slots.WaitAsync(StopToken).ConfigureAwait(false);
                 try
                 {
-                    return RestoreInHostProcess(checkpoint, name);
+                    return RestoreInHostProcess(checkpoint, options);
                 }
                 finally
                 {
@@ -160,12 +195,19 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     }
 
     /// <summary>Launches the host and starts its VM, on a worker thread: the VM (once launched) and what failed, if anything.</summary>
-    private static (HostProcessVm? Vm, Exception? Error) RestoreInHostProcess(Checkpoint checkpoint, string name)
+    private static (HostProcessVm? Vm, Exception? Error) RestoreInHostProcess(Checkpoint checkpoint, CheckpointRestoreOptions options)
     {
         HostProcessVm vm;
         try
         {
-            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, new RestoreRequest(checkpoint.Path, name), NewPvhVmCommand.HostProgramPath);
+            var request = new RestoreRequest(checkpoint.Path, options.Name!)
+            {
+                DiskPaths = options.DiskPaths,
+                TapNames = options.TapNames,
+                MacAddresses = options.MacAddresses,
+                VsockCid = options.VsockCid,
+            };
+            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, request, NewPvhVmCommand.HostProgramPath);
             vm = VmRegistry.AddHostProcess(folder, description);
         }
         catch (Exception e)
@@ -184,10 +226,48 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         }
     }
 
-    private void RestoreInProcess(Checkpoint checkpoint, string name)
+    /// <summary>The identity of the VM named <paramref name="name"/>, with "{0}" in paths replaced by the name and disk paths resolved; null after an error.</summary>
+    private CheckpointRestoreOptions? RestoreOptions(string name)
     {
+        var disks = new List<string?>();
+        foreach (var path in DiskPath ?? [])
+        {
+            if (!TryResolveFileSystemPath(path.Replace("{0}", name, StringComparison.Ordinal), out var resolved, out var error))
+            {
+                WriteError(error);
+                return null;
+            }
+
+            disks.Add(resolved);
+        }
+
+        return new CheckpointRestoreOptions
+        {
+            Name = name,
+            DiskPaths = disks,
+            TapNames = [.. (TapName ?? []).Select(tap => tap.Replace("{0}", name, StringComparison.Ordinal))],
+            MacAddresses = MacAddress ?? [],
+            VsockCid = VsockCid,
+        };
+    }
+
+    private void RestoreInProcess(Checkpoint checkpoint, CheckpointRestoreOptions options)
+    {
+        var name = options.Name!;
         var log = new VmLogQueue(name);
-        var vm = VirtualMachine.Restore(checkpoint.Path, name, log);
+        VirtualMachine vm;
+        try
+        {
+            vm = VirtualMachine.Restore(checkpoint.Path, options, log);
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            // The state or an image did not fit (a writable disk without an image, an image of another size): no VM.
+            WriteError(EngineErrors.Record(e, checkpoint.Path));
+            WriteLog(log.Drain());
+            return;
+        }
+
         var entry = new InProcessVm(vm, log);
         TagVm(entry);
         if (!VmRegistry.TryAdd(entry))

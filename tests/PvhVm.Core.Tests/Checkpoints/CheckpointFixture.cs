@@ -23,31 +23,34 @@ public sealed class CheckpointFixture : IDisposable
     public string Copy()
     {
         var copy = Path.Combine(Path.GetTempPath(), $"pvhvm-ckpt-copy-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(copy);
         _copies.Add(copy);
+        CopyCheckpoint(Folder, copy);
+        return copy;
+    }
+
+    /// <summary>Copies checkpoint folder <paramref name="from"/> to the new folder <paramref name="to"/>, memory.bin as sparse as the writer made it.</summary>
+    public static void CopyCheckpoint(string from, string to)
+    {
+        Directory.CreateDirectory(to);
         foreach (var file in new[] { Checkpoint.ManifestFile, Checkpoint.StateFile })
         {
-            File.Copy(Path.Combine(Folder, file), Path.Combine(copy, file));
+            File.Copy(Path.Combine(from, file), Path.Combine(to, file));
         }
 
         // A sparse copy: the data pages only, as the writer made it.
-        using (var source = File.OpenRead(Path.Combine(Folder, Checkpoint.MemoryFile)))
-        using (var target = File.Create(Path.Combine(copy, Checkpoint.MemoryFile)))
+        using var source = File.OpenRead(Path.Combine(from, Checkpoint.MemoryFile));
+        using var target = File.Create(Path.Combine(to, Checkpoint.MemoryFile));
+        target.SetLength(source.Length);
+        var page = new byte[4096];
+        for (long offset = 0; offset < source.Length; offset += page.Length)
         {
-            target.SetLength(source.Length);
-            var page = new byte[4096];
-            for (long offset = 0; offset < source.Length; offset += page.Length)
+            source.ReadExactly(page);
+            if (page.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
             {
-                source.ReadExactly(page);
-                if (page.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
-                {
-                    target.Position = offset;
-                    target.Write(page);
-                }
+                target.Position = offset;
+                target.Write(page);
             }
         }
-
-        return copy;
     }
 
     public void Dispose()

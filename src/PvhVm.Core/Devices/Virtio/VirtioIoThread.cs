@@ -11,9 +11,10 @@ namespace PvhVm.Core.Devices.Virtio;
 /// thread per VM, not per device: on a small host a thread per device would only contend for the same cores, and the
 /// transports serialise each device under its own lock anyway. A notify KVM does not match (an index with no queue)
 /// still exits and is served on the vCPU thread, where the transport refuses it as before.
-/// Stopped and joined by <see cref="Dispose"/>, which the VM calls before guest RAM is unmapped.
+/// Stopped and joined by <see cref="Dispose"/>, which the VM calls before guest RAM is unmapped; parked the same way
+/// (and started again) by a pause: a notification meanwhile stays counted in its eventfd and is served on the way back.
 /// </summary>
-internal sealed class VirtioIoThread : IDisposable
+internal sealed class VirtioIoThread : IParkableThreads, IDisposable
 {
     private readonly KvmVm _vm;
     private readonly ILogger _logger;
@@ -55,6 +56,17 @@ internal sealed class VirtioIoThread : IDisposable
         _thread = new Thread(ServeUntilStopped) { IsBackground = true, Name = "virtio io" };
         _thread.Start();
     }
+
+    /// <summary>Stops the thread after the request it is serving, if any; the eventfds stay, with what they count.</summary>
+    public void Park()
+    {
+        _stop.Signal();
+        _thread?.Join();
+        _stop.Drain();
+        _thread = null;
+    }
+
+    public void Unpark() => Start();
 
     /// <summary>Stops the thread (after the request it is serving, if any) and closes the eventfds.</summary>
     public void Dispose()
@@ -107,11 +119,8 @@ internal sealed class VirtioIoThread : IDisposable
                     throw new IOException($"poll failed: {Libc.ErrorText(errno)}");
                 }
 
-                if (fds[0].ReturnedEvents != 0)
-                {
-                    return;
-                }
-
+                // Notifications first, then the stop: a pause parks the thread after it served every notification the
+                // guest made before its vCPUs were out, so a checkpoint holds no request waiting for a notify.
                 for (var i = 0; i < _queues.Count; i++)
                 {
                     if (fds[i + 1].ReturnedEvents != 0)
@@ -121,6 +130,11 @@ internal sealed class VirtioIoThread : IDisposable
                         notified.Drain();
                         transport.ServeNotification(queue);
                     }
+                }
+
+                if (fds[0].ReturnedEvents != 0)
+                {
+                    return;
                 }
             }
         }

@@ -42,6 +42,7 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
     private ulong _driverFeatures;
     private uint _queueSelect;
     private uint _interruptStatus;
+    private uint _configGeneration;
     private long _protocolErrors;
     private long _ignoredAccesses;
     private string? _lastProtocolError;
@@ -151,8 +152,8 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
         VirtioMmioRegister.Status => (uint)_status,
         // No shared memory regions: a length of -1 says so (section 4.2.2).
         ShmLenLow or ShmLenHigh => uint.MaxValue,
-        // The configuration of both devices is fixed at creation, so its generation never moves.
-        ConfigGeneration => 0,
+        // A device's configuration is fixed at creation; it moves only when a restore gives the device another identity.
+        ConfigGeneration => _configGeneration,
         _ => 0,
     };
 
@@ -314,6 +315,121 @@ internal sealed class VirtioMmioTransport : IMmioDevice, IVirtqueueFiller
 
     private bool FeaturesAcceptable() =>
         (_driverFeatures & ~_offeredFeatures) == 0 && (_driverFeatures & VirtioFeature.Version1) != 0;
+
+    /// <summary>The registers and queues, for a checkpoint of a paused VM (no thread serves the device meanwhile).</summary>
+    public VirtioTransportState Save()
+    {
+        lock (_gate)
+        {
+            return new VirtioTransportState((uint)_status, _deviceFeaturesSelect, _driverFeaturesSelect, _driverFeatures, _queueSelect,
+                Volatile.Read(ref _interruptStatus), _configGeneration, [.. _queues.Select(queue => queue.Save())]);
+        }
+    }
+
+    /// <summary>
+    /// Takes a saved state on a device that has not run: null when it fits this device (a status the driver could have
+    /// set, features the device offers, the queue count, each ready queue's layout inside guest RAM), else why not, and
+    /// nothing is changed. A live driver's device-driven queues are handed to the device again.
+    /// </summary>
+    public string? Restore(VirtioTransportState state)
+    {
+        lock (_gate)
+        {
+            var status = (DeviceStatus)state.Status;
+            if ((status & ~(DriverStatusBits | DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed)) != 0 || !IsStatusPrefix(status & DriverStatusBits))
+            {
+                return $"virtio {_device.DeviceType}: status 0x{state.Status:x} is not one a driver can reach";
+            }
+
+            if ((state.DriverFeatures & ~_offeredFeatures) != 0)
+            {
+                return $"virtio {_device.DeviceType}: driver features 0x{state.DriverFeatures:x} were never offered (0x{_offeredFeatures:x})";
+            }
+
+            if ((state.InterruptStatus & ~(InterruptUsedBuffer | InterruptConfigChange)) != 0)
+            {
+                return $"virtio {_device.DeviceType}: interrupt status 0x{state.InterruptStatus:x} has bits no device sets";
+            }
+
+            if (state.Queues.Length != _queues.Length)
+            {
+                return $"virtio {_device.DeviceType}: {state.Queues.Length} queues; the device has {_queues.Length}";
+            }
+
+            for (var i = 0; i < _queues.Length; i++)
+            {
+                var probe = new Virtqueue(_queues[i].MaxSize);
+                probe.Restore(state.Queues[i]);
+                var problem = probe.Size > probe.MaxSize ? $"size {probe.Size} is above {probe.MaxSize}"
+                    : probe.Ready ? probe.CheckLayout(_memory) : null;
+                if (problem is not null)
+                {
+                    return $"virtio {_device.DeviceType}: queue {i}: {problem}";
+                }
+            }
+
+            for (var i = 0; i < _queues.Length; i++)
+            {
+                _queues[i].Restore(state.Queues[i]);
+            }
+
+            _status = status;
+            _deviceFeaturesSelect = state.DeviceFeaturesSelect;
+            _driverFeaturesSelect = state.DriverFeaturesSelect;
+            _driverFeatures = state.DriverFeatures;
+            _queueSelect = state.QueueSelect;
+            _configGeneration = state.ConfigGeneration;
+            Volatile.Write(ref _interruptStatus, state.InterruptStatus);
+            if ((status & (DeviceStatus.DriverOk | DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed)) == DeviceStatus.DriverOk
+                && _device is IDeviceDrivenQueues driven)
+            {
+                driven.Activate(this);
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// After a restore: serves every ready queue once, as if notified. A chain the driver made available just before the
+    /// pause, whose notification the checkpointed VM's I/O thread had not taken, would otherwise wait in the clone for a
+    /// notification that never comes (its eventfds are new, and with EVENT_IDX the driver does not notify twice).
+    /// Firecracker kicks its devices on restore for the same reason.
+    /// </summary>
+    public void ServePending()
+    {
+        lock (_gate)
+        {
+            if ((_status & (DeviceStatus.DriverOk | DeviceStatus.DeviceNeedsReset | DeviceStatus.Failed)) != DeviceStatus.DriverOk)
+            {
+                return;
+            }
+
+            for (var queue = 0u; queue < _queues.Length; queue++)
+            {
+                if (_queues[queue].Ready)
+                {
+                    Notify(queue);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The device's configuration changed under the driver (a restored clone's new MAC or CID): the generation moves, so a
+    /// driver reading it mid-change reads again, and a live driver gets a configuration change interrupt (section 2.5.1).
+    /// </summary>
+    public void ConfigurationChanged()
+    {
+        lock (_gate)
+        {
+            _configGeneration++;
+            if (_status.HasFlag(DeviceStatus.DriverOk))
+            {
+                Raise(InterruptConfigChange);
+            }
+        }
+    }
 
     /// <summary>A notification of queue <paramref name="queueIndex"/> that came through its ioeventfd instead of a register write.</summary>
     public void ServeNotification(uint queueIndex)

@@ -34,6 +34,21 @@ internal sealed class Virtqueue
     /// <summary>The used index the device publishes next: how many chains it has returned, modulo 2^16.</summary>
     public ushort NextUsed { get; private set; }
 
+    /// <summary>The queue's registers and positions, for a checkpoint.</summary>
+    public VirtqueueState Save() => new(Size, Ready, DescriptorTable, AvailableRing, UsedRing, _nextAvailable, NextUsed);
+
+    /// <summary>Takes a saved state; the transport checked it (a ready queue's layout) first.</summary>
+    public void Restore(VirtqueueState state)
+    {
+        Size = state.Size;
+        Ready = state.Ready;
+        DescriptorTable = state.DescriptorTable;
+        AvailableRing = state.AvailableRing;
+        UsedRing = state.UsedRing;
+        _nextAvailable = state.NextAvailable;
+        NextUsed = state.NextUsed;
+    }
+
     public void Reset()
     {
         Size = MaxSize;

@@ -55,6 +55,9 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
     public const byte StatusIoError = 1;
     public const byte StatusUnsupported = 2;
 
+    /// <summary>struct virtio_blk_config up to write_zeroes_may_unmap (and its padding).</summary>
+    public const int ConfigBytes = 60;
+
     private const int HeaderBytes = 16;
 
     /// <summary>The discard granularity Linux takes from discard_sector_alignment, in sectors: one sector, as QEMU's is for a 512-byte disk.</summary>
@@ -99,6 +102,9 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
     public IReadOnlyList<ushort> QueueMaxSizes { get; } = [QueueSize];
 
     public DiskImage Image => _image;
+
+    /// <summary>What GET_ID answers.</summary>
+    public string Serial => Encoding.ASCII.GetString(_serial).TrimEnd('\0');
 
     public long Requests => Interlocked.Read(ref _requests);
 
@@ -284,7 +290,7 @@ internal sealed class VirtioBlock : IVirtioDevice, IDisposable
     /// </summary>
     private static byte[] BuildConfig(ulong capacitySectors)
     {
-        var config = new byte[60];
+        var config = new byte[ConfigBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(config, capacitySectors);
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(12), SegmentsMax);
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(20), DiskImage.SectorSize);

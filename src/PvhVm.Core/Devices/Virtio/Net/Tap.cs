@@ -58,10 +58,13 @@ internal sealed class Tap : IDisposable
         return new Tap(name, fd);
     }
 
+    /// <summary>Whether Linux would take <paramref name="name"/> for an interface.</summary>
+    public static bool IsValidName(string name) => name.Length is > 0 and <= MaxNameLength && !name.Any(c => c is <= ' ' or > '~' or '/' or ':');
+
     /// <summary>Throws <see cref="TapException"/> (InvalidName) unless Linux would take <paramref name="name"/> for an interface.</summary>
     public static void CheckName(string name)
     {
-        if (name.Length is 0 or > MaxNameLength || name.Any(c => c is <= ' ' or > '~' or '/' or ':'))
+        if (!IsValidName(name))
         {
             throw new TapException(TapProblem.InvalidName, name, $"a tap name is 1 to {MaxNameLength} printable ASCII characters without spaces, '/' or ':'");
         }

@@ -14,9 +14,11 @@ namespace PvhVm.Core.Devices.Virtio.Net;
 /// beyond, counting them as the tap's tx_dropped; so a stalled guest costs no host memory and cannot wedge the VM, and
 /// a guest that drains slower than a burst arrives gets the burst's head instead of losing every frame that comes
 /// while it reposts. A frame the device cannot place (a buffer too small, no driver) is dropped and counted. A tap
-/// deleted under the device stops the receive thread; transmits then drop. Owns the tap.
+/// deleted under the device stops the receive thread; transmits then drop. A paused VM parks the receive thread: the
+/// tap is not read until it resumes (frames wait in the tap's queue), and a frame it held for a buffer is delivered then.
+/// Owns the tap.
 /// </summary>
-internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposable
+internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IParkableThreads, IDisposable
 {
     public const ushort QueueSize = 256;
     public const int ReceiveQueue = 0;
@@ -33,6 +35,9 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
 
     public const ushort DefaultMtu = 1500;
 
+    /// <summary>struct virtio_net_config up to mtu: mac, status, max_virtqueue_pairs, mtu.</summary>
+    public const int ConfigBytes = 12;
+
     private const int EthernetHeaderBytes = 14;
 
     /// <summary>The largest frame either way: 64 KiB, what a tap carries at most without GSO.</summary>
@@ -40,17 +45,18 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
 
     private readonly Tap _tap;
     private readonly ILogger _logger;
-    private readonly byte[] _config = new byte[12];
+    private readonly byte[] _config = new byte[ConfigBytes];
     private readonly byte[] _transmitFrame = new byte[MaxFrameBytes];
     private readonly byte[] _receiveFrame = new byte[HeaderBytes + MaxFrameBytes];
     private readonly ChainFiller _fillReceived;
     private readonly Wakeup _wakeup = new();
-    private readonly Thread _receiver;
+    private Thread _receiver;
     private IVirtqueueFiller? _filler;
     private int _receivedLength;
     private long _packetsIn, _bytesIn, _packetsOut, _bytesOut, _droppedIn, _droppedOut;
     private volatile bool _tapLost;
     private volatile bool _stopping;
+    private volatile bool _parking;
 
     // A frame read from the tap waits in _receiveFrame for a guest buffer; the thread then does not read the tap.
     private bool _framePending;
@@ -68,8 +74,7 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
         BinaryPrimitives.WriteUInt16LittleEndian(_config.AsSpan(10), mtu);
         BinaryPrimitives.WriteUInt16LittleEndian(_receiveFrame.AsSpan(10), 1);
         _fillReceived = FillReceived;
-        _receiver = new Thread(ReceiveUntilStopped) { IsBackground = true, Name = $"virtio-net rx {tap.Name}" };
-        _receiver.Start();
+        _receiver = StartReceiver();
     }
 
     public VirtioDeviceType DeviceType => VirtioDeviceType.Network;
@@ -149,6 +154,24 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
         return 0;
     }
 
+    public void Park()
+    {
+        _parking = true;
+        _wakeup.Signal();
+        _receiver.Join();
+    }
+
+    public void Unpark()
+    {
+        _parking = false;
+        if (!_tapLost)
+        {
+            _receiver = StartReceiver();
+            // A buffers-added wakeup the park swallowed: the restarted thread looks at the ring once anyway.
+            _wakeup.Signal();
+        }
+    }
+
     public void Dispose()
     {
         _stopping = true;
@@ -156,6 +179,13 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
         _receiver.Join();
         _wakeup.Dispose();
         _tap.Dispose();
+    }
+
+    private Thread StartReceiver()
+    {
+        var thread = new Thread(ReceiveUntilStopped) { IsBackground = true, Name = $"virtio-net rx {_tap.Name}" };
+        thread.Start();
+        return thread;
     }
 
     /// <summary>The receive thread: nothing it meets may take the host process down (an unhandled exception on a thread would).</summary>
@@ -190,7 +220,7 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
             {
                 ulong value;
                 Libc.Read(_wakeup.Descriptor, (byte*)&value, sizeof(ulong));
-                if (_stopping)
+                if (_stopping || _parking)
                 {
                     return;
                 }
@@ -210,6 +240,12 @@ internal sealed class VirtioNet : IVirtioDevice, IDeviceDrivenQueues, IDisposabl
     {
         while (true)
         {
+            if (_parking)
+            {
+                // Parked mid-burst: the rest waits in the tap; the wakeup already counts the park, so the loop ends next.
+                return true;
+            }
+
             if (!_framePending)
             {
                 var length = _tap.Read(_receiveFrame.AsSpan(HeaderBytes));

@@ -13,7 +13,7 @@ namespace PvhVm.Core.Devices.Virtio.Vsock;
 /// can make the host buffer without bound. Hostile packets are counted and answered with RST; the device itself never
 /// fails because of them.
 /// </summary>
-internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposable
+internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IParkableThreads, IDisposable
 {
     public const ushort QueueSize = 256;
     public const int ReceiveQueue = 0;
@@ -22,8 +22,14 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
 
     public const ulong HostCid = 2;
 
+    /// <summary>struct virtio_vsock_config: le64 guest_cid.</summary>
+    public const int ConfigBytes = 8;
+
     /// <summary>Ports the device gives host-initiated connections start here (Firecracker's choice), far from guest services.</summary>
     public const uint FirstHostPort = 1u << 30;
+
+    /// <summary>struct virtio_vsock_event's id for "the transport was reset" (section 5.10.6.7): the only event there is.</summary>
+    public const uint EventTransportReset = 0;
 
     /// <summary>Payload of one packet at most, either way (Linux's VIRTIO_VSOCK_MAX_PKT_BUF_SIZE).</summary>
     public const int MaxPayload = 64 * 1024;
@@ -60,7 +66,7 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
 
     public void ReadConfig(uint offset, Span<byte> data)
     {
-        Span<byte> config = stackalloc byte[8];
+        Span<byte> config = stackalloc byte[ConfigBytes];
         BitConverter.TryWriteBytes(config, GuestCid);
         if (offset < config.Length)
         {
@@ -96,5 +102,25 @@ internal sealed class VirtioVsock : IVirtioDevice, IDeviceDrivenQueues, IDisposa
         return 0;
     }
 
+    public void Park() => _muxer.Park();
+
+    public void Unpark() => _muxer.Unpark();
+
+    /// <summary>
+    /// Tells a restored guest its connections are gone (they were the checkpointed VM's, whose host sockets this device
+    /// never had): VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue. Sent on restore, as QEMU's vhost-vsock does
+    /// after loading, not into the checkpoint as Firecracker does when it saves: the checkpointed VM keeps its
+    /// connections. The driver then resets every socket and reads its CID again. False when the driver gave the event
+    /// queue no buffer.
+    /// </summary>
+    public bool SendTransportReset(IVirtqueueFiller filler) => filler.TryFill(EventQueue, WriteTransportReset) == FillResult.Filled;
+
     public void Dispose() => _muxer.Dispose();
+
+    private static uint WriteTransportReset(DescriptorChain chain, GuestMemory memory)
+    {
+        Span<byte> resetEvent = stackalloc byte[4];
+        BitConverter.TryWriteBytes(resetEvent, EventTransportReset);
+        return (uint)chain.CopyToWritable(memory, 0, resetEvent);
+    }
 }

@@ -37,7 +37,7 @@ internal sealed partial class VsockMuxer
     {
         var polled = new List<VsockConnection>();
         var fds = new Libc.PollFd[2 + MaxConnections];
-        while (!_stopping)
+        while (!_stopping && !_parking)
         {
             lock (_lock)
             {

@@ -13,7 +13,7 @@ namespace PvhVm.Core.Devices.Virtio.Vsock;
 /// <see cref="FromGuest"/> and are served without blocking (non-blocking connects and sends). This file holds the
 /// shared state and the guest-to-host direction.
 /// </summary>
-internal sealed partial class VsockMuxer : IDisposable
+internal sealed partial class VsockMuxer : IParkableThreads, IDisposable
 {
     public const int MaxConnections = 256;
 
@@ -23,7 +23,7 @@ internal sealed partial class VsockMuxer : IDisposable
     private readonly Socket _listener;
     private readonly ILogger _logger;
     private readonly Wakeup _wakeup = new();
-    private readonly Thread _worker;
+    private Thread _worker;
     private readonly ulong _guestCid;
     private readonly string _socketPath;
 
@@ -33,6 +33,7 @@ internal sealed partial class VsockMuxer : IDisposable
     private bool _receiveBuffersAvailable;
     private uint _nextHostPort = VirtioVsock.FirstHostPort;
     private volatile bool _stopping;
+    private volatile bool _parking;
     private long _opened, _refused, _malformed, _bytesToGuest, _bytesFromGuest;
 
     public VsockMuxer(ulong guestCid, string socketPath, ILogger logger)
@@ -43,8 +44,7 @@ internal sealed partial class VsockMuxer : IDisposable
         _listener = Listen(socketPath);
         _fillControl = FillControl;
         _fillFromHost = FillFromHost;
-        _worker = new Thread(WorkUntilStopped) { IsBackground = true, Name = $"virtio-vsock {guestCid}" };
-        _worker.Start();
+        _worker = StartWorker();
     }
 
     public VsockStatistics Statistics
@@ -120,6 +120,20 @@ internal sealed partial class VsockMuxer : IDisposable
         }
     }
 
+    /// <summary>Parks the host thread after its current round: host sockets are neither read nor accepted until <see cref="Unpark"/>.</summary>
+    public void Park()
+    {
+        _parking = true;
+        _wakeup.Signal();
+        _worker.Join();
+    }
+
+    public void Unpark()
+    {
+        _parking = false;
+        _worker = StartWorker();
+    }
+
     public void Dispose()
     {
         _stopping = true;
@@ -133,6 +147,13 @@ internal sealed partial class VsockMuxer : IDisposable
         _listener.Dispose();
         File.Delete(_socketPath);
         _wakeup.Dispose();
+    }
+
+    private Thread StartWorker()
+    {
+        var worker = new Thread(WorkUntilStopped) { IsBackground = true, Name = $"virtio-vsock {_guestCid}" };
+        worker.Start();
+        return worker;
     }
 
     private static Socket Listen(string path)
