@@ -49,9 +49,14 @@ public static class HostLauncher
     /// restores from a checkpoint (in state Created: starting it resumes the guest); a checkpoint the host cannot read is
     /// a <see cref="HostApiException"/> with the engine's CheckpointException.
     /// </summary>
-    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, RestoreRequest restore, string hostPath)
-        => Launch(directory, restore.Name, chooseVsockCid: false,
-            folder => File.WriteAllBytes(folder.RestorePath, JsonSerializer.SerializeToUtf8Bytes(restore, ControlJson.Default.RestoreRequest)), hostPath, null);
+    /// <param name="hasVsock">The checkpoint had a vsock device: the VM gets a CID chosen as a new VM's is.</param>
+    public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, RestoreRequest restore, bool hasVsock, string hostPath,
+        IEnumerable<uint>? vsockCidsHeldInProcess = null)
+        => Launch(directory, restore.Name, hasVsock, folder =>
+        {
+            var chosen = hasVsock ? VsockCidAllocator.Choose(directory, restore, vsockCidsHeldInProcess ?? []) : restore;
+            File.WriteAllBytes(folder.RestorePath, JsonSerializer.SerializeToUtf8Bytes(chosen, ControlJson.Default.RestoreRequest));
+        }, hostPath, null);
 
     /// <param name="chooseVsockCid">Make the folder and write the request under the runtime directory's CID lock: the
     /// request chooses the VM's CID, and no other session may choose until the config holds it.</param>

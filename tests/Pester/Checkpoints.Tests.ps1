@@ -240,6 +240,10 @@ Describe 'Restore-PvhVm with virtio devices (<Hosting>)' -ForEach (Get-PvhVmHost
             $disks[1].Path | Should -Be $seed -Because 'a read-only disk is shared by every clone'
             $clone.VsockCid | Should -Not -Be $originalCid -Because 'each clone gets a vsock CID of its own'
         }
+        ($clones.VsockCid | Sort-Object -Unique).Count | Should -Be 2 -Because "no two clones share a CID: $($clones.VsockCid -join ', ')"
+        # A VM made after the clones, in either hosting, sees their CIDs as taken.
+        $fresh = New-PvhVm -Name 'after-clones' -KernelPath $echo -MemoryMB 16 -EnableVsock
+        $clones.VsockCid | Should -Not -Contain $fresh.VsockCid
     }
 
     It 'takes -VsockCid, and says CheckpointDiskMismatch for an image of another size' {

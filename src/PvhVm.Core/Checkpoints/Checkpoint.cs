@@ -58,6 +58,12 @@ public sealed class Checkpoint
     /// <summary>The devices whose state it holds.</summary>
     public IReadOnlyList<string> Devices => _manifest.Devices!;
 
+    /// <summary>Whether the checkpointed VM had a virtio-vsock device: a VM restored from it needs a vsock CID of its own.</summary>
+    public bool HasVsock => Devices.Any(device => device.StartsWith(VsockDeviceName + " ", StringComparison.Ordinal));
+
+    /// <summary>How <see cref="Devices"/> names the vsock device.</summary>
+    internal const string VsockDeviceName = "virtio-vsock";
+
     internal string MemoryFilePath => System.IO.Path.Combine(Path, MemoryFile);
 
     /// <summary>The guest layout the checkpointed VM was booted with.</summary>

@@ -155,6 +155,12 @@ public sealed partial class VirtualMachine
         CheckOptionCount(options.DiskPaths.Count, disks.Count, "disk paths", "disks");
         CheckOptionCount(options.TapNames.Count, adapters.Count, "tap names", "network adapters");
         CheckOptionCount(options.MacAddresses.Count, adapters.Count, "MAC addresses", "network adapters");
+        var hasVsock = devices.Any(d => d.Type == VirtioDeviceType.Vsock);
+        if (!hasVsock && (options.VsockCid is not null || options.VsockPath is not null))
+        {
+            throw new ArgumentException("A vsock CID or socket for a checkpoint without a vsock device.", nameof(options));
+        }
+
         for (var i = 0; i < disks.Count; i++)
         {
             var saved = disks[i];
@@ -184,7 +190,7 @@ public sealed partial class VirtualMachine
             config = WithNetworkAdapter(config, new NetworkAdapterConfig(tap ?? adapters[i].HostPath, mac));
         }
 
-        return devices.Any(d => d.Type == VirtioDeviceType.Vsock)
+        return hasVsock
             ? config with { EnableVsock = true, VsockCid = options.VsockCid, VsockPath = options.VsockPath }
             : config;
 
@@ -207,7 +213,7 @@ public sealed partial class VirtualMachine
             {
                 VirtioDeviceType.Block => $"virtio-blk {VmDisk.GuestNameAt(disk++)} {device.HostPath}{(device.ReadOnly ? " (read-only)" : "")}",
                 VirtioDeviceType.Network => $"virtio-net eth{adapter++} tap {device.HostPath} {MacAddress.FromBytes(device.Config)}",
-                VirtioDeviceType.Vsock => $"virtio-vsock cid {BinaryPrimitives.ReadUInt64LittleEndian(device.Config)}",
+                VirtioDeviceType.Vsock => $"{Checkpoints.Checkpoint.VsockDeviceName} cid {BinaryPrimitives.ReadUInt64LittleEndian(device.Config)}",
                 _ => "virtio-rng",
             };
         }

@@ -155,10 +155,16 @@ public sealed class NewPvhVmCommand : PvhCmdlet
             VsockPath = vsockPath,
         };
         // A host-process VM's CID is chosen by the launcher, host-wide under a lock (two sessions may create at once).
-        if (config.HasVsock && InProcess && !TryChooseVsockCid(ref config))
+        if (config.HasVsock && InProcess)
         {
-            return;
+            if (!TryChooseVsockCid(Name, config.VsockCid, out var cid))
+            {
+                return;
+            }
+
+            config = config with { VsockCid = cid };
         }
+
         if (!ShouldProcess(Name, $"Create PVH VM from '{kernel}' with {MemoryMB} MB, {ProcessorCount} vCPU(s), {disks.Count} disk(s) and {TapName.Length} network adapter(s)"))
         {
             return;
@@ -248,38 +254,6 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         WriteObject(entry);
     }
-
-    /// <summary>
-    /// For an in-process VM, a CID no VM this session sees holds (its own and every host-process VM of the user). A CID
-    /// asked for that another VM holds is an InvalidVmConfig error.
-    /// </summary>
-    private bool TryChooseVsockCid(ref VmConfig config)
-    {
-        var held = VmRegistry.All().Select(vm => vm.VsockCid).OfType<uint>().ToHashSet();
-        if (config.VsockCid is { } requested)
-        {
-            if (!held.Contains(requested))
-            {
-                return true;
-            }
-
-            var taken = new ArgumentException($"Vsock CID {requested} is already another VM's; VM '{Name}' needs its own.", nameof(VsockCid));
-            WriteError(VmErrors.ForVm(EngineErrors.Record(taken, Name), Name));
-            return false;
-        }
-
-        var cid = FirstGuestCid;
-        while (held.Contains(cid))
-        {
-            cid++;
-        }
-
-        config = config with { VsockCid = cid };
-        return true;
-    }
-
-    /// <summary>0-2 are the hypervisor, the local loopback and the host; guests start at 3.</summary>
-    private const uint FirstGuestCid = 3;
 
     /// <summary>Resolves a PowerShell path (relative to $PWD, ~, PSDrives) to something that exists, or says why not (PathNotFound).</summary>
     private bool TryResolveFile(string path, [NotNullWhen(true)] out string? resolved, [NotNullWhen(false)] out ErrorRecord? error)

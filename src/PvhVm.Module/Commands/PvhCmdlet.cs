@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using Microsoft.Extensions.Logging;
+using PvhVm.Control;
 using PvhVm.Module.Logging;
 using PvhVm.Module.Vms;
 
@@ -34,6 +35,25 @@ public abstract class PvhCmdlet : PSCmdlet, IDisposable
         foreach (var vm in vms)
         {
             WriteLog(vm.TakeLog());
+        }
+    }
+
+    /// <summary>
+    /// For an in-process VM, a CID no VM this session sees holds (its own and every host-process VM of the user). A CID
+    /// asked for that another VM holds is an InvalidVmConfig error, written here.
+    /// </summary>
+    internal bool TryChooseVsockCid(string vmName, uint? requested, out uint cid)
+    {
+        try
+        {
+            cid = VsockCidAllocator.Choose(VmRegistry.All().Select(vm => vm.VsockCid).OfType<uint>().ToHashSet(), requested, vmName);
+            return true;
+        }
+        catch (ArgumentException taken)
+        {
+            WriteError(VmErrors.ForVm(EngineErrors.Record(taken, vmName), vmName));
+            cid = 0;
+            return false;
         }
     }
 

@@ -116,7 +116,15 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         {
             foreach (var options in restores)
             {
-                RestoreInProcess(checkpoint, options);
+                // As New-PvhVm -InProcess: a CID no VM of the user holds, host-process VMs included.
+                if (!checkpoint.HasVsock)
+                {
+                    RestoreInProcess(checkpoint, options);
+                }
+                else if (TryChooseVsockCid(options.Name!, options.VsockCid, out var cid))
+                {
+                    RestoreInProcess(checkpoint, options with { VsockCid = cid });
+                }
             }
         }
         else
@@ -139,6 +147,8 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     private void RestoreInHostProcesses(Checkpoint checkpoint, IReadOnlyList<CheckpointRestoreOptions> vms)
     {
         using var slots = new SemaphoreSlim(ConcurrentLaunches);
+        // The launcher chooses a vsock clone's CID host-wide, under a lock; this session's in-process VMs are not in any folder.
+        IReadOnlyList<uint> inProcessCids = [.. VmRegistry.All().OfType<InProcessVm>().Select(vm => vm.VsockCid).OfType<uint>()];
         var restores = new List<(string Name, Task<(HostProcessVm? Vm, Exception? Error)> Outcome)>();
         foreach (var options in vms)
         {
@@ -154,7 +164,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 await slots.WaitAsync(StopToken).ConfigureAwait(false);
                 try
                 {
-                    return RestoreInHostProcess(checkpoint, options);
+                    return RestoreInHostProcess(checkpoint, options, inProcessCids);
                 }
                 finally
                 {
@@ -195,7 +205,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     }
 
     /// <summary>Launches the host and starts its VM, on a worker thread: the VM (once launched) and what failed, if anything.</summary>
-    private static (HostProcessVm? Vm, Exception? Error) RestoreInHostProcess(Checkpoint checkpoint, CheckpointRestoreOptions options)
+    private static (HostProcessVm? Vm, Exception? Error) RestoreInHostProcess(Checkpoint checkpoint, CheckpointRestoreOptions options, IReadOnlyList<uint> inProcessCids)
     {
         HostProcessVm vm;
         try
@@ -207,7 +217,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 MacAddresses = options.MacAddresses,
                 VsockCid = options.VsockCid,
             };
-            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, request, NewPvhVmCommand.HostProgramPath);
+            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, request, checkpoint.HasVsock, NewPvhVmCommand.HostProgramPath, inProcessCids);
             vm = VmRegistry.AddHostProcess(folder, description);
         }
         catch (Exception e)

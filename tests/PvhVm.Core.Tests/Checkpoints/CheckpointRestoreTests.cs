@@ -73,6 +73,15 @@ public sealed class CheckpointRestoreTests(ITestOutputHelper output) : IDisposab
         Assert.True(read.SizeOnDisk < 2L << 20, $"{read.SizeOnDisk} bytes on disk");
         Assert.Equal("counter", read.VmName);
         Assert.Contains("COM1 (16550A UART)", read.Devices);
+        Assert.False(read.HasVsock);
+    }
+
+    [Fact]
+    public void AVsockCidForACheckpointWithoutVsockIsRefused()
+    {
+        var (checkpoint, _) = CheckpointCounter();
+        var refused = Assert.Throws<ArgumentException>(() => VirtualMachine.Restore(checkpoint.Path, new CheckpointRestoreOptions { VsockCid = 77 }));
+        Assert.Contains("without a vsock device", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

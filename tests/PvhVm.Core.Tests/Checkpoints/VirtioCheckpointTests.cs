@@ -101,8 +101,10 @@ public sealed partial class VirtioCheckpointTests(VirtioCheckpointFixture fixtur
         Assert.NotEmpty(fixture.MemoryMap);
         Assert.Equal(fixture.MemoryMap, clone.MemoryMap);
         Assert.Equal(fixture.E820Map, clone.E820Map);
-        var devices = Checkpoint.Read(fixture.Folder).Devices;
+        var checkpoint = Checkpoint.Read(fixture.Folder);
+        var devices = checkpoint.Devices;
         output.WriteLine(string.Join("\n", devices));
+        Assert.True(checkpoint.HasVsock);
         Assert.Contains($"virtio-blk vda {fixture.WritableImage}", devices);
         Assert.Contains($"virtio-blk vdb {fixture.ReadOnlyImage} (read-only)", devices);
         Assert.Contains("virtio-rng", devices);

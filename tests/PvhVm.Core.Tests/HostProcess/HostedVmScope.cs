@@ -33,7 +33,7 @@ internal sealed class HostedVmScope : IDisposable
     /// <summary>A host that restores its VM from <paramref name="checkpoint"/> (Created: starting it resumes the guest).</summary>
     public (VmFolder Folder, VmDescription Vm, HostClient Client) Restore(string checkpoint, string name)
     {
-        var (folder, vm) = HostLauncher.Launch(Directory, new RestoreRequest(checkpoint, name), HostPath);
+        var (folder, vm) = HostLauncher.Launch(Directory, new RestoreRequest(checkpoint, name), hasVsock: false, HostPath);
         return (folder, vm, new HostClient(folder.SocketPath));
     }
 
