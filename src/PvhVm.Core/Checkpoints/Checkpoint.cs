@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text.Json;
 using PvhVm.Core.Boot;
 using PvhVm.Core.Interop;
@@ -107,7 +107,7 @@ public sealed class Checkpoint
     internal MachineSnapshot ReadState()
     {
         var bytes = ReadBounded(System.IO.Path.Combine(Path, StateFile), SnapshotFormat.MaxStateBytes, CheckpointErrorKind.StateCorrupt, Path);
-        if (bytes.Length != _manifest.StateBytes || Sha256Hex(bytes) != _manifest.StateSha256)
+        if (bytes.Length != _manifest.StateBytes || StateHash(bytes) != _manifest.StateXxHash128)
         {
             throw new CheckpointException(CheckpointErrorKind.StateCorrupt, Path, $"{StateFile} does not match the hash in {ManifestFile}: it was changed or damaged.");
         }
@@ -155,7 +155,7 @@ public sealed class Checkpoint
                 Version = CheckpointManifest.CurrentVersion,
                 MemoryDataBytes = dataBytes,
                 StateBytes = state.Length,
-                StateSha256 = Sha256Hex(state),
+                StateXxHash128 = StateHash(state),
             };
             File.WriteAllBytes(System.IO.Path.Combine(path, ManifestFile), JsonSerializer.SerializeToUtf8Bytes(manifest, CheckpointJsonContext.Default.CheckpointManifest));
         }
@@ -205,7 +205,7 @@ public sealed class Checkpoint
             _ when manifest.MemoryBytes != (long)manifest.MemoryMB << 20 => $"memoryBytes {manifest.MemoryBytes} is not memoryMB {manifest.MemoryMB} MiB",
             _ when manifest.MemoryDataBytes < 0 || manifest.MemoryDataBytes > manifest.MemoryBytes => $"memoryDataBytes {manifest.MemoryDataBytes} is out of range",
             { StateBytes: <= 0 or > SnapshotFormat.MaxStateBytes } => $"stateBytes {manifest.StateBytes} is out of range",
-            _ when manifest.StateSha256 is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigitLower) => "stateSha256 is not a SHA-256 in lowercase hex",
+            _ when manifest.StateXxHash128 is not { Length: 32 } hash || !hash.All(char.IsAsciiHexDigitLower) => "stateXxHash128 is not an XXH128 in lowercase hex",
             _ when manifest.Devices is not { Length: <= MaxDevices } devices || devices.Any(d => d is null) => "the device list is missing or malformed",
             _ when manifest.MemoryMap is not { Length: <= MaxMapEntries } map
                 || map.Any(r => r?.Description is null || !Enum.IsDefined(r.Type) || !Enum.IsDefined(r.Usage)) => "the memory map is missing or malformed",
@@ -228,7 +228,8 @@ public sealed class Checkpoint
         return bytes;
     }
 
-    private static string Sha256Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+    /// <summary>The manifest's checksum of state.bin.</summary>
+    internal static string StateHash(byte[] bytes) => Convert.ToHexString(XxHash128.Hash(bytes)).ToLowerInvariant();
 
     private static long AllocatedBytes(string file)
         => Libc.Statx(Libc.AT_FDCWD, file, 0, Libc.STATX_BLOCKS, out var statx) == 0 ? (long)statx.Blocks * 512 : 0;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 
 namespace PvhVm.Core.Devices.Virtio.Net;
@@ -15,7 +15,7 @@ internal readonly record struct MacAddress(ulong Value)
     /// </summary>
     public static MacAddress Derive(string seed)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(seed));
+        var hash = XxHash128.Hash(Encoding.UTF8.GetBytes(seed));
         hash[0] = (byte)((hash[0] & 0xFE) | 0x02);
         return FromBytes(hash.AsSpan(0, Length));
     }
