@@ -15,9 +15,9 @@ param(
     [int] $KernelRuns = 3,
     # The kernel prints its banner after ~15 s of emulated early boot here; QEMU's bzImage path never gets there.
     [int] $KernelTimeout = 40,
-    # HostProcess: only the host-process section (Bench-HostProcess.ps1), merged into the committed results.json; the
-    # other sections keep the numbers of their last run.
-    [ValidateSet('All', 'HostProcess')] [string] $Section = 'All'
+    # HostProcess or Checkpoint: only that section (Bench-HostProcess.ps1, Bench-Checkpoint.ps1), merged into the
+    # committed results.json; the other sections keep the numbers of their last run.
+    [ValidateSet('All', 'HostProcess', 'Checkpoint')] [string] $Section = 'All'
 )
 
 Set-StrictMode -Version 3.0
@@ -76,10 +76,16 @@ $qemuProbe = $qemuBase + @('-serial', 'stdio', '-device', 'i8042', '-kernel', $p
 $results = [ordered]@{}
 
 Import-Module (Join-Path $ModuleDir 'PvhVm.psd1') -Force
-if ($Section -eq 'HostProcess') {
+if ($Section -ne 'All') {
+    # The checkpoint section's host-process rows use Bench-HostProcess.ps1's helpers.
     . (Join-Path $benchDir 'Bench-HostProcess.ps1')
     $saved = Get-Content (Join-Path $benchDir 'results.json') -Raw | ConvertFrom-Json -AsHashtable
-    $saved.hostProcess = Measure-HostProcess
+    if ($Section -eq 'HostProcess') {
+        $saved.hostProcess = Measure-HostProcess
+    } else {
+        . (Join-Path $benchDir 'Bench-Checkpoint.ps1')
+        $saved.checkpoint = Measure-Checkpoint $echoGuest $work $Rounds
+    }
     $saved | ConvertTo-Json -Depth 6 | Set-Content (Join-Path $benchDir 'results.json')
     & (Join-Path $benchDir 'Write-BenchReport.ps1') -Results (Join-Path $benchDir 'results.json') -OutFile (Join-Path $benchDir 'RESULTS.md')
     return
