@@ -51,12 +51,12 @@ public static class HostLauncher
     /// </summary>
     /// <param name="hasVsock">The checkpoint had a vsock device: the VM gets a CID chosen as a new VM's is.</param>
     public static (VmFolder Folder, VmDescription Vm) Launch(RuntimeDirectory directory, RestoreRequest restore, bool hasVsock, string hostPath,
-        IEnumerable<uint>? vsockCidsHeldInProcess = null)
+        IEnumerable<uint>? vsockCidsHeldInProcess = null, HostLimits? limits = null)
         => Launch(directory, restore.Name, hasVsock, folder =>
         {
             var chosen = hasVsock ? VsockCidAllocator.Choose(directory, restore, vsockCidsHeldInProcess ?? []) : restore;
             File.WriteAllBytes(folder.RestorePath, JsonSerializer.SerializeToUtf8Bytes(chosen, ControlJson.Default.RestoreRequest));
-        }, hostPath, null);
+        }, hostPath, limits);
 
     /// <param name="chooseVsockCid">Make the folder and write the request under the runtime directory's CID lock: the
     /// request chooses the VM's CID, and no other session may choose until the config holds it.</param>

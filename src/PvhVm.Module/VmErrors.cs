@@ -70,6 +70,11 @@ internal static class VmErrors
     /// The same error, about the VM named <paramref name="name"/>: the name is its target and begins the message the user
     /// sees, so it is plain which row of Import-Csv fleet.csv | New-PvhVm failed.
     /// </summary>
+    /// <summary>-MemoryLimitMB or -CpuQuotaPercent with -InProcess: the limits are a host process's cgroups.</summary>
+    public static ErrorRecord LimitsNeedHostProcess(string name)
+        => ForVm(EngineErrors.Record(new ArgumentException(
+            "-MemoryLimitMB and -CpuQuotaPercent limit a VM's host process; an -InProcess VM runs in this pwsh and has none."), name), name);
+
     public static ErrorRecord ForVm(ErrorRecord error, string name) => new(error.Exception, error.FullyQualifiedErrorId, error.CategoryInfo.Category, name)
     {
         ErrorDetails = new ErrorDetails($"VM '{name}': {error.ErrorDetails?.Message ?? error.Exception.Message}")

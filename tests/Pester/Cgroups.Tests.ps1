@@ -1,4 +1,4 @@
-# New-PvhVm -MemoryLimitMB / -CpuQuotaPercent: the host process runs in cgroups of its own that carry the limits, read
+# New-PvhVm and Restore-PvhVm -MemoryLimitMB / -CpuQuotaPercent: the host process runs in cgroups of its own that carry the limits, read
 # back from the kernel through the process's /proc/<pid>/cgroup; where cgroups cannot be written, a clear error.
 
 BeforeAll {
@@ -39,6 +39,28 @@ Describe 'Host-process limits through cgroups' {
         while (((Test-Path $memory) -or (Test-Path $cpu)) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
         $memory | Should -Not -Exist
         $cpu | Should -Not -Exist
+    }
+
+    It 'puts each host-process clone of Restore-PvhVm in cgroups of its own carrying the limits; refuses them with -InProcess' {
+        $source = New-PvhVm -Name limit-source -KernelPath $sleep -MemoryMB 16 -InProcess | Start-PvhVm -PassThru
+        $folder = Join-Path $TestDrive 'limit-source'
+        $null = $source | Suspend-PvhVm -PassThru | Checkpoint-PvhVm -Path $folder
+        $source | Stop-PvhVm
+
+        $clones = Restore-PvhVm -Path $folder -Clone -Count 2 -MemoryLimitMB 48 -CpuQuotaPercent 30
+        $clones.State | Should -Be 'Running', 'Running'
+        $memories = foreach ($clone in $clones) {
+            $clone.MemoryLimitMB, $clone.CpuQuotaPercent | Should -Be 48, 30
+            $memory = Get-CgroupDirectory $clone.HostProcessId memory
+            Get-Content "$memory/memory.limit_in_bytes" | Should -Be (48MB).ToString()
+            Get-Content "$(Get-CgroupDirectory $clone.HostProcessId cpu)/cpu.cfs_quota_us" | Should -Be '30000'
+            $memory
+        }
+        ($memories | Sort-Object -Unique).Count | Should -Be 2 -Because 'each clone''s host has cgroups of its own'
+
+        Restore-PvhVm -Path $folder -Name limited-inproc -InProcess -MemoryLimitMB 48 -ErrorAction SilentlyContinue -ErrorVariable refused
+        $refused[0].FullyQualifiedErrorId | Should -Be 'InvalidVmConfig,PvhVm.Module.Commands.RestorePvhVmCommand'
+        Get-PvhVm -Name limited-inproc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
     It 'fails with HostMemoryLimitTooLow, creating no VM, when the host is OOM-killed before it is ready' {

@@ -173,8 +173,7 @@ public sealed class NewPvhVmCommand : PvhCmdlet
         if (InProcess && (MemoryLimitMB is not null || CpuQuotaPercent is not null))
         {
             // Not a parameter set: a script passing -InProcess:$false or splatting it must still reach the limits.
-            WriteError(VmErrors.ForVm(EngineErrors.Record(new ArgumentException(
-                "-MemoryLimitMB and -CpuQuotaPercent limit a VM's host process; an -InProcess VM runs in this pwsh and has none."), Name), Name));
+            WriteError(VmErrors.LimitsNeedHostProcess(Name));
             return;
         }
 

@@ -60,13 +60,29 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? MacAddress { get; set; }
 
-    /// <summary>The guest's vsock CID; by default a free one (never the checkpointed VM's).</summary>
+    /// <summary>The guest's vsock CID; by default the lowest that no VM of the user holds.</summary>
     [Parameter]
     [ValidateRange(3u, uint.MaxValue - 1)]
     public uint? VsockCid { get; set; }
 
+    /// <summary>Each restored VM's host process memory (RAM and swap, guest pages included) in MiB, as New-PvhVm's.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? MemoryLimitMB { get; set; }
+
+    /// <summary>Each restored VM's host process CPU time, in percent of one CPU, as New-PvhVm's.</summary>
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int? CpuQuotaPercent { get; set; }
+
     protected override void ProcessRecord()
     {
+        if (InProcess && (MemoryLimitMB is not null || CpuQuotaPercent is not null))
+        {
+            WriteError(VmErrors.LimitsNeedHostProcess(Name ?? Path));
+            return;
+        }
+
         if (!TryResolveFileSystemPath(Path, out var folder, out var error))
         {
             WriteError(error);
@@ -149,6 +165,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         using var slots = new SemaphoreSlim(ConcurrentLaunches);
         // The launcher chooses a vsock clone's CID host-wide, under a lock; this session's in-process VMs are not in any folder.
         IReadOnlyList<uint> inProcessCids = [.. VmRegistry.All().OfType<InProcessVm>().Select(vm => vm.VsockCid).OfType<uint>()];
+        var limits = new HostLimits(MemoryLimitMB, CpuQuotaPercent);
         var restores = new List<(string Name, Task<(HostProcessVm? Vm, Exception? Error)> Outcome)>();
         foreach (var options in vms)
         {
@@ -164,7 +181,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 await slots.WaitAsync(StopToken).ConfigureAwait(false);
                 try
                 {
-                    return RestoreInHostProcess(checkpoint, options, inProcessCids);
+                    return RestoreInHostProcess(checkpoint, options, inProcessCids, limits);
                 }
                 finally
                 {
@@ -205,7 +222,8 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     }
 
     /// <summary>Launches the host and starts its VM, on a worker thread: the VM (once launched) and what failed, if anything.</summary>
-    private static (HostProcessVm? Vm, Exception? Error) RestoreInHostProcess(Checkpoint checkpoint, CheckpointRestoreOptions options, IReadOnlyList<uint> inProcessCids)
+    private static (HostProcessVm? Vm, Exception? Error) RestoreInHostProcess(Checkpoint checkpoint, CheckpointRestoreOptions options, IReadOnlyList<uint> inProcessCids,
+        HostLimits limits)
     {
         HostProcessVm vm;
         try
@@ -217,7 +235,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
                 MacAddresses = options.MacAddresses,
                 VsockCid = options.VsockCid,
             };
-            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, request, checkpoint.HasVsock, NewPvhVmCommand.HostProgramPath, inProcessCids);
+            var (folder, description) = HostLauncher.Launch(VmRegistry.Directory, request, checkpoint.HasVsock, NewPvhVmCommand.HostProgramPath, inProcessCids, limits);
             vm = VmRegistry.AddHostProcess(folder, description);
         }
         catch (Exception e)
