@@ -90,8 +90,8 @@ internal sealed class HostedVm : IDisposable
     {
         var request = JsonSerializer.Deserialize(File.ReadAllBytes(folder.RestorePath), ControlJson.Default.RestoreRequest)
             ?? throw new InvalidDataException($"{folder.RestorePath} holds no restore request.");
-        // The one VM of this process: its KVM VM is prepared while the state is read, and no spare is prepared after it
-        // (a spare cost each restored host 4 MiB it never used).
+        // The one VM of this process: its KVM VM is prepared while the state is read, and no spare after it (a second
+        // KVM VM and RAM slot that this host would never use).
         VirtualMachine.PrepareAhead((int)(Checkpoint.Read(request.CheckpointPath).MemoryBytes >> 20), refillAfterStart: false);
         return VirtualMachine.Restore(request.CheckpointPath, new CheckpointRestoreOptions
         {

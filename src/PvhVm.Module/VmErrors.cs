@@ -66,15 +66,15 @@ internal static class VmErrors
     public static ErrorRecord PathNotFound(string path, Exception exception)
         => ErrorRecordFactory.Create(exception, "PathNotFound", ErrorCategory.ObjectNotFound, path);
 
-    /// <summary>
-    /// The same error, about the VM named <paramref name="name"/>: the name is its target and begins the message the user
-    /// sees, so it is plain which row of Import-Csv fleet.csv | New-PvhVm failed.
-    /// </summary>
     /// <summary>-MemoryLimitMB or -CpuQuotaPercent with -InProcess: the limits are a host process's cgroups.</summary>
     public static ErrorRecord LimitsNeedHostProcess(string name)
         => ForVm(EngineErrors.Record(new ArgumentException(
             "-MemoryLimitMB and -CpuQuotaPercent limit a VM's host process; an -InProcess VM runs in this pwsh and has none."), name), name);
 
+    /// <summary>
+    /// The same error, about the VM named <paramref name="name"/>: the name is its target and begins the message the user
+    /// sees, so it is plain which row of Import-Csv fleet.csv | New-PvhVm failed.
+    /// </summary>
     public static ErrorRecord ForVm(ErrorRecord error, string name) => new(error.Exception, error.FullyQualifiedErrorId, error.CategoryInfo.Category, name)
     {
         ErrorDetails = new ErrorDetails($"VM '{name}': {error.ErrorDetails?.Message ?? error.Exception.Message}")
