@@ -28,8 +28,8 @@
  *   pvhtest: vsock_cid=<the guest's CID, the first accepted connection's local address | error N>
  *   pvhtest: vsock_echoed=<bytes>   (per connection, VSOCK_ECHO_CONNECTIONS of them: echoes until the peer's EOF)
  *   with pvhtest.shell=1 (a command reader on the console, for tests that talk to a running or restored guest):
- *   pvhtest: ready   (then one answer per line read from the console, input echo off, kernel messages below
- *                     KERN_ALERT kept off the console)
+ *   pvhtest: ready   (then one answer per line read from the console, input echo off, kernel messages but
+ *                     KERN_EMERG kept off the console)
  *     echo <text>        -> pvhtest: echo=<text>
  *     uptime             -> pvhtest: uptime=<contents of /proc/uptime>
  *     sleep <ms>         -> pvhtest: slept=<ms>   (after sleeping that long: the guest's timer interrupts work)
@@ -519,8 +519,8 @@ static void run_shell(void)
 		settings.c_lflag &= ~(ECHO | ECHONL);
 		ioctl(0, TCSETS, &settings);
 	}
-	/* Kernel messages off the console (only KERN_ALERT and worse), so none splits an answer: a restored clone's clock
-	 * jump made "hrtimer: interrupt took N ns" land inside "slept=200". syslog(SYSLOG_ACTION_CONSOLE_LEVEL, 0, 1). */
+	/* Kernel messages off the console (console level 1: only KERN_EMERG passes), so none splits an answer: a restored
+	 * clone's clock jump made "hrtimer: interrupt took N ns" land inside "slept=200". syslog(SYSLOG_ACTION_CONSOLE_LEVEL). */
 	my_syscall3(__NR_syslog, 8, NULL, 1);
 	printf(PREFIX "ready\n");
 	for (;;) {
