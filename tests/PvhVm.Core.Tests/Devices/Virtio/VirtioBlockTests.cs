@@ -380,6 +380,40 @@ public sealed class VirtioBlockTests : IDisposable
     }
 
     [Fact]
+    public void AFreeImageIsNeverRefusedWhileThisProcessStartsOthers()
+    {
+        // Each child holds copies of this process's descriptors, and so their locks, from its vfork to its exec.
+        using var stop = new CancellationTokenSource();
+        var children = 0;
+        var spawner = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var child = Process.Start(new ProcessStartInfo("/bin/true") { RedirectStandardOutput = true })!;
+                child.WaitForExit();
+                children++;
+            }
+        });
+        spawner.Start();
+        try
+        {
+            for (var i = 0; i < 2000; i++)
+            {
+                using (DiskImage.Open(_path, readOnly: i % 2 == 0))
+                {
+                }
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            spawner.Join();
+        }
+
+        Assert.True(children > 0, "no child was started while the image was opened");
+    }
+
+    [Fact]
     public void AWritableImageIsLockedAgainstAnotherProcessAndQemu()
     {
         using (DiskImage.Open(_path, readOnly: false))

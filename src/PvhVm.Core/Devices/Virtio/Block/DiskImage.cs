@@ -164,15 +164,36 @@ internal sealed class DiskImage : IDisposable
     private int FallocateError(int mode, ulong offset, ulong length)
         => Libc.Fallocate((int)_handle.DangerousGetHandle(), mode, (long)offset, (long)length) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
+    /// <summary>
+    /// How long a refused lock is tried again before it counts as another holder's. A lock can be held for an instant by
+    /// this process itself: a child it starts (Process.Start, a host-process launch) holds copies of every descriptor from
+    /// its vfork until its exec closes them (they are O_CLOEXEC), and the open file description keeps its OFD lock while
+    /// any copy lives. Measured: with one thread starting /bin/true in a loop, 932 of 20,000 exclusive locks of a free
+    /// file were refused.
+    /// </summary>
+    private static readonly TimeSpan LockRetryWindow = TimeSpan.FromMilliseconds(100);
+
     private static void Lock(SafeFileHandle handle, string path, bool readOnly)
     {
         var fileLock = new FileLock { Type = readOnly ? Libc.F_RDLCK : Libc.F_WRLCK, Whence = Libc.SEEK_SET };
-        if (Libc.Fcntl((int)handle.DangerousGetHandle(), Libc.F_OFD_SETLK, ref fileLock) == 0)
+        var trying = System.Diagnostics.Stopwatch.StartNew();
+        int errno;
+        while (true)
         {
-            return;
+            if (Libc.Fcntl((int)handle.DangerousGetHandle(), Libc.F_OFD_SETLK, ref fileLock) == 0)
+            {
+                return;
+            }
+
+            errno = Marshal.GetLastPInvokeError();
+            if (errno is not (Libc.EAGAIN or Libc.EACCES) || trying.Elapsed >= LockRetryWindow)
+            {
+                break;
+            }
+
+            Thread.Sleep(1);
         }
 
-        var errno = Marshal.GetLastPInvokeError();
         throw errno is Libc.EAGAIN or Libc.EACCES
             ? new DiskImageException(DiskImageProblem.Locked, path, readOnly
                 ? "is open for writing elsewhere (locked), so it cannot be attached read-only"
