@@ -90,9 +90,9 @@ public static class HostLauncher
             {
                 // Before the host starts, so that every client that sees the VM sees its limits too.
                 File.WriteAllBytes(folder.LimitsPath, JsonSerializer.SerializeToUtf8Bytes(limits, ControlJson.Default.HostLimits));
+                cgroups = VmCgroups.Create(folder.Name, limits);
             }
 
-            cgroups = limits is { IsEmpty: false } ? VmCgroups.Create(folder.Name, limits) : null;
             return (folder, StartHost(folder, hostPath, cgroups?.Directories ?? [], limits));
         }
         catch

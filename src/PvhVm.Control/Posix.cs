@@ -95,6 +95,7 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(SafeFileHandle file, int operation);
+
     private const int AT_FDCWD = -100;
     private const uint RENAME_EXCHANGE = 2;
 

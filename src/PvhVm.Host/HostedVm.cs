@@ -92,8 +92,9 @@ internal sealed class HostedVm : IDisposable
             ?? throw new InvalidDataException($"{folder.RestorePath} holds no restore request.");
         // The one VM of this process: its KVM VM is prepared while the state is read, and no spare after it (a second
         // KVM VM and RAM slot that this host would never use).
-        VirtualMachine.PrepareAhead((int)(Checkpoint.Read(request.CheckpointPath).MemoryBytes >> 20), refillAfterStart: false);
-        return VirtualMachine.Restore(request.CheckpointPath, new CheckpointRestoreOptions
+        var checkpoint = Checkpoint.Read(request.CheckpointPath);
+        VirtualMachine.PrepareAhead((int)(checkpoint.MemoryBytes >> 20), refillAfterStart: false);
+        return VirtualMachine.Restore(checkpoint, new CheckpointRestoreOptions
         {
             Name = request.Name,
             DiskPaths = request.DiskPaths,

@@ -56,9 +56,16 @@ public sealed partial class VirtualMachine
     /// are read and checked here (<see cref="CheckpointException"/>), the disk images checked (<see cref="Devices.Virtio.Block.DiskImageException"/>).
     /// </summary>
     public static VirtualMachine Restore(string path, CheckpointRestoreOptions options, ILogger? logger = null)
+        => Restore(Checkpoint.Read(path), options, logger);
+
+    /// <summary>
+    /// As <see cref="Restore(string, CheckpointRestoreOptions, ILogger?)"/>, from a checkpoint whose manifest the caller
+    /// has read already (<see cref="Checkpoint.Read"/>): its state file is read and checked here.
+    /// </summary>
+    public static VirtualMachine Restore(Checkpoint checkpoint, CheckpointRestoreOptions options, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(options);
-        var checkpoint = Checkpoint.Read(path);
         return new VirtualMachine(checkpoint, checkpoint.ReadState(), options, logger);
     }
 

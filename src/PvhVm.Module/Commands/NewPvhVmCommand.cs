@@ -197,8 +197,8 @@ public sealed class NewPvhVmCommand : PvhCmdlet
 
         try
         {
-            var inProcessCids = VmRegistry.All().OfType<InProcessVm>().Select(vm => vm.VsockCid).OfType<uint>();
-            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent), inProcessCids);
+            var (launched, description) = HostLauncher.Launch(VmRegistry.Directory, config, HostProgramPath, new HostLimits(MemoryLimitMB, CpuQuotaPercent),
+                VmRegistry.InProcessVsockCids());
             var vm = VmRegistry.AddHostProcess(launched, description);
             WriteLog(vm.TakeLog());
             WriteObject(vm);

@@ -164,7 +164,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
     {
         using var slots = new SemaphoreSlim(ConcurrentLaunches);
         // The launcher chooses a vsock clone's CID host-wide, under a lock; this session's in-process VMs are not in any folder.
-        IReadOnlyList<uint> inProcessCids = [.. VmRegistry.All().OfType<InProcessVm>().Select(vm => vm.VsockCid).OfType<uint>()];
+        var inProcessCids = VmRegistry.InProcessVsockCids();
         var limits = new HostLimits(MemoryLimitMB, CpuQuotaPercent);
         var restores = new List<(string Name, Task<(HostProcessVm? Vm, Exception? Error)> Outcome)>();
         foreach (var options in vms)
@@ -286,7 +286,7 @@ public sealed class RestorePvhVmCommand : PvhCmdlet
         VirtualMachine vm;
         try
         {
-            vm = VirtualMachine.Restore(checkpoint.Path, options, log);
+            vm = VirtualMachine.Restore(checkpoint, options, log);
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {

@@ -62,6 +62,9 @@ internal static class VmRegistry
             .Concat(Directory.Folders().Select(HostProcessVm).OfType<VmHandle>())
             .OrderBy(vm => vm.Name, StringComparer.OrdinalIgnoreCase).ToList();
 
+    /// <summary>The vsock CIDs this session's in-process VMs hold: no VM folder shows them, so a host-process launch is told.</summary>
+    public static IReadOnlyList<uint> InProcessVsockCids() => [.. InProcess.Values.Select(vm => vm.VsockCid).OfType<uint>()];
+
     /// <summary>Unregisters this very in-process VM (not a newer VM that took the same name).</summary>
     public static bool Remove(InProcessVm vm) => InProcess.TryRemove(new KeyValuePair<string, InProcessVm>(vm.Name, vm));
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using PvhVm.Core.Interop;
@@ -176,7 +177,7 @@ internal sealed class DiskImage : IDisposable
     private static void Lock(SafeFileHandle handle, string path, bool readOnly)
     {
         var fileLock = new FileLock { Type = readOnly ? Libc.F_RDLCK : Libc.F_WRLCK, Whence = Libc.SEEK_SET };
-        var trying = System.Diagnostics.Stopwatch.StartNew();
+        var trying = Stopwatch.StartNew();
         int errno;
         while (true)
         {
